@@ -1,0 +1,126 @@
+#include "services/common/clock.h"
+
+#include <utility>
+#include <vector>
+
+namespace thingtank {
+
+RealClock::RealClock(double time_scale)
+    : time_scale_(time_scale), real_start_(absl::Now()) {
+  thread_ = std::thread([this] { TimerLoop(); });
+}
+
+RealClock::~RealClock() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    cv_.Signal();
+  }
+  thread_.join();
+}
+
+absl::Time RealClock::Now() const {
+  const absl::Time real = absl::Now();
+  if (time_scale_ == 1.0) return real;
+  return real_start_ + (real - real_start_) * time_scale_;
+}
+
+absl::Time RealClock::RealDeadline(absl::Time when) const {
+  if (time_scale_ == 1.0) return when;
+  return real_start_ + (when - real_start_) / time_scale_;
+}
+
+Clock::TimerId RealClock::RunAt(absl::Time when, Callback fn) {
+  absl::MutexLock lock(&mu_);
+  const TimerId id = next_id_++;
+  auto it = timers_.emplace(std::make_pair(when, id), std::move(fn)).first;
+  due_by_id_.emplace(id, when);
+  if (it == timers_.begin()) cv_.Signal();  // The timer thread may sleep too long.
+  return id;
+}
+
+bool RealClock::Cancel(TimerId id) {
+  absl::MutexLock lock(&mu_);
+  auto it = due_by_id_.find(id);
+  if (it == due_by_id_.end()) return false;
+  timers_.erase({it->second, id});
+  due_by_id_.erase(it);
+  return true;
+}
+
+void RealClock::TimerLoop() {
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    if (timers_.empty()) {
+      cv_.Wait(&mu_);  // Signalled by RunAt and by the destructor.
+      continue;
+    }
+    auto first = timers_.begin();
+    const absl::Time due = first->first.first;
+    if (Now() < due) {
+      cv_.WaitWithDeadline(&mu_, RealDeadline(due));
+      continue;
+    }
+    Callback fn = std::move(first->second);
+    due_by_id_.erase(first->first.second);
+    timers_.erase(first);
+    mu_.Unlock();
+    fn();
+    mu_.Lock();
+  }
+}
+
+ManualClock::ManualClock(absl::Time start) : now_(start) {}
+
+absl::Time ManualClock::Now() const {
+  absl::MutexLock lock(&mu_);
+  return now_;
+}
+
+Clock::TimerId ManualClock::RunAt(absl::Time when, Callback fn) {
+  absl::MutexLock lock(&mu_);
+  const TimerId id = next_id_++;
+  timers_.emplace(std::make_pair(when, id), std::move(fn));
+  due_by_id_.emplace(id, when);
+  return id;
+}
+
+bool ManualClock::Cancel(TimerId id) {
+  absl::MutexLock lock(&mu_);
+  auto it = due_by_id_.find(id);
+  if (it == due_by_id_.end()) return false;
+  timers_.erase({it->second, id});
+  due_by_id_.erase(it);
+  return true;
+}
+
+void ManualClock::Advance(absl::Duration d) {
+  absl::Time target;
+  {
+    absl::MutexLock lock(&mu_);
+    target = now_ + d;
+  }
+  for (;;) {
+    Callback fn;
+    {
+      absl::MutexLock lock(&mu_);
+      auto first = timers_.begin();
+      if (first == timers_.end() || first->first.first > target) {
+        now_ = target;
+        return;
+      }
+      if (first->first.first > now_) now_ = first->first.first;
+      fn = std::move(first->second);
+      due_by_id_.erase(first->first.second);
+      timers_.erase(first);
+    }
+    fn();
+  }
+}
+
+size_t ManualClock::pending_timers() const {
+  absl::MutexLock lock(&mu_);
+  return timers_.size();
+}
+
+}  // namespace thingtank

@@ -1,0 +1,137 @@
+#include "services/common/storage/db.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "services/common/storage/key_codec.h"
+
+namespace thingtank {
+
+absl::Status FromRocks(const rocksdb::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string msg = absl::StrCat("storage: ", s.ToString());
+  switch (s.code()) {
+    case rocksdb::Status::kNotFound: return absl::NotFoundError(msg);
+    case rocksdb::Status::kCorruption: return absl::DataLossError(msg);
+    case rocksdb::Status::kInvalidArgument: return absl::InvalidArgumentError(msg);
+    case rocksdb::Status::kNotSupported: return absl::UnimplementedError(msg);
+    case rocksdb::Status::kBusy:
+    case rocksdb::Status::kTryAgain: return absl::AbortedError(msg);
+    case rocksdb::Status::kTimedOut: return absl::DeadlineExceededError(msg);
+    case rocksdb::Status::kIOError:
+    case rocksdb::Status::kIncomplete:
+    case rocksdb::Status::kShutdownInProgress: return absl::UnavailableError(msg);
+    default: return absl::InternalError(msg);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Db>> Db::Open(const Options& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create data directory ", options.path, ": ", ec.message()));
+  }
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 3;
+  rocksdb::ColumnFamilyOptions cf_options;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset();
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (const auto& name : options.column_families) {
+    if (name != rocksdb::kDefaultColumnFamilyName) descriptors.emplace_back(name, cf_options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  if (!s.ok()) return FromRocks(s);
+  std::unique_ptr<Db> db(new Db());
+  db->db_.reset(raw);
+  for (size_t i = 0; i < handles.size(); ++i) db->cfs_[descriptors[i].name] = handles[i];
+  db->write_options_.sync = options.sync_writes;
+  return db;
+}
+
+Db::~Db() {
+  if (!db_) return;
+  for (auto& [name, handle] : cfs_) {
+    (void)db_->DestroyColumnFamilyHandle(handle);
+  }
+  (void)db_->Close();
+}
+
+rocksdb::ColumnFamilyHandle* Db::cf(std::string_view name) const {
+  auto it = cfs_.find(name);
+  if (it == cfs_.end()) {
+    fprintf(stderr, "fatal: unknown column family %.*s\n", static_cast<int>(name.size()),
+            name.data());
+    abort();
+  }
+  return it->second;
+}
+
+absl::Status Db::Write(rocksdb::WriteBatch* batch) {
+  return FromRocks(db_->Write(write_options_, batch));
+}
+
+absl::Status Db::Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
+                     std::string_view value) {
+  return FromRocks(db_->Put(write_options_, cf, rocksdb::Slice(key.data(), key.size()),
+                            rocksdb::Slice(value.data(), value.size())));
+}
+
+absl::StatusOr<std::optional<std::string>> Db::Get(rocksdb::ColumnFamilyHandle* cf,
+                                                   std::string_view key) {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s);
+  return std::optional<std::string>(std::move(value));
+}
+
+std::unique_ptr<Db::PrefixIterator> Db::Scan(rocksdb::ColumnFamilyHandle* cf,
+                                             std::string_view prefix) {
+  return std::make_unique<PrefixIterator>(db_.get(), cf, prefix);
+}
+
+void Db::DeletePrefix(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
+                      std::string_view prefix) {
+  // Point deletes rather than DeleteRange: queues hold few enough keys, and
+  // point tombstones keep reads simple.
+  auto it = Scan(cf, prefix);
+  for (; it->Valid(); it->Next()) batch->Delete(cf, it->key());
+}
+
+Db::PrefixIterator::PrefixIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                                   std::string_view prefix)
+    : prefix_(prefix), upper_(keys::PrefixSuccessor(prefix)) {
+  if (!upper_.empty()) {
+    upper_slice_ = rocksdb::Slice(upper_);
+    options_.iterate_upper_bound = &upper_slice_;
+  }
+  it_.reset(db->NewIterator(options_, cf));
+  it_->Seek(prefix_);
+}
+
+void Db::PrefixIterator::SeekSuffix(std::string_view suffix) {
+  std::string target = prefix_;
+  target.append(suffix);
+  it_->Seek(target);
+}
+
+std::string_view Db::PrefixIterator::suffix() const {
+  rocksdb::Slice k = it_->key();
+  return std::string_view(k.data() + prefix_.size(), k.size() - prefix_.size());
+}
+
+}  // namespace thingtank

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace thingtank {
+
+// rocksdb::Status to absl::Status: the one translation point (kBusy and
+// kTryAgain become UNAVAILABLE, kCorruption DATA_LOSS, kIOError UNAVAILABLE).
+absl::Status FromRocks(const rocksdb::Status& s);
+
+// A RocksDB database with named column families. Owns the DB and its handles;
+// thread-safe as RocksDB is. Writes go through the WAL; with sync_writes each
+// write is fsynced before it returns (power-loss durable), otherwise it is
+// process-crash durable (the OS has it once Write returns).
+//
+// Calls block on disk: never call them from a gRPC reactor thread.
+class Db {
+ public:
+  struct Options {
+    std::string path;
+    std::vector<std::string> column_families;  // "default" is always opened.
+    bool sync_writes = false;
+  };
+
+  static absl::StatusOr<std::unique_ptr<Db>> Open(const Options& options);
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  // The handle of a column family named at Open; crashes on an unknown name.
+  rocksdb::ColumnFamilyHandle* cf(std::string_view name) const;
+
+  absl::Status Write(rocksdb::WriteBatch* batch);
+  absl::Status Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
+                   std::string_view value);
+  // nullopt when the key is absent.
+  absl::StatusOr<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* cf,
+                                                 std::string_view key);
+  // An iterator bounded to keys starting with `prefix`. The returned object
+  // owns the bound it uses.
+  class PrefixIterator;
+  std::unique_ptr<PrefixIterator> Scan(rocksdb::ColumnFamilyHandle* cf,
+                                       std::string_view prefix);
+  // Deletes every key starting with `prefix` in `cf` as part of `batch`.
+  void DeletePrefix(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
+                    std::string_view prefix);
+
+  rocksdb::DB* raw() { return db_.get(); }
+
+ private:
+  Db() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> cfs_;
+  rocksdb::WriteOptions write_options_;
+};
+
+// Iterates keys that start with one prefix, in order.
+class Db::PrefixIterator {
+ public:
+  PrefixIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view prefix);
+  bool Valid() const { return it_->Valid(); }
+  void Next() { it_->Next(); }
+  // Seeks to the first key >= prefix + suffix.
+  void SeekSuffix(std::string_view suffix);
+  rocksdb::Slice key() const { return it_->key(); }
+  rocksdb::Slice value() const { return it_->value(); }
+  // The key with the prefix removed.
+  std::string_view suffix() const;
+  absl::Status status() const { return FromRocks(it_->status()); }
+
+ private:
+  std::string prefix_;
+  std::string upper_;
+  rocksdb::Slice upper_slice_;
+  rocksdb::ReadOptions options_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace thingtank
