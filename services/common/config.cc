@@ -1,0 +1,328 @@
+#include "services/common/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+extern char** environ;
+
+namespace thingtank {
+namespace {
+
+absl::Status FlagError(const std::string& flag, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", what));
+}
+
+absl::StatusOr<int> ParsePort(const std::string& flag, const std::string& v) {
+  int port = 0;
+  if (!absl::SimpleAtoi(v, &port) || port < 0 || port > 65535) {
+    return FlagError(flag, absl::StrCat("\"", v, "\" is not a port (0 to 65535; 0 picks a free one)"));
+  }
+  return port;
+}
+
+absl::StatusOr<bool> ParseBool(const std::string& flag, const std::string& v) {
+  const std::string s = absl::AsciiStrToLower(v);
+  if (s.empty() || s == "true" || s == "1" || s == "yes") return true;
+  if (s == "false" || s == "0" || s == "no") return false;
+  return FlagError(flag, absl::StrCat("\"", v, "\" is not a boolean"));
+}
+
+bool IsLoopback(const std::string& address) {
+  return address == "127.0.0.1" || address == "::1" || address == "localhost" ||
+         absl::StartsWith(address, "127.");
+}
+
+struct Flag {
+  std::string name;
+  bool is_bool;
+  std::function<absl::Status(ServeConfig*, const std::string&)> set;
+};
+
+std::vector<Flag> Flags() {
+  std::vector<Flag> flags = {
+      {"services", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         c->services.clear();
+         for (absl::string_view s : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+           std::string name(absl::StripAsciiWhitespace(s));
+           if (name == "all") {
+             for (const auto& k : KnownServices()) c->services.insert(k);
+             continue;
+           }
+           const auto& known = KnownServices();
+           if (std::find(known.begin(), known.end(), name) == known.end()) {
+             return FlagError("services", absl::StrCat("unknown service \"", name, "\" (known: ",
+                                                       absl::StrJoin(known, ", "), ", all)"));
+           }
+           c->services.insert(name);
+         }
+         if (c->services.empty()) return FlagError("services", "names no service");
+         return absl::OkStatus();
+       }},
+      {"backends", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         for (absl::string_view item : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+           std::pair<std::string, std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
+           const auto& known = KnownServices();
+           if (kv.first == "gateway" ||
+               std::find(known.begin(), known.end(), kv.first) == known.end()) {
+             return FlagError("backends", absl::StrCat("unknown service \"", kv.first, "\""));
+           }
+           if (kv.second.empty() || kv.second.find(':') == std::string::npos) {
+             return FlagError("backends", absl::StrCat("\"", std::string(item),
+                                                       "\" is not service=host:port"));
+           }
+           c->backends[kv.first] = kv.second;
+         }
+         return absl::OkStatus();
+       }},
+      {"listen-address", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         if (v.empty()) return FlagError("listen-address", "is empty");
+         c->listen_address = v;
+         return absl::OkStatus();
+       }},
+      {"gateway-port", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         auto p = ParsePort("gateway-port", v);
+         if (!p.ok()) return p.status();
+         c->gateway_port = *p;
+         return absl::OkStatus();
+       }},
+      {"wamp-ws-port", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         auto p = ParsePort("wamp-ws-port", v);
+         if (!p.ok()) return p.status();
+         c->wamp_ws_port = *p;
+         return absl::OkStatus();
+       }},
+      {"metrics-port", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         auto p = ParsePort("metrics-port", v);
+         if (!p.ok()) return p.status();
+         c->metrics_port = *p;
+         return absl::OkStatus();
+       }},
+      {"data-dir", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         if (v.empty()) return FlagError("data-dir", "is empty");
+         c->data_dir = v;
+         return absl::OkStatus();
+       }},
+      {"auth", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         if (v == "none") {
+           c->auth = AuthMode::kNone;
+         } else if (v == "apikey") {
+           c->auth = AuthMode::kApiKey;
+         } else {
+           return FlagError("auth", absl::StrCat("\"", v, "\" is not one of none, apikey"));
+         }
+         return absl::OkStatus();
+       }},
+      {"api-keys-file", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         c->api_keys_file = v;
+         return absl::OkStatus();
+       }},
+      {"allow-insecure", true,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         auto b = ParseBool("allow-insecure", v);
+         if (!b.ok()) return b.status();
+         c->allow_insecure = *b;
+         return absl::OkStatus();
+       }},
+      {"time-scale", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         double d = 0;
+         if (!absl::SimpleAtod(v, &d) || !(d >= 0.001 && d <= 1e6)) {
+           return FlagError("time-scale", absl::StrCat("\"", v, "\" is not a number from 0.001 to 1000000"));
+         }
+         c->time_scale = d;
+         return absl::OkStatus();
+       }},
+      {"sync-writes", true,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         auto b = ParseBool("sync-writes", v);
+         if (!b.ok()) return b.status();
+         c->sync_writes = *b;
+         return absl::OkStatus();
+       }},
+      {"log-level", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+         if (!kLevels.count(v)) {
+           return FlagError("log-level", absl::StrCat("\"", v, "\" is not one of trace, debug, info, warn, error, off"));
+         }
+         c->log_level = v;
+         return absl::OkStatus();
+       }},
+      {"default-deadline", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         absl::Duration d;
+         if (!absl::ParseDuration(v, &d) || d <= absl::ZeroDuration()) {
+           return FlagError("default-deadline", absl::StrCat("\"", v, "\" is not a positive duration like 60s"));
+         }
+         c->default_deadline = d;
+         return absl::OkStatus();
+       }},
+      {"executor-threads", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         int n = 0;
+         if (!absl::SimpleAtoi(v, &n) || n < 1 || n > 256) {
+           return FlagError("executor-threads", absl::StrCat("\"", v, "\" is not from 1 to 256"));
+         }
+         c->executor_threads = n;
+         return absl::OkStatus();
+       }},
+  };
+  for (const auto& service : KnownServices()) {
+    if (service == "gateway") continue;
+    const std::string flag = absl::StrCat(service, "-port");
+    flags.push_back({flag, false, [flag, service](ServeConfig* c, const std::string& v) -> absl::Status {
+                       auto p = ParsePort(flag, v);
+                       if (!p.ok()) return p.status();
+                       c->service_ports[service] = *p;
+                       return absl::OkStatus();
+                     }});
+  }
+  return flags;
+}
+
+std::string EnvName(const std::string& flag) {
+  std::string s = absl::StrCat("THINGTANK_", flag);
+  for (char& ch : s) ch = ch == '-' ? '_' : static_cast<char>(std::toupper(ch));
+  return s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& KnownServices() {
+  static const auto* kServices = new std::vector<std::string>{
+      "compute", "objects", "tables", "streams", "queues", "wamp", "gateway"};
+  return *kServices;
+}
+
+int DefaultServicePort(const std::string& service) {
+  static const std::map<std::string, int> kPorts = {
+      {"compute", 50052}, {"objects", 50053}, {"tables", 50054},
+      {"streams", 50055}, {"queues", 50056},  {"wamp", 50057}};
+  auto it = kPorts.find(service);
+  return it == kPorts.end() ? 0 : it->second;
+}
+
+bool ServeConfig::Monolithic() const { return Runs("gateway") && backends.empty(); }
+
+absl::StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args,
+                                             const std::map<std::string, std::string>& env) {
+  ServeConfig config;
+  const std::vector<Flag> flags = Flags();
+  auto find = [&](const std::string& name) -> const Flag* {
+    for (const auto& f : flags) {
+      if (f.name == name) return &f;
+    }
+    return nullptr;
+  };
+  // Environment first, then flags over it.
+  bool services_set = false;
+  for (const auto& f : flags) {
+    auto it = env.find(EnvName(f.name));
+    if (it == env.end()) continue;
+    absl::Status s = f.set(&config, it->second);
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(EnvName(f.name), " (environment) ", s.message()));
+    if (f.name == "services") services_set = true;
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (!absl::StartsWith(arg, "--")) {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", arg, "\"; see thingtank serve --help"));
+    }
+    std::string name = arg.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    const Flag* flag = find(name);
+    if (flag == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, "; see thingtank serve --help"));
+    }
+    if (!has_value && !flag->is_bool) {
+      if (i + 1 >= args.size()) return FlagError(name, "needs a value");
+      value = args[++i];
+    }
+    if (absl::Status s = flag->set(&config, value); !s.ok()) return s;
+    if (name == "services") services_set = true;
+  }
+  if (!services_set) {
+    for (const auto& k : KnownServices()) config.services.insert(k);
+  }
+  // Cross-field checks.
+  for (const auto& [service, address] : config.backends) {
+    if (config.Runs(service)) {
+      return FlagError("backends", absl::StrCat("service \"", service,
+                                                "\" runs in this process; it cannot also be a backend"));
+    }
+  }
+  if (!config.backends.empty() && !config.Runs("gateway")) {
+    return FlagError("backends", "only the gateway uses backends; add gateway to --services");
+  }
+  if (config.auth == AuthMode::kApiKey && config.api_keys_file.empty() && config.Runs("gateway")) {
+    return FlagError("api-keys-file", "is required with --auth=apikey");
+  }
+  if (config.auth == AuthMode::kNone && config.Runs("gateway") &&
+      !IsLoopback(config.listen_address) && !config.allow_insecure) {
+    return FlagError("auth", absl::StrCat("none on the non-loopback address ", config.listen_address,
+                                          " would open every service to the network; use --auth=apikey, "
+                                          "or add --allow-insecure if you mean it"));
+  }
+  return config;
+}
+
+std::map<std::string, std::string> ProcessEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string s(*e);
+    auto eq = s.find('=');
+    if (eq != std::string::npos) env[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return env;
+}
+
+std::string ServeUsage() {
+  return R"(usage: thingtank serve [flags]
+
+Runs ThingTank services. With no --services, runs everything and the gateway in
+one process (monolithic mode), data in ./data.
+
+  --services=LIST        all, or a comma list of: gateway, queues, compute, objects,
+                         tables, streams, wamp (microservice mode: one per pod)
+  --backends=LIST        gateway only: service=host:port,... to forward to
+  --listen-address=ADDR  address to listen on (default 127.0.0.1)
+  --gateway-port=N       the gRPC port clients use (default 50051; 0 picks one)
+  --queues-port=N        a service's own port in microservice mode (default 50056)
+  --metrics-port=N       HTTP /metrics, /healthz, /readyz (default 9464)
+  --data-dir=DIR         one RocksDB per service under DIR (default ./data)
+  --auth=none|apikey     gateway authentication (default none, loopback only)
+  --api-keys-file=FILE   API keys for --auth=apikey (see docs/auth.md)
+  --allow-insecure       allow --auth=none on a non-loopback address
+  --time-scale=N         run the service clock N times faster (demos)
+  --sync-writes          fsync every write (power-loss durable)
+  --default-deadline=D   deadline for calls that carry none (default 60s)
+  --executor-threads=N   blocking-work threads per service (default 4)
+  --log-level=LEVEL      trace, debug, info, warn, error (default info)
+
+Every flag can also be set as THINGTANK_<FLAG> (e.g. THINGTANK_DATA_DIR).
+Chosen ports are written to <data-dir>/ports.json.
+)";
+}
+
+}  // namespace thingtank

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace thingtank {
+
+// Every service name ThingTank knows, in start order. "gateway" is the front
+// door; the others are the services behind it.
+const std::vector<std::string>& KnownServices();
+// Default gRPC port of a service in microservice mode (50052..50057).
+int DefaultServicePort(const std::string& service);
+
+enum class AuthMode { kNone, kApiKey };
+
+// Configuration of `thingtank serve`, typed and validated. Built once at start
+// from flags and THINGTANK_* environment variables (flags win), then passed by
+// value into the constructors that need it; nothing reads it from a global.
+struct ServeConfig {
+  std::set<std::string> services;             // --services (default: all + gateway)
+  std::map<std::string, std::string> backends;  // --backends=queues=host:port,...
+  std::string listen_address = "127.0.0.1";
+  int gateway_port = 50051;
+  std::map<std::string, int> service_ports;   // --queues-port etc.
+  int wamp_ws_port = 8080;
+  int metrics_port = 9464;
+  std::string data_dir = "./data";
+  AuthMode auth = AuthMode::kNone;
+  std::string api_keys_file;
+  bool allow_insecure = false;                // --allow-insecure: auth=none off loopback
+  double time_scale = 1.0;
+  bool sync_writes = false;
+  std::string log_level = "info";
+  absl::Duration default_deadline = absl::Seconds(60);
+  int executor_threads = 4;                   // blocking-work threads per service
+  int max_message_bytes = 8 << 20;            // gRPC receive/send limit
+  int max_concurrent_streams = 1000;          // per HTTP/2 connection
+
+  // True when the gateway runs in this process alongside every service it
+  // routes to (monolithic mode).
+  bool Runs(const std::string& service) const { return services.count(service) > 0; }
+  bool Monolithic() const;
+};
+
+// Parses `args` (the words after `thingtank serve`) with `env` as fallback
+// (pass the process environment, e.g. from environ). Errors name the flag.
+absl::StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args,
+                                             const std::map<std::string, std::string>& env);
+
+// Help text for `thingtank serve --help`.
+std::string ServeUsage();
+
+// The process environment as a map.
+std::map<std::string, std::string> ProcessEnvironment();
+
+}  // namespace thingtank

@@ -1,0 +1,65 @@
+#include "services/common/rpc_metrics.h"
+
+#include "prometheus/histogram.h"
+
+namespace thingtank {
+namespace {
+
+constexpr const char* kCodeNames[17] = {
+    "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
+    "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+    "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
+    "Unauthenticated"};
+
+}  // namespace
+
+RpcMetrics::RpcMetrics(prometheus::Registry* registry)
+    : started_(prometheus::BuildCounter()
+                   .Name("grpc_server_started_total")
+                   .Help("RPCs started on the server.")
+                   .Register(*registry)),
+      handled_(prometheus::BuildCounter()
+                   .Name("grpc_server_handled_total")
+                   .Help("RPCs completed on the server, by status code.")
+                   .Register(*registry)),
+      seconds_(prometheus::BuildHistogram()
+                   .Name("grpc_server_handling_seconds")
+                   .Help("Time from receiving an RPC to sending its status.")
+                   .Register(*registry)) {}
+
+RpcMetrics::Method* RpcMetrics::ForMethod(const std::string& full_method) {
+  absl::MutexLock lock(&mu_);
+  auto& slot = methods_[full_method];
+  if (slot) return slot.get();
+  // "/pkg.Service/Method" -> service, method.
+  const size_t slash = full_method.find('/', 1);
+  const std::string service = full_method.substr(1, slash - 1);
+  const std::string method = slash == std::string::npos ? "" : full_method.substr(slash + 1);
+  const std::map<std::string, std::string> labels = {
+      {"grpc_service", service}, {"grpc_method", method}, {"grpc_type", "unary"}};
+  slot = std::make_unique<Method>();
+  slot->owner_ = this;
+  slot->labels_ = labels;
+  slot->started_ = &started_.Add(labels);
+  slot->seconds_ = &seconds_.Add(
+      labels, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                      1, 2.5, 5, 10, 25});
+  return slot.get();
+}
+
+void RpcMetrics::Method::Handled(grpc::StatusCode code, absl::Duration elapsed) {
+  const int index = (code >= 0 && code < 17) ? code : 2;
+  prometheus::Counter* counter = handled_[index].load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    absl::MutexLock lock(&owner_->mu_);
+    auto with_code = labels_;
+    with_code["grpc_code"] = kCodeNames[index];
+    counter = &owner_->handled_.Add(with_code);  // Add returns the existing series if any.
+    handled_[index].store(counter, std::memory_order_release);
+  }
+  counter->Increment();
+  seconds_->Observe(absl::ToDoubleSeconds(elapsed));
+}
+
+}  // namespace thingtank

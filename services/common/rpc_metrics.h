@@ -1,0 +1,57 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/support/status_code_enum.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace thingtank {
+
+// The standard gRPC server metrics (names of go-grpc-prometheus):
+// grpc_server_started_total, grpc_server_handled_total{grpc_code} and
+// grpc_server_handling_seconds, labelled grpc_service, grpc_method, grpc_type.
+// Methods are a bounded set (our protos), so the label sets stay bounded.
+// Thread-safe.
+class RpcMetrics {
+ public:
+  explicit RpcMetrics(prometheus::Registry* registry);
+
+  // The series of one method, resolved once and cached.
+  class Method {
+   public:
+    void Started() { started_->Increment(); }
+    void Handled(grpc::StatusCode code, absl::Duration elapsed);
+
+   private:
+    friend class RpcMetrics;
+    RpcMetrics* owner_ = nullptr;
+    std::map<std::string, std::string> labels_;
+    prometheus::Counter* started_ = nullptr;
+    // Created on first use of each code, so idle codes export no series.
+    std::array<std::atomic<prometheus::Counter*>, 17> handled_{};
+    prometheus::Histogram* seconds_ = nullptr;
+  };
+
+  // `full_method` is "/package.Service/Method".
+  Method* ForMethod(const std::string& full_method);
+
+ private:
+  prometheus::Family<prometheus::Counter>& started_;
+  prometheus::Family<prometheus::Counter>& handled_;
+  prometheus::Family<prometheus::Histogram>& seconds_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Method>> methods_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace thingtank

@@ -1,0 +1,96 @@
+#include "services/common/server.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "services/common/grpc_status.h"
+#include "services/common/log.h"
+
+namespace thingtank {
+
+UnaryRunner::UnaryRunner(std::string full_service, std::string short_name, Executor* executor,
+                         RpcMetrics* metrics, CallGate* gate)
+    : full_service_(std::move(full_service)),
+      short_name_(std::move(short_name)),
+      executor_(executor),
+      metrics_(metrics),
+      gate_(gate) {}
+
+grpc::ServerUnaryReactor* UnaryRunner::RunAsync(grpc::CallbackServerContext* context,
+                                                const char* method, std::function<void(Done)> fn) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  RpcMetrics::Method* series = metrics_->ForMethod(absl::StrCat("/", full_service_, "/", method));
+  series->Started();
+  const absl::Time start = absl::Now();  // Wall time for latency metrics, not domain time.
+  auto finish = [reactor, series, start](absl::Status status) {
+    grpc::Status out = ToGrpcStatus(status);
+    series->Handled(out.error_code(), absl::Now() - start);
+    reactor->Finish(out);
+  };
+  if (gate_ != nullptr) {
+    if (absl::Status admitted = gate_->Admit(*context, short_name_); !admitted.ok()) {
+      finish(std::move(admitted));
+      return reactor;
+    }
+  }
+  if (!executor_->Post([fn = std::move(fn), finish]() mutable { fn(finish); })) {
+    finish(absl::UnavailableError("server overloaded: too many requests queued; retry"));
+  }
+  return reactor;
+}
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
+    const GrpcServerOptions& options, const std::vector<grpc::Service*>& services,
+    grpc::CallbackGenericService* generic) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int selected_port = 0;
+  const std::string address = options.address.find(':') != std::string::npos
+                                  ? absl::StrCat("[", options.address, "]:", options.port)
+                                  : absl::StrCat(options.address, ":", options.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  // Keepalive enforcement: clients may ping at most every 10 s, also without
+  // calls; more often gets them disconnected (GOAWAY too_many_pings).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  // The server pings idle connections every 2 h and drops dead ones after 20 s.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 2 * 60 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  if (generic != nullptr) builder.RegisterCallbackGenericService(generic);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || selected_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", address,
+                                               " (in use, or not a local address?)"));
+  }
+  auto out = std::unique_ptr<GrpcServer>(new GrpcServer());
+  out->server_ = std::move(server);
+  out->port_ = selected_port;
+  return out;
+}
+
+GrpcServer::~GrpcServer() { Shutdown(absl::Seconds(5)); }
+
+void GrpcServer::SetServing(const std::string& service, bool serving) {
+  if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(service, serving);
+}
+
+void GrpcServer::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    std::chrono::milliseconds(absl::ToInt64Milliseconds(grace)));
+  server_->Wait();
+}
+
+}  // namespace thingtank
