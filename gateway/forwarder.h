@@ -1,0 +1,64 @@
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/impl/service_type.h"
+#include "services/common/rpc_metrics.h"
+#include "services/common/server.h"
+
+namespace thingtank::gateway {
+
+// Stands in, on the gateway, for one service that runs in another process
+// (microservice mode). Built from the service's protobuf descriptor, it
+// registers every method under its real name, so health, reflection and
+// routing by full method name all work, and forwards each call as raw gRPC
+// frames: request and response stay serialized ByteBuffers, never parsed.
+// Deadlines pass through; calls without one get `default_deadline`.
+// Unary methods only (every method behind the gateway today is unary).
+class ForwardingService final : public grpc::Service {
+ public:
+  ForwardingService(const google::protobuf::ServiceDescriptor* descriptor, std::string short_name,
+                    std::shared_ptr<grpc::Channel> backend, CallGate* gate, RpcMetrics* metrics,
+                    absl::Duration default_deadline);
+
+ private:
+  grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* context, const std::string& method,
+                                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
+
+  const std::string short_name_;
+  grpc::GenericStub stub_;
+  CallGate* const gate_;
+  RpcMetrics* const metrics_;
+  const absl::Duration default_deadline_;
+  std::deque<std::string> method_names_;  // RpcServiceMethod keeps char pointers into these.
+};
+
+// The backend channels of a gateway in microservice mode, and the forwarding
+// services for every proto service of each backend.
+class Backends {
+ public:
+  // `addresses` maps service name ("queues") to "host:port". Fails for a
+  // service whose protos this binary does not know.
+  static absl::StatusOr<std::unique_ptr<Backends>> Create(
+      const std::map<std::string, std::string>& addresses, CallGate* gate, RpcMetrics* metrics,
+      absl::Duration default_deadline);
+
+  std::vector<grpc::Service*> services() const;
+  // Full proto service names behind each backend, for health reporting.
+  const std::map<std::string, std::vector<std::string>>& service_names() const { return names_; }
+  std::shared_ptr<grpc::Channel> channel(const std::string& service) const { return channels_.at(service); }
+
+ private:
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  std::map<std::string, std::vector<std::string>> names_;
+  std::vector<std::unique_ptr<ForwardingService>> services_;
+};
+
+}  // namespace thingtank::gateway
