@@ -88,23 +88,29 @@ std::vector<FlagSpec> AllFlags(const Command& command) {
   return flags;
 }
 
-void PrintCommandUsage(const Command& command, std::ostream& os) {
+void PrintSynopsis(const Command& command, std::ostream& os) {
   os << "usage: thingtank queues " << command.name;
   for (const std::string& arg : command.required) os << " <" << arg << ">";
   for (const std::string& arg : command.optional) os << " [" << arg << "]";
-  os << " [flags]\n\n" << command.summary << "\n";
+  os << " [flags]\n";
+}
+
+void PrintCommandUsage(const Command& command, std::ostream& os) {
+  PrintSynopsis(command, os);
+  os << "\n" << command.summary << "\n";
   if (!command.alias.empty()) os << "(alias: " << command.alias << ")\n";
   os << "\nflags:\n";
   PrintFlagHelp(AllFlags(command), os);
 }
 
 // The index of the command name: the first argument that is neither a flag
-// nor the value of a connection flag given before it.
+// nor the value of a connection flag (or --queue) given before it.
 size_t CommandIndex(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg.compare(0, 2, "--") != 0) return i;
     if (arg.find('=') != std::string::npos) continue;
+    if (arg == "--queue") ++i;
     for (const FlagSpec& spec : ConnectionFlags()) {
       if (arg == "--" + spec.name && !spec.value_name.empty()) ++i;
     }
@@ -153,7 +159,11 @@ int RunQueues(const std::vector<std::string>& raw_args, const Io& io) {
   if (command == nullptr) {
     return ReportUsageError("unknown command \"" + name + "\"", json, io, PrintQueuesUsage);
   }
-  auto usage = [command](std::ostream& os) { PrintCommandUsage(*command, os); };
+  // After a mistake: the synopsis and where to find more (the full help is long).
+  auto usage = [command](std::ostream& os) {
+    PrintSynopsis(*command, os);
+    os << "run `thingtank queues " << command->name << " --help` for its flags\n";
+  };
   std::vector<std::string> args = raw_args;
   args.erase(args.begin() + static_cast<std::ptrdiff_t>(index));
   if (std::find(args.begin(), args.end(), "-h") != args.end()) args.push_back("--help");
@@ -164,7 +174,7 @@ int RunQueues(const std::vector<std::string>& raw_args, const Io& io) {
     return ReportUsageError(error, json, io, usage);
   }
   if (parsed.Bool("help")) {
-    usage(io.out);
+    PrintCommandUsage(*command, io.out);
     return kExitOk;
   }
   if (parsed.Has("queue")) {

@@ -19,8 +19,12 @@ void PrintRows(const Rows& rows, const std::string& indent, std::ostream& os) {
   size_t width = 0;
   for (const auto& row : rows) width = std::max(width, row.first.size());
   for (const auto& [key, value] : rows) {
-    os << indent << std::left << std::setw(static_cast<int>(width + 2)) << (key + ":") << value
-       << "\n";
+    os << indent;
+    if (value.empty()) {
+      os << key << ":\n";
+    } else {
+      os << std::left << std::setw(static_cast<int>(width + 2)) << (key + ":") << value << "\n";
+    }
   }
 }
 
