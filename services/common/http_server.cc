@@ -17,7 +17,7 @@ using tcp = asio::ip::tcp;
 struct HttpServer::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
-  std::shared_ptr<prometheus::Registry> registry;
+  MetricsHub* metrics = nullptr;
   std::function<bool()> ready;
   std::atomic<bool> stopping{false};
   std::thread thread;
@@ -36,7 +36,7 @@ struct HttpServer::Impl {
     if (path == "/metrics") {
       response.result(http::status::ok);
       response.set(http::field::content_type, "text/plain; version=0.0.4");
-      response.body() = prometheus::TextSerializer().Serialize(registry->Collect());
+      response.body() = prometheus::TextSerializer().Serialize(metrics->Collect());
     } else if (path == "/healthz") {
       response.result(http::status::ok);
       response.body() = "ok\n";
@@ -70,10 +70,10 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
-    const std::string& address, int port, std::shared_ptr<prometheus::Registry> registry,
+    const std::string& address, int port, MetricsHub* metrics,
     std::function<bool()> ready) {
   auto impl = std::make_unique<Impl>();
-  impl->registry = std::move(registry);
+  impl->metrics = metrics;
   impl->ready = std::move(ready);
   boost::system::error_code ec;
   const auto ip = asio::ip::make_address(address, ec);

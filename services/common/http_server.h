@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "prometheus/registry.h"
+#include "services/common/metrics_hub.h"
 
 namespace thingtank {
 
@@ -19,7 +19,7 @@ class HttpServer {
  public:
   // Binds address:port (port 0 picks a free one).
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
-      const std::string& address, int port, std::shared_ptr<prometheus::Registry> registry,
+      const std::string& address, int port, MetricsHub* metrics,
       std::function<bool()> ready);
   ~HttpServer();
   int port() const { return port_; }

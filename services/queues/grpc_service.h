@@ -1,0 +1,67 @@
+#pragma once
+
+#include "services/common/server.h"
+#include "services/queues/queue_service.h"
+#include "thingtank/queues/v1/queues.grpc.pb.h"
+
+namespace thingtank::queues {
+
+// The gRPC face of the queues domain: each handler hands its request to the
+// domain on the service's executor (via UnaryRunner) and finishes with the
+// domain's answer. Nothing else happens here. Does not own its dependencies.
+class QueuesGrpcService final : public v1::QueuesService::CallbackService {
+ public:
+  QueuesGrpcService(QueueService* domain, UnaryRunner* runner) : domain_(domain), runner_(runner) {}
+
+#define TT_QUEUES_UNARY(Method)                                                              \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                     \
+                                   const v1::Method##Request* request,                       \
+                                   v1::Method##Response* response) override {                \
+    return Unary(context, #Method, request, response, &QueueService::Method);                 \
+  }
+  TT_QUEUES_UNARY(CreateQueue)
+  TT_QUEUES_UNARY(GetQueueUrl)
+  TT_QUEUES_UNARY(ListQueues)
+  TT_QUEUES_UNARY(GetQueueAttributes)
+  TT_QUEUES_UNARY(SetQueueAttributes)
+  TT_QUEUES_UNARY(DeleteQueue)
+  TT_QUEUES_UNARY(PurgeQueue)
+  TT_QUEUES_UNARY(ListDeadLetterSourceQueues)
+  TT_QUEUES_UNARY(SendMessage)
+  TT_QUEUES_UNARY(SendMessageBatch)
+  TT_QUEUES_UNARY(DeleteMessage)
+  TT_QUEUES_UNARY(DeleteMessageBatch)
+  TT_QUEUES_UNARY(ChangeMessageVisibility)
+  TT_QUEUES_UNARY(ChangeMessageVisibilityBatch)
+#undef TT_QUEUES_UNARY
+
+  // Long poll: the domain answers when a message arrives or the wait ends;
+  // no thread waits meanwhile.
+  grpc::ServerUnaryReactor* ReceiveMessages(grpc::CallbackServerContext* context,
+                                            const v1::ReceiveMessagesRequest* request,
+                                            v1::ReceiveMessagesResponse* response) override {
+    return runner_->RunAsync(context, "ReceiveMessages", [this, request, response](UnaryRunner::Done done) {
+      domain_->ReceiveMessages(*request, [response, done](absl::StatusOr<v1::ReceiveMessagesResponse> r) {
+        if (r.ok()) *response = std::move(*r);
+        done(r.status());
+      });
+    });
+  }
+
+ private:
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, const char* method,
+                                  const Request* request, Response* response,
+                                  absl::StatusOr<Response> (QueueService::*fn)(const Request&)) {
+    return runner_->Run(context, method, [this, request, response, fn]() -> absl::Status {
+      absl::StatusOr<Response> result = (domain_->*fn)(*request);
+      if (result.ok()) *response = std::move(*result);
+      return result.status();
+    });
+  }
+
+  QueueService* const domain_;
+  UnaryRunner* const runner_;
+};
+
+}  // namespace thingtank::queues

@@ -1,0 +1,39 @@
+// The `thingtank` binary: `thingtank serve` runs services; every other command
+// is a client of a running ThingTank.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "tools/thingtank/cli/queues_cli.h"
+#include "tools/thingtank/serve/serve.h"
+
+namespace {
+
+void Usage(std::ostream& os) {
+  os << "usage: thingtank <command> [args]\n\n"
+        "  serve        run ThingTank (all services and the gateway; see thingtank serve --help)\n"
+        "  queues ...   queue commands (SQS): create, list, send, receive, delete, ...\n"
+        "  version      print the version\n\n"
+        "Client commands talk to --endpoint (default localhost:50051, or THINGTANK_ENDPOINT).\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    Usage(args.empty() ? std::cerr : std::cout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "serve") return thingtank::serve::RunServe(rest);
+  if (command == "queues") return thingtank::cli::RunQueues(rest);
+  if (command == "version" || command == "--version") {
+    std::cout << "thingtank " << THINGTANK_VERSION << "\n";
+    return 0;
+  }
+  std::cerr << "thingtank: unknown command \"" << command << "\"\n\n";
+  Usage(std::cerr);
+  return 2;
+}

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/impl/service_type.h"
+#include "services/common/clock.h"
+#include "services/common/config.h"
+#include "services/common/metrics_hub.h"
+#include "services/common/rpc_metrics.h"
+#include "services/common/server.h"
+
+namespace thingtank::serve {
+
+// What every service's wiring receives from `thingtank serve`.
+struct ServeContext {
+  const ServeConfig* config;
+  Clock* clock;
+  MetricsHub* metrics;
+  RpcMetrics* rpc_metrics;
+  CallGate* gate;  // null unless the gateway runs in this process with auth
+};
+
+// One started service: its domain, storage and gRPC face. Destroying it closes
+// everything it opened; the gRPC server that serves it must be shut down first.
+class RunningService {
+ public:
+  virtual ~RunningService() = default;
+  virtual std::vector<grpc::Service*> grpc_services() = 0;
+  // Full proto service names, for health.
+  virtual std::vector<std::string> proto_service_names() const = 0;
+  // Answers everything still waiting (long polls) so the server can drain.
+  virtual void Drain() {}
+};
+
+// One factory per service, each in its own <service>_wiring.cc.
+absl::StatusOr<std::unique_ptr<RunningService>> StartQueues(const ServeContext& context);
+
+}  // namespace thingtank::serve

@@ -1,0 +1,205 @@
+#include "tools/thingtank/serve/serve.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gateway/api_key_gate.h"
+#include "gateway/backend_health.h"
+#include "gateway/forwarder.h"
+#include "services/common/config.h"
+#include "services/common/http_server.h"
+#include "services/common/log.h"
+#include "tools/thingtank/serve/running_service.h"
+
+namespace thingtank::serve {
+namespace {
+
+using Factory = absl::StatusOr<std::unique_ptr<RunningService>> (*)(const ServeContext&);
+
+// The services this build can run. A service's issue adds its line here.
+const std::map<std::string, Factory>& Factories() {
+  static const auto* kFactories = new std::map<std::string, Factory>{{"queues", &StartQueues}};
+  return *kFactories;
+}
+
+absl::Status WritePorts(const std::string& data_dir, const std::map<std::string, int>& ports) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  const auto path = std::filesystem::path(data_dir) / "ports.json";
+  const auto tmp = std::filesystem::path(data_dir) / "ports.json.tmp";
+  {
+    std::ofstream out(tmp);
+    out << "{";
+    bool first = true;
+    for (const auto& [name, port] : ports) {
+      out << (first ? "" : ", ") << "\"" << name << "\": " << port;
+      first = false;
+    }
+    out << "}\n";
+    if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", tmp.string()));
+  }
+  std::filesystem::rename(tmp, path, ec);  // Readers never see a half-written file.
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", path.string(), ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "thingtank serve: " << status.message() << "\n";
+  return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+}  // namespace
+
+int RunServe(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::cout << ServeUsage();
+      return 0;
+    }
+  }
+  // Block the stop signals before any thread starts, so every thread inherits
+  // the mask and only sigwait below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<ServeConfig> parsed = ParseServeConfig(args, ProcessEnvironment());
+  if (!parsed.ok()) return Fail(parsed.status());
+  const ServeConfig config = *std::move(parsed);
+  InitLogging(config.log_level);
+
+  RealClock clock(config.time_scale);
+  MetricsHub metrics;
+  RpcMetrics rpc_metrics(metrics.registry());
+  std::unique_ptr<gateway::ApiKeyGate> gate;
+  if (config.Runs("gateway") && config.auth == AuthMode::kApiKey) {
+    auto keys = gateway::LoadApiKeys(config.api_keys_file);
+    if (!keys.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("--api-keys-file: ", keys.status().message())));
+    gate = std::make_unique<gateway::ApiKeyGate>(*std::move(keys), &clock);
+  }
+  ServeContext context{&config, &clock, &metrics, &rpc_metrics,
+                       config.Runs("gateway") ? gate.get() : nullptr};
+
+  // Start the domain services of this process.
+  std::map<std::string, std::unique_ptr<RunningService>> running;
+  for (const auto& name : config.services) {
+    if (name == "gateway") continue;
+    auto factory = Factories().find(name);
+    if (factory == Factories().end()) {
+      TT_LOG_WARN("service {} is not part of this build yet; skipped", name);
+      continue;
+    }
+    auto service = factory->second(context);
+    if (!service.ok()) {
+      return Fail(absl::Status(service.status().code(),
+                               absl::StrCat(name, ": ", service.status().message())));
+    }
+    running[name] = *std::move(service);
+  }
+  if (running.empty() && !config.Runs("gateway")) {
+    return Fail(absl::InvalidArgumentError("--services: none of the named services is in this build"));
+  }
+
+  GrpcServerOptions server_options;
+  server_options.address = config.listen_address;
+  server_options.max_message_bytes = config.max_message_bytes;
+  server_options.max_concurrent_streams = config.max_concurrent_streams;
+
+  std::map<std::string, int> ports;
+  std::vector<std::unique_ptr<GrpcServer>> servers;
+  std::unique_ptr<gateway::Backends> backends;
+  std::unique_ptr<gateway::BackendHealth> backend_health;
+  if (config.Runs("gateway")) {
+    // One port for everything: in-process services are registered on it
+    // directly (no hop at all), others are forwarded to their backends.
+    std::vector<grpc::Service*> services;
+    for (auto& [name, service] : running) {
+      for (auto* s : service->grpc_services()) services.push_back(s);
+    }
+    if (!config.backends.empty()) {
+      auto created = gateway::Backends::Create(config.backends, gate.get(), &rpc_metrics,
+                                               config.default_deadline);
+      if (!created.ok()) return Fail(created.status());
+      backends = *std::move(created);
+      for (auto* s : backends->services()) services.push_back(s);
+    }
+    server_options.port = config.gateway_port;
+    auto server = GrpcServer::Start(server_options, services, nullptr);
+    if (!server.ok()) return Fail(absl::Status(server.status().code(), absl::StrCat("gateway: ", server.status().message())));
+    ports["gateway"] = (*server)->port();
+    servers.push_back(*std::move(server));
+    if (backends) backend_health = std::make_unique<gateway::BackendHealth>(backends.get(), servers.back().get(), absl::Seconds(2));
+  } else {
+    for (auto& [name, service] : running) {
+      auto port = config.service_ports.find(name);
+      server_options.port = port != config.service_ports.end() ? port->second : DefaultServicePort(name);
+      auto server = GrpcServer::Start(server_options, service->grpc_services(), nullptr);
+      if (!server.ok()) return Fail(absl::Status(server.status().code(), absl::StrCat(name, ": ", server.status().message())));
+      ports[name] = (*server)->port();
+      servers.push_back(*std::move(server));
+    }
+  }
+  for (auto& server : servers) {
+    for (auto& [name, service] : running) {
+      for (const auto& proto_name : service->proto_service_names()) server->SetServing(proto_name, true);
+    }
+    if (!backends) server->SetServing("", true);
+  }
+
+  std::atomic<bool> ready{false};
+  auto http = HttpServer::Start(config.listen_address, config.metrics_port, &metrics, [&] {
+    return ready.load() && (backend_health == nullptr || backend_health->AllServing());
+  });
+  if (!http.ok()) return Fail(http.status());
+  ports["metrics"] = (*http)->port();
+  if (absl::Status s = WritePorts(config.data_dir, ports); !s.ok()) return Fail(s);
+  ready = true;
+
+  std::vector<std::string> names;
+  for (const auto& [name, service] : running) names.push_back(name);
+  if (!config.backends.empty()) {
+    for (const auto& [name, address] : config.backends) names.push_back(absl::StrCat(name, "@", address));
+  }
+  const std::string host = config.listen_address == "0.0.0.0" ? "localhost" : config.listen_address;
+  TT_LOG_INFO("started services=[{}] ports={} data_dir={} time_scale={}", absl::StrJoin(names, ","),
+              absl::StrJoin(ports, ",", absl::PairFormatter("=")), config.data_dir, config.time_scale);
+  if (ports.count("gateway")) {
+    std::cout << "ThingTank is running: gRPC gateway on " << host << ":" << ports["gateway"]
+              << " (services: " << absl::StrJoin(names, ", ") << "), metrics on http://" << host << ":"
+              << ports["metrics"] << "/metrics, data in " << config.data_dir << "\n"
+              << "Try it:\n"
+              << "  thingtank queues create hello --endpoint " << host << ":" << ports["gateway"] << "\n"
+              << "  thingtank queues send hello --body 'hi there' --endpoint " << host << ":" << ports["gateway"] << "\n"
+              << "  thingtank queues receive hello --endpoint " << host << ":" << ports["gateway"] << "\n"
+              << "Stop with Ctrl-C.\n"
+              << std::flush;
+  } else {
+    std::cout << "ThingTank services [" << absl::StrJoin(names, ", ") << "] on "
+              << absl::StrJoin(ports, ", ", absl::PairFormatter(" port ")) << "\n" << std::flush;
+  }
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  TT_LOG_INFO("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  ready = false;
+  // Answer long polls, let running calls finish, then close storage cleanly.
+  for (auto& [name, service] : running) service->Drain();
+  backend_health.reset();
+  for (auto& server : servers) server->Shutdown(absl::Seconds(5));
+  http->reset();
+  running.clear();
+  TT_LOG_INFO("stopped");
+  return 0;
+}
+
+}  // namespace thingtank::serve
