@@ -1,0 +1,48 @@
+#pragma once
+
+// Pieces shared by the queue_service*.cc files. Not for other users.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "services/queues/queue_service.h"
+
+namespace thingtank::queues {
+
+// Work to run once every queue lock is released: replies to long polls,
+// event notifications, and queues that gained visible messages (a
+// dead-letter queue after a redrive) whose waiters should be served.
+struct QueueService::Deferred {
+  std::vector<std::pair<ReceiveCallback, absl::StatusOr<v1::ReceiveMessagesResponse>>> replies;
+  std::vector<std::function<void()>> events;
+  std::vector<QueuePtr> pokes;
+};
+
+// Locks a queue and, when its redrive policy names a live dead-letter queue,
+// that queue as well, in ascending id order (the one lock order between
+// queues). Retries if the policy changes while it was unlocked.
+class QueueService::QueueLock {
+ public:
+  QueueLock(const QueueService* service, QueuePtr q);
+  ~QueueLock();
+  QueueLock(const QueueLock&) = delete;
+  QueueLock& operator=(const QueueLock&) = delete;
+
+  QueueState* q() const { return q_.get(); }
+  const QueuePtr& q_ptr() const { return q_; }
+  // Null when the queue has no (live) dead-letter queue.
+  QueueState* dlq() const { return dlq_.get(); }
+
+ private:
+  QueuePtr q_;
+  QueuePtr dlq_;
+};
+
+int64_t ToMicros(absl::Time t);
+void SetTimestamp(int64_t micros, google::protobuf::Timestamp* out);
+absl::Status QueueDoesNotExist(const std::string& name);
+
+}  // namespace thingtank::queues
