@@ -2,6 +2,7 @@
 #include <filesystem>
 
 #include "services/common/executor.h"
+#include "services/common/status.h"
 #include "services/common/storage/db.h"
 #include "services/queues/grpc_service.h"
 #include "services/queues/metrics.h"

@@ -92,11 +92,12 @@ int RunServe(const std::vector<std::string>& args) {
 
   // Start the domain services of this process.
   std::map<std::string, std::unique_ptr<RunningService>> running;
+  std::vector<std::string> not_built;
   for (const auto& name : config.services) {
     if (name == "gateway") continue;
     auto factory = Factories().find(name);
     if (factory == Factories().end()) {
-      TT_LOG_WARN("service {} is not part of this build yet; skipped", name);
+      not_built.push_back(name);
       continue;
     }
     auto service = factory->second(context);
@@ -106,6 +107,7 @@ int RunServe(const std::vector<std::string>& args) {
     }
     running[name] = *std::move(service);
   }
+  if (!not_built.empty()) TT_LOG_INFO("not in this build yet: {}", absl::StrJoin(not_built, ", "));
   if (running.empty() && !config.Runs("gateway")) {
     return Fail(absl::InvalidArgumentError("--services: none of the named services is in this build"));
   }
