@@ -122,6 +122,7 @@ class _GatewayTests:
         err = tt.call_error(self.stub.CreateQueue, pb.CreateQueueRequest(
             queue_name="flow-a", attributes=pb.QueueAttributes(visibility_timeout=tt.duration(7))))
         self.assertEqual(err.code, grpc.StatusCode.ALREADY_EXISTS, err)
+        self.assertIn("QueueAlreadyExists", err.reasons, err)
 
         # List with prefix and pagination.
         names, pages = self.list_all("flow-", page_size=2)
@@ -242,6 +243,34 @@ class _GatewayTests:
         self.assertEqual(err.code, grpc.StatusCode.NOT_FOUND, err)
         self.assertIn("QueueDoesNotExist", err.reasons, err)
         self.assertEqual(self.list_all("flow", 1000)[0], [])
+
+    def test_batch_entries_fail_on_their_own(self):
+        pb = self.pb
+        self.create("partial-q", maximum_message_size=1024)
+        r = self.stub.SendMessageBatch(pb.SendMessageBatchRequest(queue_name="partial-q", entries=[
+            pb.SendMessageBatchRequestEntry(id="ok1", message_body="fine"),
+            pb.SendMessageBatchRequestEntry(id="big", message_body="x" * 1025),
+            pb.SendMessageBatchRequestEntry(id="empty", message_body=""),
+            pb.SendMessageBatchRequestEntry(id="ok2", message_body="also fine"),
+        ]), timeout=T)
+        self.assertEqual(sorted(e.id for e in r.successful), ["ok1", "ok2"])
+        self.assertEqual(sorted(e.id for e in r.failed), ["big", "empty"])
+        for e in r.failed:
+            self.assertTrue(e.sender_fault, e)
+            self.assertTrue(e.code, e)
+        got = self.receive_exactly("partial-q", 2)
+        self.assertEqual(sorted(m.body for m in got), ["also fine", "fine"])
+        # Delete batch: a garbage handle fails alone.
+        d = self.stub.DeleteMessageBatch(pb.DeleteMessageBatchRequest(queue_name="partial-q", entries=[
+            pb.DeleteMessageBatchRequestEntry(id="a", receipt_handle=got[0].receipt_handle),
+            pb.DeleteMessageBatchRequestEntry(id="bad", receipt_handle="garbage"),
+            pb.DeleteMessageBatchRequestEntry(id="b", receipt_handle=got[1].receipt_handle),
+        ]), timeout=T)
+        self.assertEqual(sorted(d.successful), ["a", "b"])
+        self.assertEqual([(e.id, e.code) for e in d.failed], [("bad", "ReceiptHandleIsInvalid")])
+        a = self.attributes("partial-q")
+        self.assertEqual((a.approximate_number_of_messages,
+                          a.approximate_number_of_messages_not_visible), (0, 0))
 
     def test_delay(self):
         self.create("delayed-q", delay=tt.duration(1))
@@ -524,6 +553,18 @@ class _GatewayTests:
             ("11-entry batch", (self.stub.SendMessageBatch, pb.SendMessageBatchRequest(
                 queue_name="bad-target", entries=entries(11))), INVALID, "entries",
              "TooManyEntriesInBatchRequest"),
+            ("batch over 1 MiB", (self.stub.SendMessageBatch, pb.SendMessageBatchRequest(
+                queue_name="bad-target", entries=[pb.SendMessageBatchRequestEntry(
+                    id="e%d" % i, message_body="x" * 110000) for i in range(10)])), INVALID,
+             "entries", "BatchRequestTooLong"),
+            ("duplicate entry ids", (self.stub.SendMessageBatch, pb.SendMessageBatchRequest(
+                queue_name="bad-target", entries=[pb.SendMessageBatchRequestEntry(
+                    id="same", message_body="x") for i in range(2)])), INVALID, "entries",
+             "BatchEntryIdsNotDistinct"),
+            ("bad entry id", (self.stub.SendMessageBatch, pb.SendMessageBatchRequest(
+                queue_name="bad-target", entries=[pb.SendMessageBatchRequestEntry(
+                    id="has space", message_body="x")])), INVALID, "entries[0].id",
+             "InvalidBatchEntryId"),
             ("empty batch", (self.stub.SendMessageBatch, pb.SendMessageBatchRequest(
                 queue_name="bad-target")), INVALID, "entries", "EmptyBatchRequest"),
             ("11-entry delete batch", (self.stub.DeleteMessageBatch, pb.DeleteMessageBatchRequest(
