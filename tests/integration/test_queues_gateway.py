@@ -632,6 +632,42 @@ class _GatewayTests:
         self.assertEqual(self.attributes("bad-target").approximate_number_of_messages_not_visible, 1)
 
 
+class RetentionTest(unittest.TestCase):
+    """Retention is enforced: expired messages disappear and are counted. The
+    service clock runs 100 times faster (--time-scale), so 60 s pass in 0.6 s."""
+
+    def test_expired_messages_disappear_and_are_counted(self):
+        tt.require_build()
+        deployment = tt.Deployment(tt.Deployment.MONOLITHIC, gateway_args=["--time-scale=100"])
+        self.addCleanup(deployment.cleanup)
+        pb = tt.queues_pb2
+        stub = deployment.stub()
+        port = deployment.queues_metrics_port
+
+        def expired_total():
+            return tt.metric_sum(tt.http_get(port, "/metrics")[1],
+                                 "thingtank_queues_messages_expired_total")
+
+        stub.CreateQueue(pb.CreateQueueRequest(queue_name="short", attributes=pb.QueueAttributes(
+            message_retention_period=tt.duration(60))), timeout=T)
+        expired0 = expired_total()
+        for i in range(3):
+            stub.SendMessage(pb.SendMessageRequest(queue_name="short", message_body="m%d" % i),
+                             timeout=T)
+
+        def gone():
+            a = stub.GetQueueAttributes(pb.GetQueueAttributesRequest(queue_name="short"), timeout=T)
+            return (a.approximate_number_of_messages + a.approximate_number_of_messages_not_visible
+                    + a.approximate_number_of_messages_delayed) == 0
+        tt.wait_until(gone, T, "messages past their retention period to disappear")
+        r = stub.ReceiveMessages(pb.ReceiveMessagesRequest(queue_name="short",
+                                                           max_number_of_messages=10), timeout=T)
+        self.assertEqual(list(r.messages), [])
+        tt.wait_until(lambda: expired_total() >= expired0 + 3, T, "messages_expired_total += 3")
+        self.assertEqual(expired_total(), expired0 + 3)
+        deployment.stop()
+
+
 class MonolithicGatewayTest(_GatewayTests, unittest.TestCase):
     MODE = tt.Deployment.MONOLITHIC
 
