@@ -44,5 +44,9 @@ class QueueService::QueueLock {
 int64_t ToMicros(absl::Time t);
 void SetTimestamp(int64_t micros, google::protobuf::Timestamp* out);
 absl::Status QueueDoesNotExist(const std::string& name);
+// Whether retrying a failed batch entry unchanged would fail again.
+bool SenderFault(const absl::Status& s);
+// A failed batch entry from its status (code = the SQS error name).
+void FillBatchError(const std::string& id, const absl::Status& s, v1::BatchResultErrorEntry* e);
 
 }  // namespace thingtank::queues

@@ -20,26 +20,6 @@ std::string SequenceNumber(uint64_t seq) {
   return buf;
 }
 
-bool SenderFault(const absl::Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kAlreadyExists:
-      return true;
-    default:
-      return false;
-  }
-}
-
-void FillError(const std::string& id, const absl::Status& s, v1::BatchResultErrorEntry* e) {
-  e->set_id(id);
-  e->set_code(ErrorReason(s));
-  e->set_message(std::string(s.message()));
-  e->set_sender_fault(SenderFault(s));
-}
-
 bool WantAttribute(const v1::ReceiveMessagesRequest& request, const std::string& name) {
   for (const std::string& want : request.message_attribute_names()) {
     if (want == "All" || want == ".*" || want == name) return true;
@@ -62,6 +42,26 @@ int64_t SizeOf(const std::string& body,
 }
 
 }  // namespace
+
+bool SenderFault(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kAlreadyExists:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void FillBatchError(const std::string& id, const absl::Status& s, v1::BatchResultErrorEntry* e) {
+  e->set_id(id);
+  e->set_code(ErrorReason(s));
+  e->set_message(std::string(s.message()));
+  e->set_sender_fault(SenderFault(s));
+}
 
 // ---- Send ----
 
@@ -225,7 +225,7 @@ absl::StatusOr<v1::SendMessageBatchResponse> QueueService::SendMessageBatch(
   for (int i = 0; i < request.entries_size(); ++i) {
     const std::string& id = request.entries(i).id();
     if (!results[i].ok()) {
-      FillError(id, results[i].status(), response.add_failed());
+      FillBatchError(id, results[i].status(), response.add_failed());
       continue;
     }
     auto* ok = response.add_successful();
@@ -439,191 +439,6 @@ void QueueService::ServeWaiters(QueueState* q, QueueState* dlq, Deferred* deferr
     }
     q->waiters.pop_front();
   }
-}
-
-// ---- Delete and visibility ----
-
-absl::StatusOr<ReceiptHandle> QueueService::CheckHandle(const QueueState& q,
-                                                        const std::string& handle,
-                                                        const std::string& field) const {
-  std::optional<ReceiptHandle> decoded = DecodeReceiptHandle(handle);
-  if (!decoded || decoded->queue_id != q.id) {
-    return InvalidField(field, absl::StrCat("not a receipt handle of queue ", q.name),
-                        "ReceiptHandleIsInvalid");
-  }
-  return *decoded;
-}
-
-bool QueueService::StageDelete(QueueState* q, const ReceiptHandle& handle,
-                               rocksdb::WriteBatch* batch) {
-  const IndexedMessage* m = q->index.Find(handle.seq);
-  // Already deleted, or received again since this handle was issued: SQS
-  // reports success without deleting.
-  if (m == nullptr || m->receipt_token != handle.token) return false;
-  store_.DeleteMessage(batch, q->id, handle.seq);
-  return true;
-}
-
-absl::Status QueueService::CheckInFlight(QueueState* q, const ReceiptHandle& handle) {
-  const IndexedMessage* m = q->index.Find(handle.seq);
-  if (m == nullptr || m->receipt_token != handle.token ||
-      m->state != DeliveryState::kInFlight) {
-    return ErrorWithReason(absl::StatusCode::kFailedPrecondition, "MessageNotInflight",
-                           "the message is not in flight under this receipt handle");
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<v1::DeleteMessageResponse> QueueService::DeleteMessage(
-    const v1::DeleteMessageRequest& request) {
-  TT_ASSIGN_OR_RETURN(QueuePtr q, Find(request.queue_name()));
-  {
-    absl::MutexLock lock(&q->mu);
-    if (q->deleted) return QueueDoesNotExist(q->name);
-    TT_ASSIGN_OR_RETURN(ReceiptHandle handle,
-                        CheckHandle(*q, request.receipt_handle(), "receipt_handle"));
-    rocksdb::WriteBatch batch;
-    if (!StageDelete(q.get(), handle, &batch)) return v1::DeleteMessageResponse();
-    TT_RETURN_IF_ERROR(store_.Write(&batch));
-    q->index.Remove(handle.seq);
-  }
-  if (events_ != nullptr) events_->OnDeleted(q->name, 1);
-  return v1::DeleteMessageResponse();
-}
-
-absl::StatusOr<v1::DeleteMessageBatchResponse> QueueService::DeleteMessageBatch(
-    const v1::DeleteMessageBatchRequest& request) {
-  TT_ASSIGN_OR_RETURN(QueuePtr q, Find(request.queue_name()));
-  std::vector<const std::string*> ids;
-  for (const auto& e : request.entries()) ids.push_back(&e.id());
-  TT_RETURN_IF_ERROR(ValidateBatchIds(ids));
-  v1::DeleteMessageBatchResponse response;
-  int64_t deleted = 0;
-  {
-    absl::MutexLock lock(&q->mu);
-    if (q->deleted) return QueueDoesNotExist(q->name);
-    rocksdb::WriteBatch batch;
-    std::vector<uint64_t> staged;
-    std::unordered_set<uint64_t> seen;
-    for (int i = 0; i < request.entries_size(); ++i) {
-      const auto& e = request.entries(i);
-      absl::StatusOr<ReceiptHandle> handle =
-          CheckHandle(*q, e.receipt_handle(), absl::StrCat("entries[", i, "].receipt_handle"));
-      if (!handle.ok()) {
-        FillError(e.id(), handle.status(), response.add_failed());
-        continue;
-      }
-      if (seen.insert(handle->seq).second && StageDelete(q.get(), *handle, &batch)) {
-        staged.push_back(handle->seq);
-      }
-      response.add_successful(e.id());
-    }
-    if (!staged.empty()) {
-      TT_RETURN_IF_ERROR(store_.Write(&batch));
-      for (uint64_t seq : staged) q->index.Remove(seq);
-      deleted = static_cast<int64_t>(staged.size());
-    }
-  }
-  if (events_ != nullptr && deleted > 0) events_->OnDeleted(q->name, deleted);
-  return response;
-}
-
-absl::StatusOr<v1::ChangeMessageVisibilityResponse> QueueService::ChangeMessageVisibility(
-    const v1::ChangeMessageVisibilityRequest& request) {
-  TT_ASSIGN_OR_RETURN(QueuePtr qp, Find(request.queue_name()));
-  TT_RETURN_IF_ERROR(ValidateDuration(request.visibility_timeout(), absl::ZeroDuration(),
-                                      kMaxVisibilityTimeout, "visibility_timeout"));
-  Deferred deferred;
-  {
-    QueueLock lock(this, qp);
-    QueueState* q = lock.q();
-    if (q->deleted) return QueueDoesNotExist(q->name);
-    TT_ASSIGN_OR_RETURN(ReceiptHandle handle,
-                        CheckHandle(*q, request.receipt_handle(), "receipt_handle"));
-    const int64_t now = NowMicros();
-    q->index.Promote(now);
-    TT_RETURN_IF_ERROR(CheckInFlight(q, handle));
-    const IndexedMessage& m = *q->index.Find(handle.seq);
-    const int64_t visible =
-        now + absl::ToInt64Microseconds(ToDuration(request.visibility_timeout()));
-    storage::MessageState state;
-    state.set_receive_count(m.receive_count);
-    state.set_visible_micros(visible);
-    state.set_first_receive_micros(m.first_receive_micros);
-    state.set_receipt_token(m.receipt_token);
-    rocksdb::WriteBatch batch;
-    store_.PutState(&batch, q->id, handle.seq, state);
-    TT_RETURN_IF_ERROR(store_.Write(&batch));
-    q->index.SetVisibleAt(handle.seq, visible);
-    q->index.Promote(now);
-    ServeWaiters(q, lock.dlq(), &deferred);
-    ArmTimer(qp);
-  }
-  RunDeferred(&deferred);
-  return v1::ChangeMessageVisibilityResponse();
-}
-
-absl::StatusOr<v1::ChangeMessageVisibilityBatchResponse>
-QueueService::ChangeMessageVisibilityBatch(const v1::ChangeMessageVisibilityBatchRequest& request) {
-  TT_ASSIGN_OR_RETURN(QueuePtr qp, Find(request.queue_name()));
-  std::vector<const std::string*> ids;
-  for (const auto& e : request.entries()) ids.push_back(&e.id());
-  TT_RETURN_IF_ERROR(ValidateBatchIds(ids));
-  v1::ChangeMessageVisibilityBatchResponse response;
-  Deferred deferred;
-  {
-    QueueLock lock(this, qp);
-    QueueState* q = lock.q();
-    if (q->deleted) return QueueDoesNotExist(q->name);
-    const int64_t now = NowMicros();
-    q->index.Promote(now);
-    rocksdb::WriteBatch batch;
-    std::vector<std::pair<uint64_t, int64_t>> staged;  // seq, visible_micros
-    std::unordered_set<uint64_t> seen;
-    std::vector<int> ok_entries;
-    for (int i = 0; i < request.entries_size(); ++i) {
-      const auto& e = request.entries(i);
-      const std::string prefix = absl::StrCat("entries[", i, "].");
-      absl::StatusOr<ReceiptHandle> handle =
-          CheckHandle(*q, e.receipt_handle(), prefix + "receipt_handle");
-      absl::Status s = handle.status();
-      if (s.ok()) {
-        s = ValidateDuration(e.visibility_timeout(), absl::ZeroDuration(), kMaxVisibilityTimeout,
-                             prefix + "visibility_timeout");
-      }
-      if (s.ok()) s = CheckInFlight(q, *handle);
-      if (!s.ok()) {
-        FillError(e.id(), s, response.add_failed());
-        continue;
-      }
-      const int64_t visible = now + absl::ToInt64Microseconds(ToDuration(e.visibility_timeout()));
-      if (seen.insert(handle->seq).second) {
-        staged.emplace_back(handle->seq, visible);
-      } else {
-        for (auto& st : staged) {
-          if (st.first == handle->seq) st.second = visible;  // last entry wins
-        }
-      }
-      ok_entries.push_back(i);
-    }
-    for (const auto& [seq, visible] : staged) {
-      const IndexedMessage& m = *q->index.Find(seq);
-      storage::MessageState state;
-      state.set_receive_count(m.receive_count);
-      state.set_visible_micros(visible);
-      state.set_first_receive_micros(m.first_receive_micros);
-      state.set_receipt_token(m.receipt_token);
-      store_.PutState(&batch, q->id, seq, state);
-    }
-    if (!staged.empty()) TT_RETURN_IF_ERROR(store_.Write(&batch));
-    for (const auto& [seq, visible] : staged) q->index.SetVisibleAt(seq, visible);
-    for (int i : ok_entries) response.add_successful(request.entries(i).id());
-    q->index.Promote(now);
-    ServeWaiters(q, lock.dlq(), &deferred);
-    ArmTimer(qp);
-  }
-  RunDeferred(&deferred);
-  return response;
 }
 
 }  // namespace thingtank::queues
