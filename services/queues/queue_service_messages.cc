@@ -70,14 +70,17 @@ absl::Status QueueService::SendMany(QueueState* q, const std::vector<MessageInpu
                                     Deferred* deferred) {
   const int64_t now = NowMicros();
   const v1::QueueAttributes& attrs = q->attrs();
-  // Forget deduplication entries past their window (RocksDB copies go at the
-  // next maintenance or open).
+  rocksdb::WriteBatch batch;
+  // Deduplication entries past their window go, with their stored copies.
   while (!q->dedup_order.empty() && q->dedup_order.front().first <= now) {
-    auto it = q->dedup.find(q->dedup_order.front().second);
-    if (it != q->dedup.end() && it->second.expires_micros <= now) q->dedup.erase(it);
+    const auto& [expires, id] = q->dedup_order.front();
+    auto it = q->dedup.find(id);
+    if (it != q->dedup.end() && it->second.expires_micros == expires) {
+      q->dedup.erase(it);
+      store_.DeleteDedup(&batch, q->id, id);
+    }
     q->dedup_order.pop_front();
   }
-  rocksdb::WriteBatch batch;
   uint64_t next_seq = q->next_seq;
   std::vector<IndexedMessage> added;
   std::unordered_map<std::string, DedupEntry> new_dedup;
@@ -141,7 +144,12 @@ absl::Status QueueService::SendMany(QueueState* q, const std::vector<MessageInpu
     added.push_back(std::move(m));
     results->push_back(std::move(r));
   }
-  if (added.empty()) return absl::OkStatus();
+  if (added.empty()) {
+    // Only expired deduplication entries to forget (best effort: Open also
+    // drops expired ones).
+    if (batch.Count() > 0) (void)store_.Write(&batch);
+    return absl::OkStatus();
+  }
   store_.PutCounters(&batch, q->id, next_seq);
   TT_RETURN_IF_ERROR(store_.Write(&batch));
   q->next_seq = next_seq;
