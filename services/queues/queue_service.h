@@ -63,8 +63,19 @@ struct QueueServiceOptions {
 // is committed in one WriteBatch before the method returns. Timer work that
 // touches RocksDB is posted to `executor`. `db`, `clock`, `executor` and
 // `events` must outlive the service; destroying it cancels its timers and
-// waits for timer work in progress; pending long polls are dropped unanswered
-// (the server drains them before shutdown).
+// waits for timer work in progress; pending long polls are answered UNAVAILABLE
+// (the server should drain them before shutdown).
+//
+// Choices where SQS leaves room:
+// - Redrive keeps the message id, body, attributes and sent time (so
+//   retention counts from the original send), resets the receive count, gives
+//   the message a new sequence number in the dead-letter queue and sets
+//   dead_letter_queue_source_arn. It happens in the WriteBatch of the receive
+//   that triggers it. If the dead-letter queue is gone, messages stay.
+// - A per-message delay of 0 is accepted on FIFO queues; any other is not.
+// - Deleting with a handle of an earlier receive succeeds without deleting;
+//   ChangeMessageVisibility with one fails with MessageNotInflight.
+// - Expired messages are removed whether visible or in flight.
 class QueueService {
  public:
   using ReceiveCallback = std::function<void(absl::StatusOr<v1::ReceiveMessagesResponse>)>;
