@@ -158,6 +158,15 @@ QueueService::~QueueService() {
     absl::MutexLock lock(&lifeline_->mu);  // waits for timer work in progress
     lifeline_->service = nullptr;
   }
+  AnswerAllWaiters(absl::UnavailableError("queues service shutting down"), /*cancel_queue_timers=*/true);
+}
+
+void QueueService::Drain() {
+  AnswerAllWaiters(v1::ReceiveMessagesResponse(), /*cancel_queue_timers=*/false);
+}
+
+void QueueService::AnswerAllWaiters(const absl::StatusOr<v1::ReceiveMessagesResponse>& answer,
+                                    bool cancel_queue_timers) {
   std::vector<QueuePtr> all;
   {
     absl::MutexLock lock(&registry_mu_);
@@ -166,11 +175,10 @@ QueueService::~QueueService() {
   Deferred deferred;
   for (const auto& q : all) {
     absl::MutexLock lock(&q->mu);
-    if (q->timer != 0) clock_->Cancel(q->timer);
+    if (cancel_queue_timers && q->timer != 0) clock_->Cancel(q->timer);
     for (auto& w : q->waiters) {
       clock_->Cancel(w.timer);
-      deferred.replies.emplace_back(std::move(w.done),
-                                    absl::UnavailableError("queues service shutting down"));
+      deferred.replies.emplace_back(std::move(w.done), answer);
     }
     q->waiters.clear();
   }

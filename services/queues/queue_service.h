@@ -119,6 +119,10 @@ class QueueService {
   absl::StatusOr<v1::ChangeMessageVisibilityBatchResponse> ChangeMessageVisibilityBatch(
       const v1::ChangeMessageVisibilityBatchRequest& request);
 
+  // Answers every waiting long poll now, with what it has (no messages), so a
+  // server can drain before it stops. Long polls that arrive later still wait.
+  void Drain();
+
   // Per-queue approximate counts, in name order.
   std::vector<QueueCounts> Counts() const;
 
@@ -200,6 +204,9 @@ class QueueService {
   // firing passes its generation to mark the queue's timer as gone.
   void Poke(const QueuePtr& q, std::optional<uint64_t> timer_generation = std::nullopt);
   void RunDeferred(Deferred* deferred);
+  // Answers and forgets every waiting long poll.
+  void AnswerAllWaiters(const absl::StatusOr<v1::ReceiveMessagesResponse>& answer,
+                        bool cancel_queue_timers);
 
   Db* const db_;
   Clock* const clock_;

@@ -277,6 +277,22 @@ TEST_F(QueueServiceTest, LongPollReturnsEmptyAtWaitTimeout) {
   EXPECT_EQ(CountsOf("q"), std::make_tuple(1, 0, 0));
 }
 
+TEST_F(QueueServiceTest, DrainAnswersWaitingPollsEmptyAndKeepsMessages) {
+  Create("q");
+  v1::ReceiveMessagesRequest req;
+  req.set_queue_name("q");
+  *req.mutable_wait_time() = Secs(20);
+  auto pending = StartReceive(req);
+  EXPECT_FALSE(pending->called);
+  service_->Drain();
+  ASSERT_TRUE(pending->called);
+  ASSERT_TRUE(pending->result.ok()) << pending->result.status();
+  EXPECT_EQ(pending->result->messages_size(), 0);
+  // The drained poll takes nothing sent afterwards.
+  Send("q", "m");
+  EXPECT_EQ(CountsOf("q"), std::make_tuple(1, 0, 0));
+}
+
 TEST_F(QueueServiceTest, DeleteQueueAnswersWaitersAndRecreateInvalidatesHandles) {
   Create("q");
   Send("q", "m");

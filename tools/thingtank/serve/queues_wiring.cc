@@ -21,6 +21,7 @@ class RunningQueues final : public RunningService {
   std::vector<std::string> proto_service_names() const override {
     return {queues::v1::QueuesService::service_full_name()};
   }
+  void Drain() override { domain->Drain(); }
 
   // Members in construction order; destroyed in reverse: the gRPC face, the
   // domain (cancels its timers), the executor (runs what is queued), the DB.
