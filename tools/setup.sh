@@ -29,7 +29,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if [ ! -x node_modules/.bin/buf ] || [ ! -f node_modules/google-proto-files/google/rpc/status.proto ]; then
-  echo "setup: npm ci (buf, google-proto-files)"
-  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  # Versions are pinned in package.json. No lock file: npm 11 rejects `npm ci`
+  # with buf's per-platform optional packages in the lock ("Missing: ...").
+  echo "setup: npm install (buf, google-proto-files)"
+  npm install --no-package-lock --no-audit --no-fund --loglevel=error >/dev/null
 fi
 echo "setup: ok"
