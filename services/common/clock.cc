@@ -1,9 +1,31 @@
 #include "services/common/clock.h"
 
 #include <utility>
-#include <vector>
 
 namespace thingtank {
+
+Clock::TimerId TimerSet::Add(absl::Time when, Clock::Callback fn) {
+  const Clock::TimerId id = next_id_++;
+  timers_.emplace(std::make_pair(when, id), std::move(fn));
+  due_by_id_.emplace(id, when);
+  return id;
+}
+
+bool TimerSet::Cancel(Clock::TimerId id) {
+  auto it = due_by_id_.find(id);
+  if (it == due_by_id_.end()) return false;
+  timers_.erase({it->second, id});
+  due_by_id_.erase(it);
+  return true;
+}
+
+Clock::Callback TimerSet::PopEarliest() {
+  auto first = timers_.begin();
+  Clock::Callback fn = std::move(first->second);
+  due_by_id_.erase(first->first.second);
+  timers_.erase(first);
+  return fn;
+}
 
 RealClock::RealClock(double time_scale)
     : time_scale_(time_scale), real_start_(absl::Now()) {
@@ -32,20 +54,15 @@ absl::Time RealClock::RealDeadline(absl::Time when) const {
 
 Clock::TimerId RealClock::RunAt(absl::Time when, Callback fn) {
   absl::MutexLock lock(&mu_);
-  const TimerId id = next_id_++;
-  auto it = timers_.emplace(std::make_pair(when, id), std::move(fn)).first;
-  due_by_id_.emplace(id, when);
-  if (it == timers_.begin()) cv_.Signal();  // The timer thread may sleep too long.
+  const bool earliest = timers_.empty() || when < timers_.earliest();
+  const TimerId id = timers_.Add(when, std::move(fn));
+  if (earliest) cv_.Signal();  // The timer thread may be sleeping too long.
   return id;
 }
 
 bool RealClock::Cancel(TimerId id) {
   absl::MutexLock lock(&mu_);
-  auto it = due_by_id_.find(id);
-  if (it == due_by_id_.end()) return false;
-  timers_.erase({it->second, id});
-  due_by_id_.erase(it);
-  return true;
+  return timers_.Cancel(id);
 }
 
 void RealClock::TimerLoop() {
@@ -55,15 +72,12 @@ void RealClock::TimerLoop() {
       cv_.Wait(&mu_);  // Signalled by RunAt and by the destructor.
       continue;
     }
-    auto first = timers_.begin();
-    const absl::Time due = first->first.first;
+    const absl::Time due = timers_.earliest();
     if (Now() < due) {
       cv_.WaitWithDeadline(&mu_, RealDeadline(due));
       continue;
     }
-    Callback fn = std::move(first->second);
-    due_by_id_.erase(first->first.second);
-    timers_.erase(first);
+    Callback fn = timers_.PopEarliest();
     mu_.Unlock();
     fn();
     mu_.Lock();
@@ -79,19 +93,12 @@ absl::Time ManualClock::Now() const {
 
 Clock::TimerId ManualClock::RunAt(absl::Time when, Callback fn) {
   absl::MutexLock lock(&mu_);
-  const TimerId id = next_id_++;
-  timers_.emplace(std::make_pair(when, id), std::move(fn));
-  due_by_id_.emplace(id, when);
-  return id;
+  return timers_.Add(when, std::move(fn));
 }
 
 bool ManualClock::Cancel(TimerId id) {
   absl::MutexLock lock(&mu_);
-  auto it = due_by_id_.find(id);
-  if (it == due_by_id_.end()) return false;
-  timers_.erase({it->second, id});
-  due_by_id_.erase(it);
-  return true;
+  return timers_.Cancel(id);
 }
 
 void ManualClock::Advance(absl::Duration d) {
@@ -104,15 +111,12 @@ void ManualClock::Advance(absl::Duration d) {
     Callback fn;
     {
       absl::MutexLock lock(&mu_);
-      auto first = timers_.begin();
-      if (first == timers_.end() || first->first.first > target) {
+      if (timers_.empty() || timers_.earliest() > target) {
         now_ = target;
         return;
       }
-      if (first->first.first > now_) now_ = first->first.first;
-      fn = std::move(first->second);
-      due_by_id_.erase(first->first.second);
-      timers_.erase(first);
+      if (timers_.earliest() > now_) now_ = timers_.earliest();
+      fn = timers_.PopEarliest();
     }
     fn();
   }

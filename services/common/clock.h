@@ -37,6 +37,24 @@ class Clock {
   }
 };
 
+// Pending timers ordered by due time (then submission order). Not
+// thread-safe: the owning clock locks.
+class TimerSet {
+ public:
+  Clock::TimerId Add(absl::Time when, Clock::Callback fn);
+  bool Cancel(Clock::TimerId id);
+  bool empty() const { return timers_.empty(); }
+  size_t size() const { return timers_.size(); }
+  absl::Time earliest() const { return timers_.begin()->first.first; }
+  // Removes and returns the earliest timer's callback.
+  Clock::Callback PopEarliest();
+
+ private:
+  Clock::TimerId next_id_ = 1;
+  std::map<std::pair<absl::Time, Clock::TimerId>, Clock::Callback> timers_;
+  std::map<Clock::TimerId, absl::Time> due_by_id_;
+};
+
 // Wall-clock time, optionally running `time_scale` times faster than real time
 // from the moment of construction. Owns one timer thread; thread-safe.
 class RealClock final : public Clock {
@@ -61,10 +79,7 @@ class RealClock final : public Clock {
   absl::Mutex mu_;
   absl::CondVar cv_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  TimerId next_id_ ABSL_GUARDED_BY(mu_) = 1;
-  // Ordered by (due time, id) so equal deadlines fire in submission order.
-  std::map<std::pair<absl::Time, TimerId>, Callback> timers_ ABSL_GUARDED_BY(mu_);
-  std::map<TimerId, absl::Time> due_by_id_ ABSL_GUARDED_BY(mu_);
+  TimerSet timers_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 
@@ -87,9 +102,7 @@ class ManualClock final : public Clock {
  private:
   mutable absl::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
-  TimerId next_id_ ABSL_GUARDED_BY(mu_) = 1;
-  std::map<std::pair<absl::Time, TimerId>, Callback> timers_ ABSL_GUARDED_BY(mu_);
-  std::map<TimerId, absl::Time> due_by_id_ ABSL_GUARDED_BY(mu_);
+  TimerSet timers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace thingtank
