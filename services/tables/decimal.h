@@ -44,6 +44,10 @@ class Decimal {
   bool negative() const { return negative_; }
 
  private:
+  // Normalizes (strips leading/trailing zeros) and checks the 38-digit limit
+  // and the range. `digits` are '0'..'9'; value = 0.digits * 10^exponent.
+  static absl::StatusOr<Decimal> FromParts(bool negative, std::string digits, int64_t exponent);
+
   // Value = (negative ? -1 : 1) * 0.d1d2d3... * 10^exponent, digits_ without
   // leading or trailing zeros ("" for zero).
   bool negative_ = false;
