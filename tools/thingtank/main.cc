@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tools/thingtank/cli/queues_cli.h"
+#include "tools/thingtank/cli/tables_cli.h"
 #include "tools/thingtank/serve/serve.h"
 
 namespace {
@@ -13,6 +14,7 @@ void Usage(std::ostream& os) {
   os << "usage: thingtank <command> [args]\n\n"
         "  serve        run ThingTank (all services and the gateway; see thingtank serve --help)\n"
         "  queues ...   queue commands (SQS): create, list, send, receive, delete, ...\n"
+        "  tables ...   table commands (DynamoDB): create, list, describe, put, get, query, scan, ...\n"
         "  version      print the version\n\n"
         "Client commands talk to --endpoint (default localhost:50051, or THINGTANK_ENDPOINT).\n";
 }
@@ -29,6 +31,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "serve") return thingtank::serve::RunServe(rest);
   if (command == "queues") return thingtank::cli::RunQueues(rest);
+  if (command == "tables") return thingtank::cli::RunTables(rest);
   if (command == "version" || command == "--version") {
     std::cout << "thingtank " << THINGTANK_VERSION << "\n";
     return 0;

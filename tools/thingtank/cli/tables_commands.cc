@@ -1,0 +1,456 @@
+#include "tools/thingtank/cli/tables_commands.h"
+
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <optional>
+#include <sstream>
+
+#include "tools/thingtank/cli/tables_format.h"
+#include "tools/thingtank/cli/tables_json.h"
+
+namespace thingtank::cli::tables {
+namespace {
+
+namespace v1 = thingtank::tables::v1;
+
+// Ends a call: the error, the response as JSON, or the human form.
+int Finish(const CommandContext& c, const grpc::Status& status,
+           const google::protobuf::Message& response,
+           const std::function<void(std::ostream&)>& human) {
+  if (!status.ok()) return ReportRpcError(status, c.connection.options(), c.io);
+  if (c.json()) {
+    PrintJson(response, c.io.out);
+  } else {
+    human(c.io.out);
+  }
+  return kExitOk;
+}
+
+bool ParseInt64(const std::string& text, int64_t* out) {
+  if (text.empty() || text.size() > 20) return false;
+  size_t used = 0;
+  long long value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (used != text.size()) return false;
+  *out = value;
+  return true;
+}
+
+// An optional integer flag within [min, max]; false with *exit set when bad.
+template <typename Int>
+bool IntFlag(const CommandContext& c, const std::string& flag, std::optional<Int>* out,
+             int* exit) {
+  if (!c.args.Has(flag)) return true;
+  int64_t value = 0;
+  if (!ParseInt64(c.args.Get(flag), &value) || value < std::numeric_limits<Int>::min() ||
+      value > std::numeric_limits<Int>::max()) {
+    *exit = c.UsageError("--" + flag + ": \"" + c.args.Get(flag) + "\" is not an integer");
+    return false;
+  }
+  *out = static_cast<Int>(value);
+  return true;
+}
+
+// The text of a JSON flag: the value itself, "-" for stdin or "@PATH" for a file.
+bool JsonText(const CommandContext& c, const std::string& flag, std::string* out, int* exit) {
+  const std::string value = c.args.Get(flag);
+  if (value == "-") {
+    out->assign(std::istreambuf_iterator<char>(c.io.in), std::istreambuf_iterator<char>());
+  } else if (!value.empty() && value[0] == '@') {
+    std::ifstream file(value.substr(1), std::ios::binary);
+    std::ostringstream content;
+    if (file) content << file.rdbuf();
+    if (!file || file.bad()) {
+      *exit = ReportLocalError("cannot read --" + flag + " file " + value.substr(1), c.json(),
+                               c.io);
+      return false;
+    }
+    *out = content.str();
+  } else {
+    *out = value;
+  }
+  return true;
+}
+
+// Reads an attribute map flag (--item, --key, --values, --start-key) if given.
+bool MapFlag(const CommandContext& c, const std::string& flag, AttributeMap* out, int* exit) {
+  if (!c.args.Has(flag)) return true;
+  std::string text;
+  std::string error;
+  if (!JsonText(c, flag, &text, exit)) return false;
+  if (!ParseAttributeMap(text, c.plain(), out, &error)) {
+    *exit = c.UsageError("--" + flag + ": " + error);
+    return false;
+  }
+  return true;
+}
+
+bool RequiredMapFlag(const CommandContext& c, const std::string& flag, AttributeMap* out,
+                     int* exit) {
+  if (!c.args.Has(flag)) {
+    *exit = c.UsageError("missing --" + flag);
+    return false;
+  }
+  return MapFlag(c, flag, out, exit);
+}
+
+bool NamesFlag(const CommandContext& c, NameMap* out, int* exit) {
+  if (!c.args.Has("names")) return true;
+  std::string text;
+  std::string error;
+  if (!JsonText(c, "names", &text, exit)) return false;
+  if (!ParseNameMap(text, out, &error)) {
+    *exit = c.UsageError("--names: " + error);
+    return false;
+  }
+  return true;
+}
+
+// --names and --values together.
+bool ExpressionFlags(const CommandContext& c, NameMap* names, AttributeMap* values, int* exit) {
+  return NamesFlag(c, names, exit) && MapFlag(c, "values", values, exit);
+}
+
+bool ReturnFlag(const CommandContext& c, v1::ReturnValue* out, int* exit) {
+  if (!c.args.Has("return")) return true;
+  const std::string text = c.args.Get("return");
+  if (!v1::ReturnValue_Parse("RETURN_VALUE_" + text, out) || text == "UNSPECIFIED") {
+    *exit = c.UsageError("--return: \"" + text +
+                         "\" is not NONE, ALL_OLD, UPDATED_OLD, ALL_NEW or UPDATED_NEW");
+    return false;
+  }
+  return true;
+}
+
+// "NAME:S|N|B" into a key schema element and its attribute definition.
+bool KeyFlag(const CommandContext& c, const std::string& flag, v1::KeyType role,
+             v1::CreateTableRequest* request, int* exit) {
+  const std::string spec = c.args.Get(flag);
+  const size_t colon = spec.rfind(':');
+  const std::string type = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  v1::ScalarAttributeType scalar = v1::SCALAR_ATTRIBUTE_TYPE_UNSPECIFIED;
+  if (type == "S") scalar = v1::SCALAR_ATTRIBUTE_TYPE_S;
+  if (type == "N") scalar = v1::SCALAR_ATTRIBUTE_TYPE_N;
+  if (type == "B") scalar = v1::SCALAR_ATTRIBUTE_TYPE_B;
+  if (colon == 0 || scalar == v1::SCALAR_ATTRIBUTE_TYPE_UNSPECIFIED) {
+    *exit = c.UsageError("--" + flag + ": \"" + spec + "\" is not NAME:S, NAME:N or NAME:B");
+    return false;
+  }
+  auto* element = request->add_key_schema();
+  element->set_attribute_name(spec.substr(0, colon));
+  element->set_key_type(role);
+  auto* definition = request->add_attribute_definitions();
+  definition->set_attribute_name(spec.substr(0, colon));
+  definition->set_attribute_type(scalar);
+  return true;
+}
+
+// --read-units/--write-units or --on-demand; `required` when one must be given.
+bool BillingFlags(const CommandContext& c, bool required, v1::BillingMode* mode,
+                  v1::ProvisionedThroughput* throughput, int* exit) {
+  std::optional<int64_t> read;
+  std::optional<int64_t> write;
+  if (!IntFlag(c, "read-units", &read, exit) || !IntFlag(c, "write-units", &write, exit)) {
+    return false;
+  }
+  const bool on_demand = c.args.Bool("on-demand");
+  if (on_demand && (read || write)) {
+    *exit = c.UsageError("give --read-units and --write-units, or --on-demand, not both");
+    return false;
+  }
+  if (read.has_value() != write.has_value()) {
+    *exit = c.UsageError("--read-units and --write-units go together");
+    return false;
+  }
+  if (on_demand) {
+    *mode = v1::BILLING_MODE_PAY_PER_REQUEST;
+  } else if (read) {
+    *mode = v1::BILLING_MODE_PROVISIONED;
+    throughput->set_read_capacity_units(*read);
+    throughput->set_write_capacity_units(*write);
+  } else if (required) {
+    *exit = c.UsageError("give --read-units N --write-units N, or --on-demand");
+    return false;
+  }
+  return true;
+}
+
+std::string KeyText(const AttributeMap& key, bool plain) { return AttributeMapToJson(key, plain); }
+
+// Prints returned attributes, or `fallback` when there are none.
+void PrintAttributesOr(const AttributeMap& attributes, bool plain, const std::string& fallback,
+                       std::ostream& os) {
+  os << (attributes.empty() ? fallback : AttributeMapToJson(attributes, plain)) << "\n";
+}
+
+}  // namespace
+
+std::vector<FlagSpec> ItemFlags() {
+  return {{"plain", "", "items, keys and values as plain JSON (\"a\", 5, true, [..], {..})"}};
+}
+
+int Create(const CommandContext& c) {
+  v1::CreateTableRequest request;
+  request.set_table_name(c.table());
+  int exit = kExitOk;
+  if (!c.args.Has("hash-key")) return c.UsageError("missing --hash-key NAME:S|N|B");
+  if (!KeyFlag(c, "hash-key", v1::KEY_TYPE_HASH, &request, &exit)) return exit;
+  if (c.args.Has("range-key") && !KeyFlag(c, "range-key", v1::KEY_TYPE_RANGE, &request, &exit)) {
+    return exit;
+  }
+  v1::BillingMode mode = v1::BILLING_MODE_UNSPECIFIED;
+  if (!BillingFlags(c, true, &mode, request.mutable_provisioned_throughput(), &exit)) return exit;
+  request.set_billing_mode(mode);
+  if (mode == v1::BILLING_MODE_PAY_PER_REQUEST) request.clear_provisioned_throughput();
+  v1::CreateTableResponse response;
+  const grpc::Status status = c.stub.CreateTable(c.connection.NewContext().get(), request,
+                                                 &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    PrintTableDescription(response.table_description(), os);
+  });
+}
+
+int List(const CommandContext& c) {
+  v1::ListTablesRequest request;
+  request.set_page_token(c.args.Get("page-token"));
+  std::optional<int32_t> page_size;
+  int exit = kExitOk;
+  if (!IntFlag(c, "page-size", &page_size, &exit)) return exit;
+  if (page_size) request.set_page_size(*page_size);
+  v1::ListTablesResponse response;
+  const grpc::Status status = c.stub.ListTables(c.connection.NewContext().get(), request,
+                                                &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    for (const std::string& name : response.table_names()) os << name << "\n";
+    if (!response.next_page_token().empty()) {
+      os << "(more: --page-token " << response.next_page_token() << ")\n";
+    }
+  });
+}
+
+int Describe(const CommandContext& c) {
+  v1::DescribeTableRequest request;
+  request.set_table_name(c.table());
+  v1::DescribeTableResponse response;
+  const grpc::Status status = c.stub.DescribeTable(c.connection.NewContext().get(), request,
+                                                   &response);
+  return Finish(c, status, response,
+                [&](std::ostream& os) { PrintTableDescription(response.table(), os); });
+}
+
+int Delete(const CommandContext& c) {
+  v1::DeleteTableRequest request;
+  request.set_table_name(c.table());
+  v1::DeleteTableResponse response;
+  const grpc::Status status = c.stub.DeleteTable(c.connection.NewContext().get(), request,
+                                                 &response);
+  return Finish(c, status, response,
+                [&](std::ostream& os) { os << "deleted table " << c.table() << "\n"; });
+}
+
+int Update(const CommandContext& c) {
+  v1::UpdateTableRequest request;
+  request.set_table_name(c.table());
+  int exit = kExitOk;
+  v1::BillingMode mode = v1::BILLING_MODE_UNSPECIFIED;
+  if (!BillingFlags(c, true, &mode, request.mutable_provisioned_throughput(), &exit)) return exit;
+  request.set_billing_mode(mode);
+  if (mode == v1::BILLING_MODE_PAY_PER_REQUEST) request.clear_provisioned_throughput();
+  v1::UpdateTableResponse response;
+  const grpc::Status status = c.stub.UpdateTable(c.connection.NewContext().get(), request,
+                                                 &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    PrintTableDescription(response.table_description(), os);
+  });
+}
+
+int Ttl(const CommandContext& c) {
+  const bool enable = c.args.Has("attribute");
+  const bool disable = c.args.Bool("disable");
+  if (enable && disable) return c.UsageError("give --attribute NAME or --disable, not both");
+  if (!enable && !disable) {  // Show the settings.
+    v1::DescribeTimeToLiveRequest request;
+    request.set_table_name(c.table());
+    v1::DescribeTimeToLiveResponse response;
+    const grpc::Status status = c.stub.DescribeTimeToLive(c.connection.NewContext().get(),
+                                                          request, &response);
+    return Finish(c, status, response, [&](std::ostream& os) {
+      const auto& ttl = response.time_to_live_description();
+      os << "time to live of " << c.table() << ": "
+         << (ttl.time_to_live_status() == v1::TIME_TO_LIVE_STATUS_ENABLED
+                 ? "enabled on " + ttl.attribute_name()
+                 : std::string("disabled"))
+         << "\n";
+    });
+  }
+  v1::UpdateTimeToLiveRequest request;
+  request.set_table_name(c.table());
+  auto* spec = request.mutable_time_to_live_specification();
+  spec->set_enabled(enable);
+  spec->set_attribute_name(c.args.Get("attribute"));
+  if (disable) {
+    // DynamoDB names the attribute being turned off; look it up.
+    v1::DescribeTimeToLiveRequest describe;
+    describe.set_table_name(c.table());
+    v1::DescribeTimeToLiveResponse current;
+    const grpc::Status status = c.stub.DescribeTimeToLive(c.connection.NewContext().get(),
+                                                          describe, &current);
+    if (!status.ok()) return ReportRpcError(status, c.connection.options(), c.io);
+    spec->set_attribute_name(current.time_to_live_description().attribute_name());
+  }
+  v1::UpdateTimeToLiveResponse response;
+  const grpc::Status status = c.stub.UpdateTimeToLive(c.connection.NewContext().get(), request,
+                                                      &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    os << "time to live of " << c.table() << ": "
+       << (enable ? "enabled on " + c.args.Get("attribute") : std::string("disabled")) << "\n";
+  });
+}
+
+int Put(const CommandContext& c) {
+  v1::PutItemRequest request;
+  request.set_table_name(c.table());
+  int exit = kExitOk;
+  v1::ReturnValue return_values = v1::RETURN_VALUE_UNSPECIFIED;
+  if (!RequiredMapFlag(c, "item", request.mutable_item(), &exit) ||
+      !ExpressionFlags(c, request.mutable_expression_attribute_names(),
+                       request.mutable_expression_attribute_values(), &exit) ||
+      !ReturnFlag(c, &return_values, &exit)) {
+    return exit;
+  }
+  request.set_condition_expression(c.args.Get("condition"));
+  request.set_return_values(return_values);
+  v1::PutItemResponse response;
+  const grpc::Status status = c.stub.PutItem(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    PrintAttributesOr(response.attributes(), c.plain(), "put item", os);
+  });
+}
+
+int Get(const CommandContext& c) {
+  v1::GetItemRequest request;
+  request.set_table_name(c.table());
+  int exit = kExitOk;
+  if (!RequiredMapFlag(c, "key", request.mutable_key(), &exit) ||
+      !NamesFlag(c, request.mutable_expression_attribute_names(), &exit)) {
+    return exit;
+  }
+  request.set_consistent_read(c.args.Bool("consistent"));
+  request.set_projection_expression(c.args.Get("projection"));
+  v1::GetItemResponse response;
+  const grpc::Status status = c.stub.GetItem(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    PrintAttributesOr(response.item(), c.plain(),
+                      "no item with key " + KeyText(request.key(), c.plain()), os);
+  });
+}
+
+int UpdateItem(const CommandContext& c) {
+  v1::UpdateItemRequest request;
+  request.set_table_name(c.table());
+  int exit = kExitOk;
+  v1::ReturnValue return_values = v1::RETURN_VALUE_UNSPECIFIED;
+  if (!c.args.Has("update")) return c.UsageError("missing --update EXPR");
+  if (!RequiredMapFlag(c, "key", request.mutable_key(), &exit) ||
+      !ExpressionFlags(c, request.mutable_expression_attribute_names(),
+                       request.mutable_expression_attribute_values(), &exit) ||
+      !ReturnFlag(c, &return_values, &exit)) {
+    return exit;
+  }
+  request.set_update_expression(c.args.Get("update"));
+  request.set_condition_expression(c.args.Get("condition"));
+  request.set_return_values(return_values);
+  v1::UpdateItemResponse response;
+  const grpc::Status status = c.stub.UpdateItem(c.connection.NewContext().get(), request,
+                                                &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    PrintAttributesOr(response.attributes(), c.plain(), "updated item", os);
+  });
+}
+
+int DeleteItem(const CommandContext& c) {
+  v1::DeleteItemRequest request;
+  request.set_table_name(c.table());
+  int exit = kExitOk;
+  v1::ReturnValue return_values = v1::RETURN_VALUE_UNSPECIFIED;
+  if (!RequiredMapFlag(c, "key", request.mutable_key(), &exit) ||
+      !ExpressionFlags(c, request.mutable_expression_attribute_names(),
+                       request.mutable_expression_attribute_values(), &exit) ||
+      !ReturnFlag(c, &return_values, &exit)) {
+    return exit;
+  }
+  request.set_condition_expression(c.args.Get("condition"));
+  request.set_return_values(return_values);
+  v1::DeleteItemResponse response;
+  const grpc::Status status = c.stub.DeleteItem(c.connection.NewContext().get(), request,
+                                                &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    PrintAttributesOr(response.attributes(), c.plain(), "deleted item", os);
+  });
+}
+
+int Query(const CommandContext& c) {
+  v1::QueryRequest request;
+  request.set_table_name(c.table());
+  if (!c.args.Has("key-condition")) return c.UsageError("missing --key-condition EXPR");
+  int exit = kExitOk;
+  std::optional<int32_t> limit;
+  if (!ExpressionFlags(c, request.mutable_expression_attribute_names(),
+                       request.mutable_expression_attribute_values(), &exit) ||
+      !MapFlag(c, "start-key", request.mutable_exclusive_start_key(), &exit) ||
+      !IntFlag(c, "limit", &limit, &exit)) {
+    return exit;
+  }
+  request.set_key_condition_expression(c.args.Get("key-condition"));
+  request.set_filter_expression(c.args.Get("filter"));
+  request.set_projection_expression(c.args.Get("projection"));
+  if (limit) request.set_limit(*limit);
+  if (c.args.Bool("backward")) request.set_scan_index_forward(false);
+  if (c.args.Bool("count")) request.set_select(v1::SELECT_COUNT);
+  request.set_consistent_read(c.args.Bool("consistent"));
+  v1::QueryResponse response;
+  const grpc::Status status = c.stub.Query(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    PrintItems(response.items(), response.count(), response.scanned_count(),
+               response.last_evaluated_key(), c.args.Bool("count"), c.plain(), os);
+  });
+}
+
+int Scan(const CommandContext& c) {
+  v1::ScanRequest request;
+  request.set_table_name(c.table());
+  int exit = kExitOk;
+  std::optional<int32_t> limit;
+  std::optional<int32_t> segment;
+  std::optional<int32_t> total_segments;
+  if (!ExpressionFlags(c, request.mutable_expression_attribute_names(),
+                       request.mutable_expression_attribute_values(), &exit) ||
+      !MapFlag(c, "start-key", request.mutable_exclusive_start_key(), &exit) ||
+      !IntFlag(c, "limit", &limit, &exit) || !IntFlag(c, "segment", &segment, &exit) ||
+      !IntFlag(c, "total-segments", &total_segments, &exit)) {
+    return exit;
+  }
+  if (segment.has_value() != total_segments.has_value()) {
+    return c.UsageError("--segment and --total-segments go together");
+  }
+  request.set_filter_expression(c.args.Get("filter"));
+  request.set_projection_expression(c.args.Get("projection"));
+  if (limit) request.set_limit(*limit);
+  if (segment) request.set_segment(*segment);
+  if (total_segments) request.set_total_segments(*total_segments);
+  if (c.args.Bool("count")) request.set_select(v1::SELECT_COUNT);
+  request.set_consistent_read(c.args.Bool("consistent"));
+  v1::ScanResponse response;
+  const grpc::Status status = c.stub.Scan(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    PrintItems(response.items(), response.count(), response.scanned_count(),
+               response.last_evaluated_key(), c.args.Bool("count"), c.plain(), os);
+  });
+}
+
+}  // namespace thingtank::cli::tables
