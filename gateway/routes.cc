@@ -3,6 +3,7 @@
 #include <map>
 
 #include "thingtank/queues/v1/queues.pb.h"
+#include "thingtank/tables/v1/tables.pb.h"
 
 namespace thingtank::gateway {
 
@@ -10,6 +11,7 @@ std::vector<const google::protobuf::ServiceDescriptor*> ProtoServicesOf(const st
   // One proto file per service; every service it declares is routed.
   static const auto* kFiles = new std::map<std::string, const google::protobuf::FileDescriptor*>{
       {"queues", thingtank::queues::v1::CreateQueueRequest::descriptor()->file()},
+      {"tables", thingtank::tables::v1::CreateTableRequest::descriptor()->file()},
   };
   std::vector<const google::protobuf::ServiceDescriptor*> out;
   auto it = kFiles->find(service);
