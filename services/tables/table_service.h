@@ -1,0 +1,197 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "services/common/clock.h"
+#include "services/common/executor.h"
+#include "services/common/storage/db.h"
+#include "services/tables/storage/table_store.h"
+#include "services/tables/table_service_internal.h"
+#include "services/tables/table_state.h"
+#include "thingtank/tables/v1/tables.pb.h"
+
+namespace thingtank::tables {
+
+// Observer of domain events, implemented by the metrics class
+// (services/tables/metrics.h). Called outside table locks from whichever
+// thread did the work; implementations must be thread-safe and cheap.
+class TableEvents {
+ public:
+  virtual ~TableEvents() = default;
+  virtual void OnConsumed(const std::string& table, double read_units, double write_units) = 0;
+  virtual void OnThrottled(const std::string& table) = 0;
+  virtual void OnConditionalCheckFailed(const std::string& table) = 0;
+  virtual void OnTtlDeleted(const std::string& table, int64_t n) = 0;
+};
+
+// Item count and size of one table, for metrics gauges.
+struct TableStats {
+  std::string table;
+  int64_t item_count = 0;
+  int64_t size_bytes = 0;
+};
+
+struct TableServiceOptions {
+  // Clock time a new table stays CREATING.
+  absl::Duration create_delay = absl::Milliseconds(100);
+  // Period of the TTL sweeper (clock time).
+  absl::Duration ttl_sweep_interval = absl::Seconds(1);
+  // Most expired items one sweep deletes per table (the rest wait a period).
+  int64_t ttl_max_deletes_per_sweep = 1000;
+  // Seconds of provisioned capacity a table can save up (DynamoDB: 300).
+  double burst_seconds = 300;
+  // How long a TransactWriteItems client_request_token is remembered.
+  absl::Duration token_ttl = absl::Minutes(10);
+  std::string arn_prefix = "arn:aws:dynamodb:us-east-1:000000000000:table/";
+};
+
+// The tables domain: Amazon DynamoDB semantics over RocksDB, free of gRPC
+// types. One synchronous method per RPC of thingtank.tables.v1.TablesService.
+//
+// Every method is thread-safe and blocks on RocksDB: run it on an executor,
+// never on a gRPC reactor thread. Each write (with its condition check and the
+// table's item count and size) commits in one WriteBatch under the table's
+// write lock; a transaction locks its tables in id order and commits in one
+// batch. Timers (CREATING -> ACTIVE, TTL sweep) run on `clock` and post their
+// work to `executor`. `db`, `clock`, `executor` and `events` must outlive the
+// service; destroying it cancels its timers and waits for timer work running.
+class TableService {
+ public:
+  // Column families `db` must have been opened with.
+  static std::vector<std::string> ColumnFamilies();
+  // Loads every table from `db`. `events` may be null.
+  static absl::StatusOr<std::unique_ptr<TableService>> Open(Db* db, Clock* clock,
+                                                            Executor* executor,
+                                                            TableEvents* events,
+                                                            TableServiceOptions options = {});
+  ~TableService();
+  TableService(const TableService&) = delete;
+  TableService& operator=(const TableService&) = delete;
+
+  // Tables (table_service.cc).
+  absl::StatusOr<v1::CreateTableResponse> CreateTable(const v1::CreateTableRequest& request);
+  absl::StatusOr<v1::DescribeTableResponse> DescribeTable(const v1::DescribeTableRequest& request);
+  absl::StatusOr<v1::ListTablesResponse> ListTables(const v1::ListTablesRequest& request);
+  absl::StatusOr<v1::UpdateTableResponse> UpdateTable(const v1::UpdateTableRequest& request);
+  absl::StatusOr<v1::DeleteTableResponse> DeleteTable(const v1::DeleteTableRequest& request);
+  absl::StatusOr<v1::UpdateTimeToLiveResponse> UpdateTimeToLive(
+      const v1::UpdateTimeToLiveRequest& request);
+  absl::StatusOr<v1::DescribeTimeToLiveResponse> DescribeTimeToLive(
+      const v1::DescribeTimeToLiveRequest& request);
+
+  // Items (table_service_items.cc).
+  absl::StatusOr<v1::PutItemResponse> PutItem(const v1::PutItemRequest& request);
+  absl::StatusOr<v1::GetItemResponse> GetItem(const v1::GetItemRequest& request);
+  absl::StatusOr<v1::DeleteItemResponse> DeleteItem(const v1::DeleteItemRequest& request);
+  absl::StatusOr<v1::UpdateItemResponse> UpdateItem(const v1::UpdateItemRequest& request);
+
+  // Reads of many items (table_service_query.cc).
+  absl::StatusOr<v1::QueryResponse> Query(const v1::QueryRequest& request);
+  absl::StatusOr<v1::ScanResponse> Scan(const v1::ScanRequest& request);
+
+  // Batches and transactions (table_service_batch.cc).
+  absl::StatusOr<v1::BatchGetItemResponse> BatchGetItem(const v1::BatchGetItemRequest& request);
+  absl::StatusOr<v1::BatchWriteItemResponse> BatchWriteItem(
+      const v1::BatchWriteItemRequest& request);
+  absl::StatusOr<v1::TransactWriteItemsResponse> TransactWriteItems(
+      const v1::TransactWriteItemsRequest& request);
+  absl::StatusOr<v1::TransactGetItemsResponse> TransactGetItems(
+      const v1::TransactGetItemsRequest& request);
+
+  // Per-table item count and size, in name order.
+  std::vector<TableStats> Stats() const;
+
+ private:
+  struct Lifeline {
+    absl::Mutex mu;
+    TableService* service ABSL_GUARDED_BY(mu) = nullptr;
+  };
+  // One staged change of one item: put `new_item` (or delete when absent)
+  // over what is stored (`old_stored_size` -1 when nothing is).
+  struct Mutation {
+    std::string key;
+    std::optional<v1::Item> new_item;
+    int64_t new_size = 0;
+    int64_t old_stored_size = -1;
+  };
+  // Item count and size changes per table of one batch.
+  struct Deltas {
+    std::map<TableState*, std::pair<int64_t, int64_t>> by_table;
+  };
+
+  TableService(Db* db, Clock* clock, Executor* executor, TableEvents* events,
+               TableServiceOptions options);
+  absl::Status Load();
+
+  // Registry. Find: NOT_FOUND ResourceNotFoundException. FindActive also
+  // requires ACTIVE (FAILED_PRECONDITION ResourceInUseException otherwise).
+  absl::StatusOr<TablePtr> Find(const std::string& name) const;
+  absl::StatusOr<TablePtr> FindActive(const std::string& name) const;
+  TablePtr FindById(uint64_t id) const;
+  v1::TableDescription Describe(const TableState& t) const;
+
+  // Throughput: RESOURCE_EXHAUSTED when the table's bucket is empty (and
+  // reports OnThrottled). Charge reports OnConsumed.
+  absl::Status Admit(TableState* t, bool write);
+  bool CanAdmit(TableState* t, bool write);
+  void Charge(TableState* t, double read_units, double write_units);
+  void ReportConditionFailed(const std::string& table);
+
+  // Item access shared by the RPCs.
+  internal::ReadView View(const TableState& t) const;
+  // NOT_FOUND when the table was deleted meanwhile. Call under write_mu.
+  absl::Status CheckLive(TableState* t) const;
+  // The visible item at `key` (expired by TTL counts as absent);
+  // `stored_size` gets the size of what is stored, -1 when nothing is.
+  absl::StatusOr<std::optional<v1::Item>> ReadItem(const std::string& key,
+                                                   const internal::ReadView& view,
+                                                   int64_t* stored_size);
+  void Stage(TableState* t, const Mutation& m, rocksdb::WriteBatch* batch, Deltas* deltas);
+  // Adds the counters of every table in `deltas` to `batch`, writes it and
+  // updates the in-memory counters. Call with each table's write_mu held.
+  absl::Status Commit(rocksdb::WriteBatch* batch, const Deltas& deltas);
+
+  // One page of Query or Scan (table_service_query.cc).
+  struct PageSpec;
+  struct Page;
+  absl::Status ReadPage(TableState* t, const PageSpec& spec, Page* page);
+
+  // Timers: CREATING -> ACTIVE, and the TTL sweeper.
+  void ScheduleActivation(uint64_t table_id, absl::Time when);
+  void Activate(uint64_t table_id);
+  void ScheduleSweep();
+  void Sweep();
+  void SweepTable(const TablePtr& t);
+  static void PostFromTimer(const std::shared_ptr<Lifeline>& life,
+                            std::function<void(TableService*)> fn);
+
+  absl::Time Now() const { return clock_->Now(); }
+
+  Db* const db_;
+  Clock* const clock_;
+  Executor* const executor_;
+  TableEvents* const events_;
+  const TableServiceOptions options_;
+  storage::TableStore store_;
+  std::shared_ptr<Lifeline> lifeline_;
+
+  mutable absl::Mutex registry_mu_;
+  std::map<std::string, TablePtr> tables_ ABSL_GUARDED_BY(registry_mu_);
+  uint64_t next_table_id_ ABSL_GUARDED_BY(registry_mu_) = 1;
+
+  // Serializes TransactWriteItems that carry a client_request_token.
+  absl::Mutex token_mu_;
+};
+
+}  // namespace thingtank::tables

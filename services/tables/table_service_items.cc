@@ -1,0 +1,251 @@
+// PutItem, GetItem, DeleteItem, UpdateItem.
+#include <algorithm>
+#include <optional>
+
+#include "services/tables/expression/expression.h"
+#include "services/tables/table_service.h"
+
+namespace thingtank::tables {
+
+using internal::Invalid;
+
+namespace {
+
+absl::StatusOr<std::optional<expr::Condition>> ParseCondition(const std::string& text,
+                                                              expr::Substitutions* subs) {
+  if (text.empty()) return std::optional<expr::Condition>();
+  TT_ASSIGN_OR_RETURN(expr::Condition c,
+                      expr::Condition::Parse(text, "condition_expression", subs));
+  return std::optional<expr::Condition>(std::move(c));
+}
+
+bool Holds(const std::optional<expr::Condition>& c, const AttributeMap& item) {
+  return !c || c->Evaluate(item);
+}
+
+absl::Status CheckReturnValues(v1::ReturnValue rv, bool update) {
+  if (rv == v1::RETURN_VALUE_UNSPECIFIED || rv == v1::RETURN_VALUE_NONE ||
+      rv == v1::RETURN_VALUE_ALL_OLD || update) {
+    return absl::OkStatus();
+  }
+  return Invalid("return_values", "only NONE and ALL_OLD are allowed");
+}
+
+AttributeMap Only(const AttributeMap& item, const std::vector<std::string>& names) {
+  AttributeMap out;
+  for (const std::string& n : names) {
+    if (auto it = item.find(n); it != item.end()) out[n] = it->second;
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::PutItemResponse> TableService::PutItem(const v1::PutItemRequest& request) {
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
+  TT_RETURN_IF_ERROR(ValidateItem(request.item(), t->schema, "item"));
+  TT_RETURN_IF_ERROR(CheckReturnValues(request.return_values(), false));
+  expr::Substitutions subs(&request.expression_attribute_names(),
+                           &request.expression_attribute_values());
+  TT_ASSIGN_OR_RETURN(auto condition, ParseCondition(request.condition_expression(), &subs));
+  TT_RETURN_IF_ERROR(subs.CheckAllUsed());
+  TT_ASSIGN_OR_RETURN(std::string key, storage::ItemKey(t->id, t->schema, request.item()));
+  TT_RETURN_IF_ERROR(Admit(t.get(), true));
+
+  Mutation m;
+  m.key = std::move(key);
+  m.new_item.emplace();
+  *m.new_item->mutable_attributes() = request.item();
+  m.new_size = ItemSize(request.item());
+  const internal::ReadView view = View(*t);
+  v1::PutItemResponse response;
+  int64_t old_size = 0;
+  bool failed = false;
+  {
+    absl::MutexLock wl(&t->write_mu);
+    TT_RETURN_IF_ERROR(CheckLive(t.get()));
+    TT_ASSIGN_OR_RETURN(std::optional<v1::Item> old, ReadItem(m.key, view, &m.old_stored_size));
+    const v1::Item empty;
+    const AttributeMap& old_attrs = old ? old->attributes() : empty.attributes();
+    old_size = ItemSize(old_attrs);
+    if (!Holds(condition, old_attrs)) {
+      failed = true;
+    } else {
+      rocksdb::WriteBatch batch;
+      Deltas deltas;
+      Stage(t.get(), m, &batch, &deltas);
+      TT_RETURN_IF_ERROR(Commit(&batch, deltas));
+      if (request.return_values() == v1::RETURN_VALUE_ALL_OLD) {
+        *response.mutable_attributes() = old_attrs;
+      }
+    }
+  }
+  const double units = WriteUnits(std::max(old_size, m.new_size));
+  Charge(t.get(), 0, units);
+  if (failed) {
+    ReportConditionFailed(t->name);
+    return internal::ConditionFailed();
+  }
+  internal::FillCapacity(t->name, 0, units, request.return_consumed_capacity(),
+                         response.mutable_consumed_capacity());
+  return response;
+}
+
+absl::StatusOr<v1::GetItemResponse> TableService::GetItem(const v1::GetItemRequest& request) {
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
+  TT_RETURN_IF_ERROR(ValidateKey(request.key(), t->schema, "key"));
+  expr::Substitutions subs(&request.expression_attribute_names(), nullptr);
+  std::optional<expr::Projection> projection;
+  if (!request.projection_expression().empty()) {
+    TT_ASSIGN_OR_RETURN(expr::Projection p, expr::Projection::Parse(request.projection_expression(),
+                                                                    "projection_expression", &subs));
+    projection.emplace(std::move(p));
+  }
+  TT_RETURN_IF_ERROR(subs.CheckAllUsed());
+  TT_ASSIGN_OR_RETURN(std::string key, storage::ItemKey(t->id, t->schema, request.key()));
+  TT_RETURN_IF_ERROR(Admit(t.get(), false));
+  int64_t stored = -1;
+  TT_ASSIGN_OR_RETURN(std::optional<v1::Item> item, ReadItem(key, View(*t), &stored));
+  v1::GetItemResponse response;
+  int64_t size = 0;
+  if (item) {
+    size = ItemSize(item->attributes());
+    *response.mutable_item() =
+        projection ? projection->Apply(item->attributes()) : item->attributes();
+  }
+  const double units = ReadUnits(size, request.consistent_read());
+  Charge(t.get(), units, 0);
+  internal::FillCapacity(t->name, units, 0, request.return_consumed_capacity(),
+                         response.mutable_consumed_capacity());
+  return response;
+}
+
+absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItem(
+    const v1::DeleteItemRequest& request) {
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
+  TT_RETURN_IF_ERROR(ValidateKey(request.key(), t->schema, "key"));
+  TT_RETURN_IF_ERROR(CheckReturnValues(request.return_values(), false));
+  expr::Substitutions subs(&request.expression_attribute_names(),
+                           &request.expression_attribute_values());
+  TT_ASSIGN_OR_RETURN(auto condition, ParseCondition(request.condition_expression(), &subs));
+  TT_RETURN_IF_ERROR(subs.CheckAllUsed());
+  TT_ASSIGN_OR_RETURN(std::string key, storage::ItemKey(t->id, t->schema, request.key()));
+  TT_RETURN_IF_ERROR(Admit(t.get(), true));
+
+  Mutation m;
+  m.key = std::move(key);
+  const internal::ReadView view = View(*t);
+  v1::DeleteItemResponse response;
+  int64_t old_size = 0;
+  bool failed = false;
+  {
+    absl::MutexLock wl(&t->write_mu);
+    TT_RETURN_IF_ERROR(CheckLive(t.get()));
+    TT_ASSIGN_OR_RETURN(std::optional<v1::Item> old, ReadItem(m.key, view, &m.old_stored_size));
+    const v1::Item empty;
+    const AttributeMap& old_attrs = old ? old->attributes() : empty.attributes();
+    old_size = ItemSize(old_attrs);
+    if (!Holds(condition, old_attrs)) {
+      failed = true;
+    } else if (m.old_stored_size >= 0) {
+      rocksdb::WriteBatch batch;
+      Deltas deltas;
+      Stage(t.get(), m, &batch, &deltas);
+      TT_RETURN_IF_ERROR(Commit(&batch, deltas));
+      if (request.return_values() == v1::RETURN_VALUE_ALL_OLD) {
+        *response.mutable_attributes() = old_attrs;
+      }
+    }
+  }
+  const double units = WriteUnits(old_size);
+  Charge(t.get(), 0, units);
+  if (failed) {
+    ReportConditionFailed(t->name);
+    return internal::ConditionFailed();
+  }
+  internal::FillCapacity(t->name, 0, units, request.return_consumed_capacity(),
+                         response.mutable_consumed_capacity());
+  return response;
+}
+
+absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItem(
+    const v1::UpdateItemRequest& request) {
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
+  TT_RETURN_IF_ERROR(ValidateKey(request.key(), t->schema, "key"));
+  expr::Substitutions subs(&request.expression_attribute_names(),
+                           &request.expression_attribute_values());
+  std::optional<expr::Update> update;
+  std::vector<std::string> touched;
+  if (!request.update_expression().empty()) {
+    TT_ASSIGN_OR_RETURN(expr::Update u, expr::Update::Parse(request.update_expression(),
+                                                            "update_expression", &subs));
+    touched = u.TopLevelNames();
+    update.emplace(std::move(u));
+  }
+  TT_ASSIGN_OR_RETURN(auto condition, ParseCondition(request.condition_expression(), &subs));
+  TT_RETURN_IF_ERROR(subs.CheckAllUsed());
+  for (const std::string& name : touched) {
+    if (t->schema.IsKey(name)) {
+      return Invalid("update_expression",
+                     "Cannot update attribute " + name + ". This attribute is part of the key");
+    }
+  }
+  TT_ASSIGN_OR_RETURN(std::string key, storage::ItemKey(t->id, t->schema, request.key()));
+  TT_RETURN_IF_ERROR(Admit(t.get(), true));
+
+  Mutation m;
+  m.key = std::move(key);
+  const internal::ReadView view = View(*t);
+  v1::UpdateItemResponse response;
+  int64_t old_size = 0;
+  bool failed = false;
+  {
+    absl::MutexLock wl(&t->write_mu);
+    TT_RETURN_IF_ERROR(CheckLive(t.get()));
+    TT_ASSIGN_OR_RETURN(std::optional<v1::Item> old, ReadItem(m.key, view, &m.old_stored_size));
+    const v1::Item empty;
+    const AttributeMap& old_attrs = old ? old->attributes() : empty.attributes();
+    old_size = ItemSize(old_attrs);
+    if (!Holds(condition, old_attrs)) {
+      failed = true;
+    } else {
+      m.new_item.emplace();
+      AttributeMap* attrs = m.new_item->mutable_attributes();
+      *attrs = old ? old_attrs : request.key();
+      if (update) TT_RETURN_IF_ERROR(update->Apply(attrs));
+      TT_RETURN_IF_ERROR(ValidateItem(*attrs, t->schema, "update_expression"));
+      m.new_size = ItemSize(*attrs);
+      rocksdb::WriteBatch batch;
+      Deltas deltas;
+      Stage(t.get(), m, &batch, &deltas);
+      TT_RETURN_IF_ERROR(Commit(&batch, deltas));
+      switch (request.return_values()) {
+        case v1::RETURN_VALUE_ALL_OLD:
+          if (old) *response.mutable_attributes() = old_attrs;
+          break;
+        case v1::RETURN_VALUE_UPDATED_OLD:
+          *response.mutable_attributes() = Only(old_attrs, touched);
+          break;
+        case v1::RETURN_VALUE_ALL_NEW:
+          *response.mutable_attributes() = *attrs;
+          break;
+        case v1::RETURN_VALUE_UPDATED_NEW:
+          *response.mutable_attributes() = Only(*attrs, touched);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  const double units = WriteUnits(std::max(old_size, m.new_size));
+  Charge(t.get(), 0, units);
+  if (failed) {
+    ReportConditionFailed(t->name);
+    return internal::ConditionFailed();
+  }
+  internal::FillCapacity(t->name, 0, units, request.return_consumed_capacity(),
+                         response.mutable_consumed_capacity());
+  return response;
+}
+
+}  // namespace thingtank::tables

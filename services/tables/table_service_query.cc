@@ -1,0 +1,282 @@
+// Query and Scan: one page of a key range, with TTL hiding, filter,
+// projection, limit and 1 MB pages.
+#include <algorithm>
+#include <optional>
+
+#include "services/common/storage/key_codec.h"
+#include "services/tables/expression/expression.h"
+#include "services/tables/table_service.h"
+
+namespace thingtank::tables {
+
+using internal::Invalid;
+
+namespace {
+
+constexpr int64_t kPageBytes = 1024 * 1024;
+
+bool IsType(const v1::AttributeValue& v, v1::ScalarAttributeType t) {
+  switch (t) {
+    case v1::SCALAR_ATTRIBUTE_TYPE_S: return v.value_case() == v1::AttributeValue::kS;
+    case v1::SCALAR_ATTRIBUTE_TYPE_N: return v.value_case() == v1::AttributeValue::kN;
+    case v1::SCALAR_ATTRIBUTE_TYPE_B: return v.value_case() == v1::AttributeValue::kB;
+    default: return false;
+  }
+}
+
+absl::Status CheckSelect(v1::Select select, bool has_projection) {
+  if (select == v1::SELECT_COUNT && has_projection) {
+    return Invalid("select", "COUNT cannot be combined with a projection expression");
+  }
+  if (select == v1::SELECT_SPECIFIC_ATTRIBUTES && !has_projection) {
+    return Invalid("select", "SPECIFIC_ATTRIBUTES needs a projection expression");
+  }
+  if (select == v1::SELECT_ALL_ATTRIBUTES && has_projection) {
+    return Invalid("select", "ALL_ATTRIBUTES cannot be combined with a projection expression");
+  }
+  return absl::OkStatus();
+}
+
+// The optional filter and projection of a Query or Scan.
+struct Expressions {
+  std::optional<expr::Condition> filter;
+  std::optional<expr::Projection> projection;
+};
+
+absl::Status ParseReadExpressions(const std::string& filter, const std::string& projection,
+                                  expr::Substitutions* subs, Expressions* out) {
+  if (!filter.empty()) {
+    TT_ASSIGN_OR_RETURN(expr::Condition c, expr::Condition::Parse(filter, "filter_expression", subs));
+    out->filter.emplace(std::move(c));
+  }
+  if (!projection.empty()) {
+    TT_ASSIGN_OR_RETURN(expr::Projection p,
+                        expr::Projection::Parse(projection, "projection_expression", subs));
+    out->projection.emplace(std::move(p));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+struct TableService::PageSpec {
+  std::string lo;  // inclusive
+  std::string hi;  // exclusive
+  bool reverse = false;
+  int32_t limit = 0;
+  const Expressions* expressions = nullptr;
+  bool count_only = false;
+  uint32_t segment = 0;
+  uint32_t total_segments = 0;  // 0: no split
+};
+
+struct TableService::Page {
+  google::protobuf::RepeatedPtrField<v1::Item> items;
+  int32_t count = 0;
+  int32_t scanned = 0;
+  AttributeMap last_evaluated_key;
+  int64_t bytes = 0;
+};
+
+absl::Status TableService::ReadPage(TableState* t, const PageSpec& spec, Page* page) {
+  const internal::ReadView view = View(*t);
+  absl::Status parse_error;
+  const v1::Item* last = nullptr;
+  v1::Item current;
+  bool stopped = false;
+  TT_RETURN_IF_ERROR(store_.ForEachItem(
+      spec.lo, spec.hi, spec.reverse, [&](std::string_view key, std::string_view value) {
+        if (spec.total_segments > 0 &&
+            storage::SegmentOf(storage::HashPart(key, t->prefix.size()), spec.total_segments) !=
+                spec.segment) {
+          return true;
+        }
+        current.Clear();
+        if (!current.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse_error = absl::DataLossError("tables: corrupt item");
+          return false;
+        }
+        if (view.Expired(current.attributes())) return true;
+        ++page->scanned;
+        page->bytes += ItemSize(current.attributes());
+        last = &current;
+        const Expressions& e = *spec.expressions;
+        if (!e.filter || e.filter->Evaluate(current.attributes())) {
+          ++page->count;
+          if (!spec.count_only) {
+            v1::Item* out = page->items.Add();
+            if (e.projection) {
+              *out->mutable_attributes() = e.projection->Apply(current.attributes());
+            } else {
+              *out = current;
+            }
+          }
+        }
+        if ((spec.limit > 0 && page->scanned >= spec.limit) || page->bytes >= kPageBytes) {
+          stopped = true;
+          return false;
+        }
+        return true;
+      }));
+  TT_RETURN_IF_ERROR(parse_error);
+  if (stopped && last != nullptr) page->last_evaluated_key = KeyOf(last->attributes(), t->schema);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::QueryResponse> TableService::Query(const v1::QueryRequest& request) {
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
+  if (request.key_condition_expression().empty()) {
+    return Invalid("key_condition_expression", "required");
+  }
+  if (request.limit() < 0) return Invalid("limit", "must be positive");
+  expr::Substitutions subs(&request.expression_attribute_names(),
+                           &request.expression_attribute_values());
+  TT_ASSIGN_OR_RETURN(expr::KeyCondition kc,
+                      expr::KeyCondition::Parse(request.key_condition_expression(),
+                                                "key_condition_expression", &subs));
+  Expressions e;
+  TT_RETURN_IF_ERROR(ParseReadExpressions(request.filter_expression(),
+                                          request.projection_expression(), &subs, &e));
+  TT_RETURN_IF_ERROR(subs.CheckAllUsed());
+  TT_RETURN_IF_ERROR(CheckSelect(request.select(), e.projection.has_value()));
+
+  const storage::KeySchema& schema = t->schema;
+  const std::string field = "key_condition_expression";
+  if (kc.hash_name != schema.hash_name) {
+    return Invalid(field, "Query condition missed key schema element: " + schema.hash_name);
+  }
+  if (!IsType(kc.hash_value, schema.hash_type)) {
+    return Invalid(field, "the value for " + schema.hash_name + " has the wrong type");
+  }
+  TT_ASSIGN_OR_RETURN(const std::string prefix, storage::HashPrefix(t->id, kc.hash_value));
+  std::string lo = prefix;
+  std::string hi = keys::PrefixSuccessor(prefix);
+  if (kc.range_op != expr::KeyCondition::RangeOp::kNone) {
+    if (!schema.has_range() || kc.range_name != schema.range_name) {
+      return Invalid(field, "Query key condition not supported: " + kc.range_name +
+                                " is not the range key");
+    }
+    const bool between = kc.range_op == expr::KeyCondition::RangeOp::kBetween;
+    if (!IsType(kc.range_low, schema.range_type) ||
+        (between && !IsType(kc.range_high, schema.range_type))) {
+      return Invalid(field, "the value for " + schema.range_name + " has the wrong type");
+    }
+    std::string low = prefix;
+    TT_RETURN_IF_ERROR(storage::AppendScalar(kc.range_low, &low));
+    switch (kc.range_op) {
+      case expr::KeyCondition::RangeOp::kEq:
+        lo = low;
+        hi = storage::Successor(low);
+        break;
+      case expr::KeyCondition::RangeOp::kLt: hi = low; break;
+      case expr::KeyCondition::RangeOp::kLe: hi = storage::Successor(low); break;
+      case expr::KeyCondition::RangeOp::kGt: lo = storage::Successor(low); break;
+      case expr::KeyCondition::RangeOp::kGe: lo = low; break;
+      case expr::KeyCondition::RangeOp::kBetween: {
+        std::optional<int> order = expr::CompareScalars(kc.range_low, kc.range_high);
+        if (order && *order > 0) {
+          return Invalid(field, "BETWEEN bounds are in the wrong order (low > high)");
+        }
+        std::string high = prefix;
+        TT_RETURN_IF_ERROR(storage::AppendScalar(kc.range_high, &high));
+        lo = low;
+        hi = storage::Successor(high);
+        break;
+      }
+      case expr::KeyCondition::RangeOp::kBeginsWith: {
+        if (schema.range_type == v1::SCALAR_ATTRIBUTE_TYPE_N) {
+          return Invalid(field, "begins_with is not supported on a number range key");
+        }
+        lo = low;
+        std::string succ = keys::PrefixSuccessor(low);
+        if (!succ.empty()) hi = std::move(succ);
+        break;
+      }
+      case expr::KeyCondition::RangeOp::kNone: break;
+    }
+  }
+  const bool reverse = request.has_scan_index_forward() && !request.scan_index_forward();
+  if (!request.exclusive_start_key().empty()) {
+    TT_RETURN_IF_ERROR(ValidateKey(request.exclusive_start_key(), schema, "exclusive_start_key"));
+    TT_ASSIGN_OR_RETURN(std::string start,
+                        storage::ItemKey(t->id, schema, request.exclusive_start_key()));
+    if (start.compare(0, prefix.size(), prefix) != 0) {
+      return Invalid("exclusive_start_key", "does not match the hash key of the query");
+    }
+    if (reverse) {
+      hi = std::min(hi, start);
+    } else {
+      lo = std::max(lo, storage::Successor(start));
+    }
+  }
+  TT_RETURN_IF_ERROR(Admit(t.get(), false));
+  PageSpec spec;
+  spec.lo = std::move(lo);
+  spec.hi = std::move(hi);
+  spec.reverse = reverse;
+  spec.limit = request.limit();
+  spec.expressions = &e;
+  spec.count_only = request.select() == v1::SELECT_COUNT;
+  Page page;
+  TT_RETURN_IF_ERROR(ReadPage(t.get(), spec, &page));
+  const double units = ReadUnits(page.bytes, request.consistent_read());
+  Charge(t.get(), units, 0);
+  v1::QueryResponse response;
+  *response.mutable_items() = std::move(page.items);
+  response.set_count(page.count);
+  response.set_scanned_count(page.scanned);
+  *response.mutable_last_evaluated_key() = std::move(page.last_evaluated_key);
+  internal::FillCapacity(t->name, units, 0, request.return_consumed_capacity(),
+                         response.mutable_consumed_capacity());
+  return response;
+}
+
+absl::StatusOr<v1::ScanResponse> TableService::Scan(const v1::ScanRequest& request) {
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
+  if (request.limit() < 0) return Invalid("limit", "must be positive");
+  if (request.total_segments() < 0 || request.total_segments() > 1000000) {
+    return Invalid("total_segments", "must be 1 to 1000000");
+  }
+  if (request.segment() < 0 ||
+      (request.total_segments() == 0 ? request.segment() != 0
+                                     : request.segment() >= request.total_segments())) {
+    return Invalid("segment", "must be at least 0 and less than total_segments");
+  }
+  expr::Substitutions subs(&request.expression_attribute_names(),
+                           &request.expression_attribute_values());
+  Expressions e;
+  TT_RETURN_IF_ERROR(ParseReadExpressions(request.filter_expression(),
+                                          request.projection_expression(), &subs, &e));
+  TT_RETURN_IF_ERROR(subs.CheckAllUsed());
+  TT_RETURN_IF_ERROR(CheckSelect(request.select(), e.projection.has_value()));
+  PageSpec spec;
+  spec.lo = t->prefix;
+  spec.hi = keys::PrefixSuccessor(t->prefix);
+  if (!request.exclusive_start_key().empty()) {
+    TT_RETURN_IF_ERROR(
+        ValidateKey(request.exclusive_start_key(), t->schema, "exclusive_start_key"));
+    TT_ASSIGN_OR_RETURN(std::string start,
+                        storage::ItemKey(t->id, t->schema, request.exclusive_start_key()));
+    spec.lo = storage::Successor(start);
+  }
+  TT_RETURN_IF_ERROR(Admit(t.get(), false));
+  spec.limit = request.limit();
+  spec.expressions = &e;
+  spec.count_only = request.select() == v1::SELECT_COUNT;
+  spec.segment = static_cast<uint32_t>(request.segment());
+  spec.total_segments = static_cast<uint32_t>(request.total_segments());
+  Page page;
+  TT_RETURN_IF_ERROR(ReadPage(t.get(), spec, &page));
+  const double units = ReadUnits(page.bytes, request.consistent_read());
+  Charge(t.get(), units, 0);
+  v1::ScanResponse response;
+  *response.mutable_items() = std::move(page.items);
+  response.set_count(page.count);
+  response.set_scanned_count(page.scanned);
+  *response.mutable_last_evaluated_key() = std::move(page.last_evaluated_key);
+  internal::FillCapacity(t->name, units, 0, request.return_consumed_capacity(),
+                         response.mutable_consumed_capacity());
+  return response;
+}
+
+}  // namespace thingtank::tables

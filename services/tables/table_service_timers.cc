@@ -1,0 +1,125 @@
+// Clock-driven work: CREATING -> ACTIVE, and the TTL sweeper (which also
+// forgets expired client request tokens). Timer callbacks run on the clock's
+// thread and only post to the executor.
+#include <vector>
+
+#include "services/common/storage/key_codec.h"
+#include "services/tables/table_service.h"
+
+namespace thingtank::tables {
+
+void TableService::PostFromTimer(const std::shared_ptr<Lifeline>& life,
+                                 std::function<void(TableService*)> fn) {
+  Executor* executor;
+  Clock* clock;
+  {
+    absl::ReaderMutexLock lock(&life->mu);
+    if (life->service == nullptr) return;
+    executor = life->service->executor_;
+    clock = life->service->clock_;
+  }
+  const bool posted = executor->Post([life, fn] {
+    absl::ReaderMutexLock lock(&life->mu);
+    if (life->service != nullptr) fn(life->service);
+  });
+  if (!posted) {
+    // Executor full or stopping: try again shortly.
+    clock->RunAfter(absl::Milliseconds(100), [life, fn] { PostFromTimer(life, fn); });
+  }
+}
+
+void TableService::ScheduleActivation(uint64_t table_id, absl::Time when) {
+  std::shared_ptr<Lifeline> life = lifeline_;
+  clock_->RunAt(when, [life, table_id] {
+    PostFromTimer(life, [table_id](TableService* s) { s->Activate(table_id); });
+  });
+}
+
+void TableService::Activate(uint64_t table_id) {
+  TablePtr t = FindById(table_id);
+  if (t == nullptr) return;
+  absl::MutexLock wl(&t->write_mu);
+  storage::TableRecord record;
+  {
+    absl::ReaderMutexLock lock(&t->mu);
+    if (t->deleted || t->record.description().table_status() != v1::TABLE_STATUS_CREATING) return;
+    record = t->record;
+  }
+  record.mutable_description()->set_table_status(v1::TABLE_STATUS_ACTIVE);
+  rocksdb::WriteBatch batch;
+  store_.PutTable(&batch, record);
+  if (!store_.Write(&batch).ok()) {
+    // Try again later; the table stays CREATING meanwhile.
+    ScheduleActivation(table_id, Now() + options_.create_delay);
+    return;
+  }
+  absl::MutexLock lock(&t->mu);
+  t->record = std::move(record);
+}
+
+void TableService::ScheduleSweep() {
+  std::shared_ptr<Lifeline> life = lifeline_;
+  clock_->RunAfter(options_.ttl_sweep_interval, [life] {
+    PostFromTimer(life, [](TableService* s) {
+      s->Sweep();
+      s->ScheduleSweep();
+    });
+  });
+}
+
+void TableService::Sweep() {
+  std::vector<TablePtr> tables;
+  {
+    absl::ReaderMutexLock lock(&registry_mu_);
+    for (const auto& [name, t] : tables_) tables.push_back(t);
+  }
+  for (const TablePtr& t : tables) SweepTable(t);
+
+  // Forget expired client request tokens.
+  const int64_t now = absl::ToUnixMicros(Now());
+  rocksdb::WriteBatch batch;
+  const absl::Status listed =
+      store_.ForEachToken([&](std::string_view token, const storage::TokenRecord& r) {
+        if (r.expires_micros() <= now) store_.DeleteToken(&batch, token);
+      });
+  if (listed.ok() && batch.Count() > 0) (void)store_.Write(&batch);
+}
+
+void TableService::SweepTable(const TablePtr& t) {
+  const internal::ReadView view = View(*t);
+  if (view.ttl_attribute.empty()) return;
+  // Find candidates without the write lock, then re-check each under it.
+  std::vector<std::string> candidates;
+  const std::string hi = keys::PrefixSuccessor(t->prefix);
+  const absl::Status scanned =
+      store_.ForEachItem(t->prefix, hi, false, [&](std::string_view key, std::string_view value) {
+        v1::Item item;
+        if (item.ParseFromArray(value.data(), static_cast<int>(value.size())) &&
+            view.Expired(item.attributes())) {
+          candidates.emplace_back(key);
+        }
+        return static_cast<int64_t>(candidates.size()) < options_.ttl_max_deletes_per_sweep;
+      });
+  if (!scanned.ok() || candidates.empty()) return;
+  int64_t deleted = 0;
+  {
+    absl::MutexLock wl(&t->write_mu);
+    if (!CheckLive(t.get()).ok()) return;
+    rocksdb::WriteBatch batch;
+    Deltas deltas;
+    for (const std::string& key : candidates) {
+      int64_t stored = -1;
+      absl::StatusOr<std::optional<v1::Item>> item = ReadItem(key, view, &stored);
+      if (!item.ok() || item->has_value() || stored < 0) continue;  // gone or no longer expired
+      Mutation m;
+      m.key = key;
+      m.old_stored_size = stored;
+      Stage(t.get(), m, &batch, &deltas);
+      ++deleted;
+    }
+    if (deleted == 0 || !Commit(&batch, deltas).ok()) return;
+  }
+  if (events_ != nullptr) events_->OnTtlDeleted(t->name, deleted);
+}
+
+}  // namespace thingtank::tables
