@@ -71,6 +71,14 @@ def _load_generated():
     return queues_pb2, queues_pb2_grpc, status_pb2, error_details_pb2
 
 
+def _load_tables():
+    """The tables modules, loaded separately so that queues tests keep working
+    on a build without them."""
+    tables_pb2 = importlib.import_module("thingtank.tables.v1.tables_pb2")
+    tables_pb2_grpc = importlib.import_module("thingtank.tables.v1.tables_pb2_grpc")
+    return tables_pb2, tables_pb2_grpc
+
+
 try:
     queues_pb2, queues_pb2_grpc, status_pb2, error_details_pb2 = _load_generated()
     GENERATED_ERROR = None
@@ -78,14 +86,26 @@ except (unittest.SkipTest, ImportError) as e:  # reported by require_build()
     queues_pb2 = queues_pb2_grpc = status_pb2 = error_details_pb2 = None
     GENERATED_ERROR = e
 
+try:
+    if GENERATED_ERROR is not None:
+        raise GENERATED_ERROR
+    tables_pb2, tables_pb2_grpc = _load_tables()
+    TABLES_GENERATED_ERROR = None
+except (unittest.SkipTest, ImportError) as e:  # reported by require_build("tables")
+    tables_pb2 = tables_pb2_grpc = None
+    TABLES_GENERATED_ERROR = e
 
-def require_build():
+
+def require_build(service="queues"):
     """Fails (not skips) when the binary or the generated modules are missing:
     under ctest a missing build is an error, not a reason to pass."""
     if not os.access(BIN, os.X_OK):
         raise AssertionError("no thingtank binary at %s (build first, or set THINGTANK_BIN)" % BIN)
     if GENERATED_ERROR is not None:
         raise AssertionError("generated Python modules not loadable: %s" % GENERATED_ERROR)
+    if service == "tables" and TABLES_GENERATED_ERROR is not None:
+        raise AssertionError("generated tables Python modules not loadable: %s"
+                             % TABLES_GENERATED_ERROR)
 
 
 def wait_until(predicate, timeout, what, interval=POLL_INTERVAL_S):
@@ -218,28 +238,32 @@ def ready_channel(port, timeout=START_DEADLINE_S):
 
 class Deployment:
     """ThingTank reachable through a gateway: monolithic (one process) or
-    microservice (a queues process and a gateway process forwarding to it)."""
+    microservice (a process running `service` -- "queues" or "tables" -- and a
+    gateway process forwarding to it). In monolithic mode the args of both are
+    given to the one process."""
 
     MONOLITHIC = "monolithic"
     MICROSERVICE = "microservice"
 
-    def __init__(self, mode, gateway_args=(), backend_args=()):
+    def __init__(self, mode, gateway_args=(), backend_args=(), service="queues"):
         self.mode = mode
+        self.service = service
         self.processes = []
         self.channels = []
         if mode == self.MONOLITHIC:
             self.gateway = ServerProcess(["--gateway-port", "0", "--metrics-port", "0"]
-                                         + list(gateway_args))
+                                         + list(gateway_args) + list(backend_args))
             self.backend = self.gateway
             self.processes.append(self.gateway)
             self.gateway.start(required=("gateway", "metrics"))
         elif mode == self.MICROSERVICE:
-            self.backend = ServerProcess(["--services=queues", "--queues-port", "0",
+            self.backend = ServerProcess(["--services=%s" % service, "--%s-port" % service, "0",
                                           "--metrics-port", "0"] + list(backend_args))
             self.processes.append(self.backend)
-            self.backend.start(required=("queues", "metrics"))
+            self.backend.start(required=(service, "metrics"))
             self.gateway = ServerProcess(
-                ["--services=gateway", "--backends=queues=127.0.0.1:%d" % self.backend.ports["queues"],
+                ["--services=gateway",
+                 "--backends=%s=127.0.0.1:%d" % (service, self.backend.ports[service]),
                  "--gateway-port", "0", "--metrics-port", "0"] + list(gateway_args))
             self.processes.append(self.gateway)
             self.gateway.start(required=("gateway", "metrics"))
@@ -260,6 +284,11 @@ class Deployment:
         """The metrics port of the process that runs the queues service."""
         return self.backend.ports["metrics"]
 
+    @property
+    def service_metrics_port(self):
+        """The metrics port of the process that runs the service."""
+        return self.backend.ports["metrics"]
+
     def new_channel(self):
         channel = ready_channel(self.gateway_port)
         self.channels.append(channel)
@@ -267,6 +296,9 @@ class Deployment:
 
     def stub(self, channel=None):
         return queues_pb2_grpc.QueuesServiceStub(channel or self.channel)
+
+    def tables_stub(self, channel=None):
+        return tables_pb2_grpc.TablesServiceStub(channel or self.channel)
 
     def stop(self):
         """Graceful stop, gateway first; asserts every exit code is 0."""
@@ -445,3 +477,134 @@ def duration(seconds):
     d.seconds = int(seconds)
     d.nanos = int(round((seconds - int(seconds)) * 1e9))
     return d
+
+
+# ---------------------------------------------------------------------------
+# Tables: attribute values, items, waiting for a table
+
+
+def av(value):
+    """A tables AttributeValue from a Python value: str S, int/float/Decimal N
+    (use N("...") for an exact text), bytes B, bool BOOL, None NULL, list L,
+    dict M, set/frozenset of str SS; an AttributeValue passes through."""
+    pb = tables_pb2
+    if isinstance(value, pb.AttributeValue):
+        return value
+    if isinstance(value, bool):
+        return pb.AttributeValue(bool_value=value)
+    if value is None:
+        return pb.AttributeValue(null_value=True)
+    if isinstance(value, str):
+        return pb.AttributeValue(s=value)
+    if isinstance(value, (int, float)):
+        return pb.AttributeValue(n=str(value))
+    if isinstance(value, bytes):
+        return pb.AttributeValue(b=value)
+    if isinstance(value, list):
+        return pb.AttributeValue(l=pb.ListValue(values=[av(v) for v in value]))
+    if isinstance(value, dict):
+        return pb.AttributeValue(m=pb.MapValue(fields={k: av(v) for k, v in value.items()}))
+    if isinstance(value, (set, frozenset)):
+        return pb.AttributeValue(ss=pb.StringSet(values=sorted(value)))
+    raise TypeError(type(value))
+
+
+def N(text):
+    """A number AttributeValue with this exact text."""
+    return tables_pb2.AttributeValue(n=str(text))
+
+
+def NS(*numbers):
+    return tables_pb2.AttributeValue(ns=tables_pb2.NumberSet(values=[str(n) for n in numbers]))
+
+
+def SS(*strings):
+    return tables_pb2.AttributeValue(ss=tables_pb2.StringSet(values=list(strings)))
+
+
+def item(**attrs):
+    """A map of attribute name to AttributeValue (for item=, key=, values=)."""
+    return {k: av(v) for k, v in attrs.items()}
+
+
+def attrs(mapping):
+    """An item map (or Item message) as plain Python: S str, N the text as
+    int when integral else str, B bytes, BOOL, NULL None, L list, M dict,
+    SS/NS/BS sorted tuples ('SS'|'NS'|'BS', ...)."""
+    if isinstance(mapping, tables_pb2.Item):
+        mapping = mapping.attributes
+    return {k: plain(v) for k, v in mapping.items()}
+
+
+def plain(v):
+    kind = v.WhichOneof("value")
+    if kind == "s":
+        return v.s
+    if kind == "n":
+        try:
+            return int(v.n)
+        except ValueError:
+            return v.n
+    if kind == "b":
+        return v.b
+    if kind == "bool_value":
+        return v.bool_value
+    if kind == "null_value":
+        return None
+    if kind == "l":
+        return [plain(x) for x in v.l.values]
+    if kind == "m":
+        return {k: plain(x) for k, x in v.m.fields.items()}
+    if kind == "ss":
+        return ("SS",) + tuple(sorted(v.ss.values))
+    if kind == "ns":
+        return ("NS",) + tuple(sorted(v.ns.values, key=float))
+    if kind == "bs":
+        return ("BS",) + tuple(sorted(v.bs.values))
+    raise AssertionError("attribute value with no type: %r" % v)
+
+
+def key_schema(hash_name, hash_type, range_name=None, range_type=None):
+    """(key_schema, attribute_definitions) for CreateTableRequest; types "S", "N", "B"."""
+    pb = tables_pb2
+    types = {"S": pb.SCALAR_ATTRIBUTE_TYPE_S, "N": pb.SCALAR_ATTRIBUTE_TYPE_N,
+             "B": pb.SCALAR_ATTRIBUTE_TYPE_B}
+    schema = [pb.KeySchemaElement(attribute_name=hash_name, key_type=pb.KEY_TYPE_HASH)]
+    defs = [pb.AttributeDefinition(attribute_name=hash_name, attribute_type=types[hash_type])]
+    if range_name:
+        schema.append(pb.KeySchemaElement(attribute_name=range_name, key_type=pb.KEY_TYPE_RANGE))
+        defs.append(pb.AttributeDefinition(attribute_name=range_name,
+                                           attribute_type=types[range_type]))
+    return schema, defs
+
+
+def create_table(stub, name, hash_key, range_key=None, read_units=None, write_units=None,
+                 wait=True):
+    """Creates a table (hash_key/range_key: (name, type)); provisioned when
+    read_units/write_units are given, else on-demand. Waits until ACTIVE when
+    wait; returns the CreateTableResponse."""
+    pb = tables_pb2
+    schema, defs = key_schema(hash_key[0], hash_key[1], *(range_key or (None, None)))
+    request = pb.CreateTableRequest(table_name=name, key_schema=schema,
+                                    attribute_definitions=defs)
+    if read_units is None and write_units is None:
+        request.billing_mode = pb.BILLING_MODE_PAY_PER_REQUEST
+    else:
+        request.billing_mode = pb.BILLING_MODE_PROVISIONED
+        request.provisioned_throughput.CopyFrom(pb.ProvisionedThroughput(
+            read_capacity_units=read_units or 1, write_capacity_units=write_units or 1))
+    response = stub.CreateTable(request, timeout=CALL_DEADLINE_S)
+    if wait:
+        wait_table_active(stub, name)
+    return response
+
+
+def wait_table_active(stub, name, timeout=START_DEADLINE_S):
+    """Polls DescribeTable until the table is ACTIVE; returns its TableDescription."""
+    pb = tables_pb2
+
+    def active():
+        t = stub.DescribeTable(pb.DescribeTableRequest(table_name=name),
+                               timeout=CALL_DEADLINE_S).table
+        return t if t.table_status == pb.TABLE_STATUS_ACTIVE else None
+    return wait_until(active, timeout, "table %s ACTIVE" % name)
