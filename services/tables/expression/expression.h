@@ -6,6 +6,7 @@
 // and value types are the generated protobuf messages of tables.proto.
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -106,6 +107,7 @@ class Update {
  private:
   Update() = default;
   std::vector<Action> actions_;
+  std::string field_;  // for errors from Apply
 };
 
 // Projection expressions: comma-separated document paths.
