@@ -28,7 +28,7 @@ import thingtank_testing as tt  # noqa: E402
 
 TABLE = "crash-t"
 ROUNDS = 3
-PUTS_PER_ROUND = 300
+PUTS_PER_ROUND = 1000
 WRITERS = 3
 CALL_TIMEOUT_S = 10
 # Codes a call may fail with when the server is killed under it.

