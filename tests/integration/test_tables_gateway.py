@@ -84,6 +84,54 @@ class _GatewayTests:
 
     # -- tests --------------------------------------------------------------
 
+    def test_table_lifecycle_and_listing(self):
+        pb = self.pb
+        for name in ("life-c", "life-a", "life-b"):
+            tt.create_table(self.stub, name, ("k", "S"))
+        err = tt.call_error(self.stub.CreateTable, pb.CreateTableRequest(
+            table_name="life-a", key_schema=tt.key_schema("k", "S")[0],
+            attribute_definitions=tt.key_schema("k", "S")[1],
+            billing_mode=pb.BILLING_MODE_PAY_PER_REQUEST))
+        self.assertEqual(err.code, grpc.StatusCode.ALREADY_EXISTS, err)
+        self.assertIn("ResourceInUseException", err.reasons, err)
+        # Pagination: every name once, in order.
+        names, token, pages = [], "", 0
+        while True:
+            r = self.stub.ListTables(pb.ListTablesRequest(page_size=2, page_token=token),
+                                     timeout=T)
+            self.assertLessEqual(len(r.table_names), 2)
+            names.extend(r.table_names)
+            pages += 1
+            token = r.next_page_token
+            if not token:
+                break
+            self.assertLess(pages, 1000)
+        self.assertEqual(names, sorted(set(names)))
+        self.assertTrue({"life-a", "life-b", "life-c"} <= set(names), names)
+
+        self.put("life-a", k="x", v=1)
+        d = self.stub.DeleteTable(pb.DeleteTableRequest(table_name="life-a"), timeout=T)
+        self.assertEqual(d.table_description.table_status, pb.TABLE_STATUS_DELETING)
+
+        def gone():
+            try:
+                self.stub.DescribeTable(pb.DescribeTableRequest(table_name="life-a"), timeout=T)
+                return False
+            except grpc.RpcError as e:
+                self.assertEqual(e.code(), grpc.StatusCode.NOT_FOUND)
+                return True
+        tt.wait_until(gone, T, "the deleted table to disappear")
+        err = tt.call_error(self.stub.GetItem, pb.GetItemRequest(table_name="life-a",
+                                                                 key=tt.item(k="x")))
+        self.assertEqual(err.code, grpc.StatusCode.NOT_FOUND, err)
+        self.assertIn("ResourceNotFoundException", err.reasons, err)
+        self.assertNotIn("life-a", self.stub.ListTables(pb.ListTablesRequest(),
+                                                        timeout=T).table_names)
+        # Re-created under the same name: empty.
+        tt.create_table(self.stub, "life-a", ("k", "S"))
+        self.assertEqual(self.get("life-a", k="x"), {})
+        self.assertEqual(self.scan_all("life-a"), [])
+
     def test_update_item_expressions(self):
         pb = self.pb
         tt.create_table(self.stub, "upd-t", ("pk", "S"))
