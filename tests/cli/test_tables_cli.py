@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+"""End-to-end tests of `thingtank tables ...` against a real `thingtank serve`.
+
+Starts the server on free ports (port 0) with a temporary data directory,
+finds the gateway port in <data-dir>/ports.json and drives the CLI as a user
+would: the classic boto DynamoDB example (messages table, hash msgid, range
+date), the --plain JSON form, a query by range and errors.
+Binary: $THINGTANK_BIN (default build/dev/tools/thingtank/thingtank).
+Run: /usr/bin/python3 tests/cli/test_tables_cli.py
+"""
+
+import json
+import os
+import subprocess
+import time
+import unittest
+
+from test_cli import BIN, CALL_DEADLINE_S, Server
+
+ACTIVE_DEADLINE_S = 30
+
+
+class TablesCliTest(unittest.TestCase):
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(BIN, os.X_OK):
+            raise unittest.SkipTest("no thingtank binary at %s (set THINGTANK_BIN)" % BIN)
+        cls.server = Server()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.server:
+            cls.server.stop()
+
+    def cli(self, *args, stdin=None, env=None):
+        """Runs `thingtank tables ARGS`; returns the CompletedProcess."""
+        full_env = dict(os.environ)
+        full_env.pop("THINGTANK_API_KEY_ID", None)
+        full_env.pop("THINGTANK_API_KEY_SECRET", None)
+        full_env["THINGTANK_ENDPOINT"] = "127.0.0.1:%d" % self.server.gateway_port
+        full_env.update(env or {})
+        return subprocess.run([BIN, "tables", *args], input=stdin, capture_output=True,
+                              text=True, env=full_env, timeout=CALL_DEADLINE_S)
+
+    def ok(self, *args, **kwargs):
+        result = self.cli(*args, **kwargs)
+        self.assertEqual(result.returncode, 0,
+                         "%s failed: %s%s" % (args, result.stdout, result.stderr))
+        return result.stdout
+
+    def json_ok(self, *args, **kwargs):
+        return json.loads(self.ok(*args, "--json", **kwargs))
+
+    def create_active(self, *args):
+        """Creates a table and polls describe until it is ACTIVE."""
+        self.ok("create", *args)
+        deadline = time.monotonic() + ACTIVE_DEADLINE_S
+        while time.monotonic() < deadline:
+            table = self.json_ok("describe", args[0])["table"]
+            if table["table_status"] == "TABLE_STATUS_ACTIVE":
+                return table
+            time.sleep(0.05)  # poll interval, not a wait for a condition
+        self.fail("table %s not ACTIVE within %d s" % (args[0], ACTIVE_DEADLINE_S))
+
+    def test_classic_example(self):
+        # boto: conn.create_schema(hash_key_name='msgid', hash_key_proto_value=str,
+        #   range_key_name='date', range_key_proto_value=str);
+        # conn.create_table(name='messages', schema=..., read_units=1, write_units=1)
+        table = self.create_active("messages", "--hash-key", "msgid:S", "--range-key", "date:S",
+                                   "--read-units", "1", "--write-units", "1")
+        keys = {e["key_type"]: e["attribute_name"] for e in table["key_schema"]}
+        self.assertEqual(keys, {"KEY_TYPE_HASH": "msgid", "KEY_TYPE_RANGE": "date"})
+        self.assertEqual(int(table["provisioned_throughput"]["read_capacity_units"]), 1)
+        self.assertEqual(int(table["provisioned_throughput"]["write_capacity_units"]), 1)
+
+        # conn.list_tables()
+        self.assertIn("messages", self.ok("list").split())
+        self.assertIn("messages", self.json_ok("list")["table_names"])
+        # conn.describe_table('messages')
+        described = self.ok("describe", "messages")
+        self.assertIn("msgid (S)", described)
+        self.assertIn("date (S)", described)
+        self.assertIn("ACTIVE", described)
+
+        # table.new_item(hash_key='LOLCat Forum', range_key='...', attrs={...}); item.put()
+        item = {"msgid": {"S": "LOLCat Forum"}, "date": {"S": "2012-01-01T12:00:00"},
+                "Body": {"S": "http://url_to_lolcat.gif"}, "CreatedBy": {"S": "joe"},
+                "Time": {"S": "12:00 PM"}}
+        self.ok("put", "messages", "--item", json.dumps(item))
+        # table.get_item(hash_key='LOLCat Forum', range_key='2012-01-01T12:00:00')
+        key = {"msgid": {"S": "LOLCat Forum"}, "date": {"S": "2012-01-01T12:00:00"}}
+        got = json.loads(self.ok("get", "messages", "--key", json.dumps(key), "--consistent"))
+        self.assertEqual(got, item)
+        # The --json form is the response message itself.
+        response = self.json_ok("get", "messages", "--key", json.dumps(key))
+        self.assertEqual(response["item"]["Body"]["s"], "http://url_to_lolcat.gif")
+
+        # A missing item is not an error.
+        missing = self.ok("get", "messages", "--key",
+                          json.dumps({"msgid": {"S": "nope"}, "date": {"S": "x"}}))
+        self.assertIn("no item", missing)
+
+    def test_plain_round_trip(self):
+        self.create_active("cli-plain", "--hash-key", "id:S", "--on-demand")
+        item = {"id": "dev-7", "temp": 21.5, "count": 12345678901234567890123456789012345678,
+                "ok": True, "none": None, "tags": ["a", 1, False], "meta": {"unit": "C", "n": -3}}
+        self.ok("put", "cli-plain", "--plain", "--item", json.dumps(item))
+        text = self.ok("get", "cli-plain", "--plain", "--key", '{"id": "dev-7"}')
+        self.assertEqual(json.loads(text), item)
+        # 38 digits survive exactly (no rounding through double).
+        self.assertIn("12345678901234567890123456789012345678", text)
+        # The same item in DynamoDB form.
+        dynamo = json.loads(self.ok("get", "cli-plain", "--key", '{"id": {"S": "dev-7"}}'))
+        self.assertEqual(dynamo["temp"], {"N": "21.5"})
+        self.assertEqual(dynamo["tags"], {"L": [{"S": "a"}, {"N": "1"}, {"BOOL": False}]})
+        self.assertEqual(dynamo["none"], {"NULL": True})
+
+        # update-item with expression values in plain form.
+        updated = json.loads(self.ok("update-item", "cli-plain", "--plain", "--key",
+                                     '{"id": "dev-7"}', "--update", "SET #t = #t + :d",
+                                     "--names", '{"#t": "temp"}', "--values", '{":d": 0.5}',
+                                     "--return", "ALL_NEW"))
+        self.assertEqual(updated["temp"], 22)
+        self.ok("delete-item", "cli-plain", "--plain", "--key", '{"id": "dev-7"}')
+        self.assertIn("no item", self.ok("get", "cli-plain", "--plain", "--key", '{"id": "dev-7"}'))
+
+    def test_query_by_range(self):
+        self.create_active("cli-readings", "--hash-key", "device:S", "--range-key", "ts:N",
+                           "--on-demand")
+        for ts in (5, 10, 20, 100, 2):
+            self.ok("put", "cli-readings", "--plain",
+                    "--item", json.dumps({"device": "d1", "ts": ts, "v": ts * 2}))
+        self.ok("put", "cli-readings", "--plain", "--item", '{"device": "d2", "ts": 7}')
+        values = '{":d": "d1", ":lo": 5, ":hi": 20}'
+        out = self.ok("query", "cli-readings", "--plain", "--key-condition",
+                      "device = :d AND ts BETWEEN :lo AND :hi", "--values", values)
+        lines = out.splitlines()
+        items = [json.loads(line) for line in lines if line.startswith("{")]
+        # Numeric order: 5 before 10 before 20.
+        self.assertEqual([i["ts"] for i in items], [5, 10, 20])
+        self.assertIn("3 items", out)
+
+        backward = self.json_ok("query", "cli-readings", "--plain", "--key-condition",
+                                "device = :d AND ts BETWEEN :lo AND :hi", "--values", values,
+                                "--backward")
+        self.assertEqual([i["attributes"]["ts"]["n"] for i in backward["items"]],
+                         ["20", "10", "5"])
+
+        # Pages: --limit, then --start-key from the "more" hint.
+        first = self.json_ok("query", "cli-readings", "--key-condition", "device = :d",
+                             "--values", '{":d": {"S": "d1"}}', "--limit", "2")
+        self.assertEqual(len(first["items"]), 2)
+        self.assertTrue(first["last_evaluated_key"])
+        page = self.ok("query", "cli-readings", "--key-condition", "device = :d",
+                       "--values", '{":d": {"S": "d1"}}', "--limit", "2")
+        self.assertIn("--start-key", page)
+
+        counted = self.ok("query", "cli-readings", "--key-condition", "device = :d",
+                          "--values", '{":d": {"S": "d1"}}', "--count")
+        self.assertIn("5 items", counted)
+        scanned = self.json_ok("scan", "cli-readings")
+        self.assertEqual(int(scanned["count"]), 6)
+
+    def test_unknown_table(self):
+        result = self.cli("describe", "cli-no-such-table")
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(result.stderr.startswith("error: "), result.stderr)
+        self.assertIn("cli-no-such-table", result.stderr)
+
+        result = self.cli("get", "cli-no-such-table", "--key", '{"k": {"S": "x"}}')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("cli-no-such-table", result.stderr)
+
+        result = self.cli("describe", "cli-no-such-table", "--json")
+        self.assertEqual(result.returncode, 1)
+        error = json.loads(result.stderr)["error"]
+        self.assertEqual(error["code"], "NOT_FOUND")
+        self.assertIn("cli-no-such-table", error["message"])
+
+    def test_usage_errors(self):
+        result = self.cli("create", "cli-x", "--hash-key", "id:Q", "--on-demand")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--hash-key", result.stderr)
+        result = self.cli("create", "cli-x", "--hash-key", "id:S")
+        self.assertEqual(result.returncode, 2)
+        result = self.cli("put", "cli-x", "--item", '{"id": {"X": "1"}}')
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("id", result.stderr)
+        result = self.cli("put", "cli-x", "--item", '{"id": ')
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("invalid JSON", result.stderr)
+        self.assertEqual(self.cli("no-such-command").returncode, 2)
+        self.assertEqual(self.cli("--help").returncode, 0)
+        self.assertIn("--key-condition", self.ok("query", "--help"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
