@@ -1,0 +1,245 @@
+#include "services/tables/table_service.h"
+
+#include <gtest/gtest.h>
+
+#include "services/tables/table_service_test_util.h"
+
+namespace thingtank::tables {
+namespace {
+
+using absl::StatusCode;
+
+TEST_F(TableServiceTest, CreatingThenActiveAndDescribe) {
+  auto created = service_->CreateTable(CreateRequest("things", "S", "N", 5, 5));
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->table_description().table_status(), v1::TABLE_STATUS_CREATING);
+  EXPECT_ERROR(Put("things", {{"pk", S("a")}, {"sk", N("1")}}), StatusCode::kFailedPrecondition,
+               "ResourceInUseException", "");
+  EXPECT_ERROR(service_->CreateTable(CreateRequest("things")).status(), StatusCode::kAlreadyExists,
+               "ResourceInUseException", "");
+  clock_.Advance(absl::Milliseconds(150));
+  EXPECT_EQ(Describe("things").table_status(), v1::TABLE_STATUS_ACTIVE);
+  ASSERT_TRUE(Put("things", {{"pk", S("a")}, {"sk", N("1")}, {"v", S("hello")}}).ok());
+  const v1::TableDescription d = Describe("things");
+  EXPECT_EQ(d.item_count(), 1);
+  EXPECT_EQ(d.table_size_bytes(), 2 + 1 + 2 + 2 + 1 + 5);
+  EXPECT_EQ(d.provisioned_throughput().read_capacity_units(), 5);
+  EXPECT_EQ(d.key_schema_size(), 2);
+
+  v1::ListTablesRequest list;
+  Create("alpha");
+  list.set_page_size(1);
+  auto page = service_->ListTables(list);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->table_names_size(), 1);
+  EXPECT_EQ(page->table_names(0), "alpha");
+  list.set_page_token(page->next_page_token());
+  page = service_->ListTables(list);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->table_names(0), "things");
+
+  v1::DeleteTableRequest del;
+  del.set_table_name("things");
+  auto deleted = service_->DeleteTable(del);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->table_description().table_status(), v1::TABLE_STATUS_DELETING);
+  v1::DescribeTableRequest describe;
+  describe.set_table_name("things");
+  EXPECT_ERROR(service_->DescribeTable(describe).status(), StatusCode::kNotFound,
+               "ResourceNotFoundException", "");
+}
+
+TEST_F(TableServiceTest, BadTableDefinitions) {
+  EXPECT_ERROR(service_->CreateTable(CreateRequest("ab")).status(), StatusCode::kInvalidArgument,
+               "ValidationException", "table_name");
+  EXPECT_ERROR(service_->CreateTable(CreateRequest("bad name")).status(),
+               StatusCode::kInvalidArgument, "ValidationException", "table_name");
+  auto r = CreateRequest("good");
+  r.add_attribute_definitions()->set_attribute_name("extra");
+  r.mutable_attribute_definitions(1)->set_attribute_type(v1::SCALAR_ATTRIBUTE_TYPE_S);
+  EXPECT_ERROR(service_->CreateTable(r).status(), StatusCode::kInvalidArgument,
+               "ValidationException", "attribute_definitions[1]");
+  r = CreateRequest("good");
+  r.clear_attribute_definitions();
+  EXPECT_ERROR(service_->CreateTable(r).status(), StatusCode::kInvalidArgument,
+               "ValidationException", "attribute_definitions");
+  r = CreateRequest("good");
+  r.mutable_key_schema(0)->set_key_type(v1::KEY_TYPE_RANGE);
+  EXPECT_ERROR(service_->CreateTable(r).status(), StatusCode::kInvalidArgument,
+               "ValidationException", "key_schema[0].key_type");
+  r = CreateRequest("good", "S", "", 1, 0);
+  EXPECT_ERROR(service_->CreateTable(r).status(), StatusCode::kInvalidArgument,
+               "ValidationException", "provisioned_throughput.write_capacity_units");
+}
+
+TEST_F(TableServiceTest, ItemErrorsNameTheField) {
+  Create("tbl", "S", "N");
+  EXPECT_ERROR(Put("missing", {{"pk", S("a")}}), StatusCode::kNotFound,
+               "ResourceNotFoundException", "");
+  EXPECT_ERROR(Put("tbl", {{"pk", S("a")}}), StatusCode::kInvalidArgument, "ValidationException",
+               "item");
+  EXPECT_ERROR(Put("tbl", {{"pk", N("1")}, {"sk", N("1")}}), StatusCode::kInvalidArgument,
+               "ValidationException", "item.pk");
+  EXPECT_ERROR(Put("tbl", {{"pk", S("a")}, {"sk", N("1")}, {"big", S(std::string(410000, 'x'))}}),
+               StatusCode::kInvalidArgument, "ValidationException", "item");
+  v1::GetItemRequest get;
+  get.set_table_name("tbl");
+  (*get.mutable_key())["pk"] = S("a");
+  EXPECT_ERROR(service_->GetItem(get).status(), StatusCode::kInvalidArgument,
+               "ValidationException", "key");
+}
+
+TEST_F(TableServiceTest, ConditionalWritesChangeNothingOnFailure) {
+  Create("tbl");
+  ASSERT_TRUE(Put("tbl", {{"pk", S("a")}, {"v", N("1")}}, "attribute_not_exists(pk)").ok());
+  EXPECT_ERROR(Put("tbl", {{"pk", S("a")}, {"v", N("2")}}, "attribute_not_exists(pk)"),
+               StatusCode::kFailedPrecondition, "ConditionalCheckFailedException", "");
+  EXPECT_EQ(Get("tbl", {{"pk", S("a")}}).at("v").n(), "1");
+  EXPECT_EQ(events_.Get("ccf", "tbl"), 1);
+  ASSERT_TRUE(Put("tbl", {{"pk", S("a")}, {"v", N("2")}}, "v = :one", {{":one", N("1")}}).ok());
+  EXPECT_EQ(Get("tbl", {{"pk", S("a")}}).at("v").n(), "2");
+
+  v1::DeleteItemRequest del;
+  del.set_table_name("tbl");
+  (*del.mutable_key())["pk"] = S("a");
+  del.set_condition_expression("v = :x");
+  (*del.mutable_expression_attribute_values())[":x"] = N("5");
+  EXPECT_ERROR(service_->DeleteItem(del).status(), StatusCode::kFailedPrecondition,
+               "ConditionalCheckFailedException", "");
+  (*del.mutable_expression_attribute_values())[":x"] = N("2");
+  del.set_return_values(v1::RETURN_VALUE_ALL_OLD);
+  auto deleted = service_->DeleteItem(del);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->attributes().at("v").n(), "2");
+  EXPECT_TRUE(Get("tbl", {{"pk", S("a")}}).empty());
+  EXPECT_EQ(Describe("tbl").item_count(), 0);
+  EXPECT_EQ(Describe("tbl").table_size_bytes(), 0);
+
+  // Unused substitutions are errors.
+  EXPECT_EQ(Put("tbl", {{"pk", S("b")}}, "", {{":unused", N("1")}}).code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(TableServiceTest, UpdateItemSemantics) {
+  Create("tbl", "S", "N");
+  v1::UpdateItemRequest u;
+  u.set_table_name("tbl");
+  (*u.mutable_key())["pk"] = S("dev");
+  (*u.mutable_key())["sk"] = N("1");
+  u.set_update_expression("SET #c = if_not_exists(#c, :zero) + :one, tag = :t");
+  (*u.mutable_expression_attribute_names())["#c"] = "count";
+  (*u.mutable_expression_attribute_values())[":zero"] = N("0");
+  (*u.mutable_expression_attribute_values())[":one"] = N("1");
+  (*u.mutable_expression_attribute_values())[":t"] = S("x");
+  u.set_return_values(v1::RETURN_VALUE_ALL_NEW);
+  auto r = service_->UpdateItem(u);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->attributes().at("count").n(), "1");
+  EXPECT_EQ(r->attributes().at("pk").s(), "dev");  // created with its key
+  u.set_return_values(v1::RETURN_VALUE_UPDATED_OLD);
+  r = service_->UpdateItem(u);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->attributes().size(), 2u);
+  EXPECT_EQ(r->attributes().at("count").n(), "1");
+  EXPECT_EQ(Get("tbl", {{"pk", S("dev")}, {"sk", N("1")}}).at("count").n(), "2");
+
+  v1::UpdateItemRequest key_change = u;
+  key_change.set_update_expression("SET sk = :one");
+  key_change.clear_expression_attribute_names();
+  key_change.mutable_expression_attribute_values()->erase(":zero");
+  key_change.mutable_expression_attribute_values()->erase(":t");
+  EXPECT_ERROR(service_->UpdateItem(key_change).status(), StatusCode::kInvalidArgument,
+               "ValidationException", "update_expression");
+
+  v1::UpdateItemRequest cond = u;
+  cond.set_condition_expression("#c > :one");
+  (*cond.mutable_expression_attribute_values())[":one"] = N("5");
+  EXPECT_ERROR(service_->UpdateItem(cond).status(), StatusCode::kFailedPrecondition,
+               "ConditionalCheckFailedException", "");
+  EXPECT_EQ(Get("tbl", {{"pk", S("dev")}, {"sk", N("1")}}).at("count").n(), "2");
+}
+
+TEST_F(TableServiceTest, TtlHidesAtOnceAndSweeperDeletes) {
+  options_.ttl_sweep_interval = absl::Seconds(60);
+  Reopen();
+  Create("tbl");
+  v1::UpdateTimeToLiveRequest ttl;
+  ttl.set_table_name("tbl");
+  ttl.mutable_time_to_live_specification()->set_enabled(true);
+  ttl.mutable_time_to_live_specification()->set_attribute_name("expires");
+  ASSERT_TRUE(service_->UpdateTimeToLive(ttl).ok());
+  const int64_t now = absl::ToUnixSeconds(clock_.Now());
+  ASSERT_TRUE(Put("tbl", {{"pk", S("soon")}, {"expires", N(std::to_string(now + 10))}}).ok());
+  ASSERT_TRUE(Put("tbl", {{"pk", S("later")}, {"expires", N(std::to_string(now + 1000))}}).ok());
+  ASSERT_TRUE(Put("tbl", {{"pk", S("never")}, {"expires", S("not a number")}}).ok());
+  // Expired at its second: invisible at once, before any sweep.
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_TRUE(Get("tbl", {{"pk", S("soon")}}).empty());
+  EXPECT_FALSE(Get("tbl", {{"pk", S("later")}}).empty());
+  EXPECT_EQ(Describe("tbl").item_count(), 3);
+  EXPECT_EQ(events_.Get("ttl", "tbl"), 0);
+  clock_.Advance(absl::Seconds(60));
+  EXPECT_EQ(events_.Get("ttl", "tbl"), 1);
+  EXPECT_EQ(Describe("tbl").item_count(), 2);
+  v1::DescribeTimeToLiveRequest d;
+  d.set_table_name("tbl");
+  EXPECT_EQ(service_->DescribeTimeToLive(d)->time_to_live_description().attribute_name(),
+            "expires");
+}
+
+TEST_F(TableServiceTest, ThrottlingOnTheManualClock) {
+  options_.burst_seconds = 5;
+  Reopen();
+  Create("tbl", "S", "", 1, 2);  // burst: 5 reads, 10 writes
+  int ok = 0;
+  absl::Status last;
+  for (int i = 0; i < 20; ++i) {
+    last = Put("tbl", {{"pk", S("k" + std::to_string(i))}});
+    if (!last.ok()) break;
+    ++ok;
+  }
+  EXPECT_EQ(ok, 10);
+  EXPECT_ERROR(last, StatusCode::kResourceExhausted, "ProvisionedThroughputExceededException", "");
+  EXPECT_EQ(events_.Get("throttled", "tbl"), 1);
+  clock_.Advance(absl::Seconds(1));  // refills 2 units
+  EXPECT_TRUE(Put("tbl", {{"pk", S("again")}}).ok());
+  // Raising the rate applies at once.
+  v1::UpdateTableRequest up;
+  up.set_table_name("tbl");
+  up.mutable_provisioned_throughput()->set_read_capacity_units(1);
+  up.mutable_provisioned_throughput()->set_write_capacity_units(100);
+  ASSERT_TRUE(service_->UpdateTable(up).ok());
+  clock_.Advance(absl::Seconds(1));
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(Put("tbl", {{"pk", S("b" + std::to_string(i))}}).ok());
+}
+
+TEST_F(TableServiceTest, RestartRecoversItemsCountsTtlAndTokens) {
+  Create("tbl");
+  ASSERT_TRUE(Put("tbl", {{"pk", S("a")}, {"v", S("1")}}).ok());
+  ASSERT_TRUE(Put("tbl", {{"pk", S("b")}, {"v", S("2")}}).ok());
+  v1::UpdateTimeToLiveRequest ttl;
+  ttl.set_table_name("tbl");
+  ttl.mutable_time_to_live_specification()->set_enabled(true);
+  ttl.mutable_time_to_live_specification()->set_attribute_name("exp");
+  ASSERT_TRUE(service_->UpdateTimeToLive(ttl).ok());
+  v1::TransactWriteItemsRequest tx;
+  tx.set_client_request_token("tok-1");
+  auto* put = tx.add_transact_items()->mutable_put();
+  put->set_table_name("tbl");
+  (*put->mutable_item())["pk"] = S("c");
+  ASSERT_TRUE(service_->TransactWriteItems(tx).ok());
+  const int64_t size = Describe("tbl").table_size_bytes();
+
+  Reopen();
+  EXPECT_EQ(Describe("tbl").item_count(), 3);
+  EXPECT_EQ(Describe("tbl").table_size_bytes(), size);
+  EXPECT_EQ(Describe("tbl").time_to_live().attribute_name(), "exp");
+  EXPECT_EQ(Get("tbl", {{"pk", S("a")}}).at("v").s(), "1");
+  // Same token, different request: mismatch, remembered across the restart.
+  (*put->mutable_item())["x"] = S("y");
+  EXPECT_ERROR(service_->TransactWriteItems(tx).status(), StatusCode::kInvalidArgument,
+               "IdempotentParameterMismatchException", "");
+}
+
+}  // namespace
+}  // namespace thingtank::tables
