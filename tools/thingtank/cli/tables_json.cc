@@ -1,7 +1,9 @@
 #include "tools/thingtank/cli/tables_json.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <vector>
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -359,12 +361,16 @@ bool ParseNameMap(const std::string& json, NameMap* out, std::string* error) {
 }
 
 std::string AttributeMapToJson(const AttributeMap& map, bool plain) {
-  Value value;
-  value.mutable_struct_value();
-  for (const auto& [name, attribute] : map) {
-    (*value.mutable_struct_value()->mutable_fields())[name] = ToValue(attribute, plain);
+  // Top-level names sorted (a protobuf map prints in no fixed order).
+  std::vector<std::string> names;
+  for (const auto& entry : map) names.push_back(entry.first);
+  std::sort(names.begin(), names.end());
+  std::string json = "{";
+  for (const std::string& name : names) {
+    if (json.size() > 1) json += ",";
+    json += PrintJson(StringValue(name)) + ":" + PrintJson(ToValue(map.at(name), plain));
   }
-  return PrintJson(value);
+  return json + "}";
 }
 
 }  // namespace thingtank::cli::tables
