@@ -37,5 +37,6 @@ class RunningService {
 
 // One factory per service, each in its own <service>_wiring.cc.
 absl::StatusOr<std::unique_ptr<RunningService>> StartQueues(const ServeContext& context);
+absl::StatusOr<std::unique_ptr<RunningService>> StartTables(const ServeContext& context);
 
 }  // namespace thingtank::serve

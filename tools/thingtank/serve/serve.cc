@@ -27,7 +27,8 @@ using Factory = absl::StatusOr<std::unique_ptr<RunningService>> (*)(const ServeC
 
 // The services this build can run. A service's issue adds its line here.
 const std::map<std::string, Factory>& Factories() {
-  static const auto* kFactories = new std::map<std::string, Factory>{{"queues", &StartQueues}};
+  static const auto* kFactories = new std::map<std::string, Factory>{
+      {"queues", &StartQueues}, {"tables", &StartTables}};
   return *kFactories;
 }
 

@@ -1,0 +1,57 @@
+#pragma once
+
+#include "services/common/server.h"
+#include "services/tables/table_service.h"
+#include "thingtank/tables/v1/tables.grpc.pb.h"
+
+namespace thingtank::tables {
+
+// The gRPC face of the tables domain: each handler hands its request to the
+// domain on the service's executor (via UnaryRunner) and finishes with the
+// domain's answer. Nothing else happens here. Does not own its dependencies.
+class TablesGrpcService final : public v1::TablesService::CallbackService {
+ public:
+  TablesGrpcService(TableService* domain, UnaryRunner* runner) : domain_(domain), runner_(runner) {}
+
+#define TT_TABLES_UNARY(Method)                                                              \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                     \
+                                   const v1::Method##Request* request,                       \
+                                   v1::Method##Response* response) override {                \
+    return Unary(context, #Method, request, response, &TableService::Method);                 \
+  }
+  TT_TABLES_UNARY(CreateTable)
+  TT_TABLES_UNARY(DescribeTable)
+  TT_TABLES_UNARY(ListTables)
+  TT_TABLES_UNARY(UpdateTable)
+  TT_TABLES_UNARY(DeleteTable)
+  TT_TABLES_UNARY(UpdateTimeToLive)
+  TT_TABLES_UNARY(DescribeTimeToLive)
+  TT_TABLES_UNARY(PutItem)
+  TT_TABLES_UNARY(GetItem)
+  TT_TABLES_UNARY(DeleteItem)
+  TT_TABLES_UNARY(UpdateItem)
+  TT_TABLES_UNARY(Query)
+  TT_TABLES_UNARY(Scan)
+  TT_TABLES_UNARY(BatchGetItem)
+  TT_TABLES_UNARY(BatchWriteItem)
+  TT_TABLES_UNARY(TransactWriteItems)
+  TT_TABLES_UNARY(TransactGetItems)
+#undef TT_TABLES_UNARY
+
+ private:
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, const char* method,
+                                  const Request* request, Response* response,
+                                  absl::StatusOr<Response> (TableService::*fn)(const Request&)) {
+    return runner_->Run(context, method, [this, request, response, fn]() -> absl::Status {
+      absl::StatusOr<Response> result = (domain_->*fn)(*request);
+      if (result.ok()) *response = std::move(*result);
+      return result.status();
+    });
+  }
+
+  TableService* const domain_;
+  UnaryRunner* const runner_;
+};
+
+}  // namespace thingtank::tables
