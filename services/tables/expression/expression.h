@@ -130,6 +130,9 @@ struct KeyCondition {
   enum class RangeOp { kNone, kEq, kLt, kLe, kGt, kGe, kBetween, kBeginsWith };
   static absl::StatusOr<KeyCondition> Parse(absl::string_view text, absl::string_view field,
                                             Substitutions* subs);
+  // With two equality conjuncts Parse takes the first as the hash key; call
+  // this with the table's hash key name to swap them when the second one is.
+  void AssumeHashKey(absl::string_view hash_key);
   std::string hash_name;
   v1::AttributeValue hash_value;
   RangeOp range_op = RangeOp::kNone;

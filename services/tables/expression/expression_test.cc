@@ -589,6 +589,16 @@ TEST_F(ExpressionTest, KeyConditions) {
   EXPECT_EQ(kc->hash_name, "msgid");
   EXPECT_EQ(kc->range_op, KeyCondition::RangeOp::kBeginsWith);
 
+  kc = parse("#t = :t1 AND msgid = :id");  // two equalities: the caller names the hash key
+  ASSERT_TRUE(kc.ok()) << kc.status();
+  kc->AssumeHashKey("msgid");
+  EXPECT_EQ(kc->hash_name, "msgid");
+  EXPECT_EQ(kc->hash_value.s(), "device-1");
+  EXPECT_EQ(kc->range_name, "time");
+  EXPECT_EQ(kc->range_low.s(), "2024-01-01");
+  kc->AssumeHashKey("msgid");  // idempotent
+  EXPECT_EQ(kc->hash_name, "msgid");
+
   const std::vector<std::pair<std::string, KeyCondition::RangeOp>> ops = {
       {"=", KeyCondition::RangeOp::kEq}, {"<", KeyCondition::RangeOp::kLt},
       {"<=", KeyCondition::RangeOp::kLe}, {">", KeyCondition::RangeOp::kGt},

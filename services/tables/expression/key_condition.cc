@@ -130,4 +130,11 @@ absl::StatusOr<KeyCondition> KeyCondition::Parse(absl::string_view text, absl::s
   return kc;
 }
 
+void KeyCondition::AssumeHashKey(absl::string_view hash_key) {
+  if (range_op == RangeOp::kEq && hash_name != hash_key && range_name == hash_key) {
+    std::swap(hash_name, range_name);
+    std::swap(hash_value, range_low);
+  }
+}
+
 }  // namespace thingtank::tables::expr
