@@ -534,14 +534,16 @@ absl::Status TableService::Admit(TableState* t, bool write) {
                        wait);
 }
 
-void TableService::Charge(TableState* t, double read_units, double write_units) {
-  {
-    absl::MutexLock lock(&t->mu);
-    if (t->record.description().billing_mode() == v1::BILLING_MODE_PROVISIONED) {
-      if (read_units > 0) t->read_bucket.Charge(read_units, Now());
-      if (write_units > 0) t->write_bucket.Charge(write_units, Now());
-    }
+void TableService::ChargeBuckets(TableState* t, double read_units, double write_units) {
+  absl::MutexLock lock(&t->mu);
+  if (t->record.description().billing_mode() == v1::BILLING_MODE_PROVISIONED) {
+    if (read_units > 0) t->read_bucket.Charge(read_units, Now());
+    if (write_units > 0) t->write_bucket.Charge(write_units, Now());
   }
+}
+
+void TableService::Charge(TableState* t, double read_units, double write_units) {
+  ChargeBuckets(t, read_units, write_units);
   if (events_ != nullptr) events_->OnConsumed(t->name, read_units, write_units);
 }
 

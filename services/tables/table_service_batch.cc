@@ -214,13 +214,16 @@ absl::StatusOr<v1::BatchWriteItemResponse> TableService::BatchWriteItem(
         const int64_t old_size = old ? ItemSize(old->attributes()) : 0;
         const double u = WriteUnits(std::max(old_size, m.new_size));
         units += u;
-        Charge(w.t.get(), 0, u);
+        ChargeBuckets(w.t.get(), 0, u);
         Stage(w.t.get(), m, &batch, &deltas);
         ++processed;
       }
       TT_RETURN_IF_ERROR(Commit(&batch, deltas));
     }
-    if (units > 0) consumed[name].second += units;
+    if (units > 0) {
+      consumed[name].second += units;
+      if (events_ != nullptr) events_->OnConsumed(name, 0, units);
+    }
   }
   if (processed == 0 && throttled != nullptr) return Admit(throttled, true);
   AddCapacity(&consumed, request.return_consumed_capacity(), response.mutable_consumed_capacity());
@@ -354,6 +357,7 @@ absl::StatusOr<v1::TransactWriteItemsResponse> TableService::TransactWriteItems(
   std::vector<std::string> reasons;
   std::vector<std::pair<TableState*, Mutation>> mutations;
   std::map<TableState*, double> charges;
+  std::vector<std::string> failed_tables;
   bool failed = false;
   {
     MultiLock lock(tables);
@@ -368,7 +372,7 @@ absl::StatusOr<v1::TransactWriteItemsResponse> TableService::TransactWriteItems(
       if (a.condition && !a.condition->Evaluate(old_attrs)) {
         reasons.push_back("ConditionalCheckFailed");
         failed = true;
-        ReportConditionFailed(a.t->name);
+        failed_tables.push_back(a.t->name);
         continue;
       }
       reasons.push_back("None");
@@ -404,6 +408,7 @@ absl::StatusOr<v1::TransactWriteItemsResponse> TableService::TransactWriteItems(
     }
   }
   for (const auto& [t, units] : charges) Charge(t, 0, units);
+  for (const std::string& table : failed_tables) ReportConditionFailed(table);
   if (failed) {
     return ErrorWithReason(
         absl::StatusCode::kAborted, "TransactionCanceledException",

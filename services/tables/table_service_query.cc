@@ -148,6 +148,7 @@ absl::StatusOr<v1::QueryResponse> TableService::Query(const v1::QueryRequest& re
   if (!IsType(kc.hash_value, schema.hash_type)) {
     return Invalid(field, "the value for " + schema.hash_name + " has the wrong type");
   }
+  TT_RETURN_IF_ERROR(ValidateValue(kc.hash_value, field));
   TT_ASSIGN_OR_RETURN(const std::string prefix, storage::HashPrefix(t->id, kc.hash_value));
   std::string lo = prefix;
   std::string hi = keys::PrefixSuccessor(prefix);
@@ -161,6 +162,8 @@ absl::StatusOr<v1::QueryResponse> TableService::Query(const v1::QueryRequest& re
         (between && !IsType(kc.range_high, schema.range_type))) {
       return Invalid(field, "the value for " + schema.range_name + " has the wrong type");
     }
+    TT_RETURN_IF_ERROR(ValidateValue(kc.range_low, field));
+    if (between) TT_RETURN_IF_ERROR(ValidateValue(kc.range_high, field));
     std::string low = prefix;
     TT_RETURN_IF_ERROR(storage::AppendScalar(kc.range_low, &low));
     switch (kc.range_op) {

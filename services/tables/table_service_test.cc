@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "services/tables/table_service_test_util.h"
 
 namespace thingtank::tables {
@@ -239,6 +243,33 @@ TEST_F(TableServiceTest, RestartRecoversItemsCountsTtlAndTokens) {
   (*put->mutable_item())["x"] = S("y");
   EXPECT_ERROR(service_->TransactWriteItems(tx).status(), StatusCode::kInvalidArgument,
                "IdempotentParameterMismatchException", "");
+}
+
+TEST_F(TableServiceTest, ConcurrentConditionalWritesApplyOnce) {
+  Create("tbl");
+  std::atomic<int> created{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      for (int k = 0; k < 20; ++k) {
+        if (Put("tbl", {{"pk", S("key" + std::to_string(k))}, {"by", N(std::to_string(i))}},
+                "attribute_not_exists(pk)")
+                .ok()) {
+          ++created;
+        }
+        v1::UpdateItemRequest u;
+        u.set_table_name("tbl");
+        (*u.mutable_key())["pk"] = S("counter");
+        u.set_update_expression("ADD n :one");
+        (*u.mutable_expression_attribute_values())[":one"] = N("1");
+        EXPECT_TRUE(service_->UpdateItem(u).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 20);
+  EXPECT_EQ(Get("tbl", {{"pk", S("counter")}}).at("n").n(), "160");
+  EXPECT_EQ(Describe("tbl").item_count(), 21);
 }
 
 }  // namespace
