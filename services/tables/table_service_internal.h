@@ -65,4 +65,13 @@ inline void FillCapacity(const std::string& table, double read, double write,
   out->set_capacity_units(read + write);
 }
 
+// Sets `response`'s consumed_capacity when `mode` asks for it (and leaves it
+// unset otherwise).
+template <typename Response>
+void FillCapacity(const std::string& table, double read, double write,
+                  v1::ReturnConsumedCapacity mode, Response* response) {
+  if (!WantCapacity(mode)) return;
+  FillCapacity(table, read, write, mode, response->mutable_consumed_capacity());
+}
+
 }  // namespace thingtank::tables::internal

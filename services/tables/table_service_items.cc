@@ -87,7 +87,7 @@ absl::StatusOr<v1::PutItemResponse> TableService::PutItem(const v1::PutItemReque
     return internal::ConditionFailed();
   }
   internal::FillCapacity(t->name, 0, units, request.return_consumed_capacity(),
-                         response.mutable_consumed_capacity());
+                         &response);
   return response;
 }
 
@@ -116,7 +116,7 @@ absl::StatusOr<v1::GetItemResponse> TableService::GetItem(const v1::GetItemReque
   const double units = ReadUnits(size, request.consistent_read());
   Charge(t.get(), units, 0);
   internal::FillCapacity(t->name, units, 0, request.return_consumed_capacity(),
-                         response.mutable_consumed_capacity());
+                         &response);
   return response;
 }
 
@@ -164,7 +164,7 @@ absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItem(
     return internal::ConditionFailed();
   }
   internal::FillCapacity(t->name, 0, units, request.return_consumed_capacity(),
-                         response.mutable_consumed_capacity());
+                         &response);
   return response;
 }
 
@@ -244,7 +244,7 @@ absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItem(
     return internal::ConditionFailed();
   }
   internal::FillCapacity(t->name, 0, units, request.return_consumed_capacity(),
-                         response.mutable_consumed_capacity());
+                         &response);
   return response;
 }
 

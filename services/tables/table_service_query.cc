@@ -230,7 +230,7 @@ absl::StatusOr<v1::QueryResponse> TableService::Query(const v1::QueryRequest& re
   response.set_scanned_count(page.scanned);
   *response.mutable_last_evaluated_key() = std::move(page.last_evaluated_key);
   internal::FillCapacity(t->name, units, 0, request.return_consumed_capacity(),
-                         response.mutable_consumed_capacity());
+                         &response);
   return response;
 }
 
@@ -278,7 +278,7 @@ absl::StatusOr<v1::ScanResponse> TableService::Scan(const v1::ScanRequest& reque
   response.set_scanned_count(page.scanned);
   *response.mutable_last_evaluated_key() = std::move(page.last_evaluated_key);
   internal::FillCapacity(t->name, units, 0, request.return_consumed_capacity(),
-                         response.mutable_consumed_capacity());
+                         &response);
   return response;
 }
 

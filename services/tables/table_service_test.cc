@@ -272,5 +272,80 @@ TEST_F(TableServiceTest, ConcurrentConditionalWritesApplyOnce) {
   EXPECT_EQ(Describe("tbl").item_count(), 21);
 }
 
+TEST_F(TableServiceTest, ConsumedCapacityAsDynamoDbCountsIt) {
+  Create("tbl", "S", "", 100, 100);
+  v1::PutItemRequest put;
+  put.set_table_name("tbl");
+  (*put.mutable_item())["pk"] = S("a");
+  (*put.mutable_item())["body"] = S(std::string(1500, 'x'));
+  put.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  auto p = service_->PutItem(put);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->consumed_capacity().write_capacity_units(), 2);  // 1.5 KB -> 2 units
+  EXPECT_EQ(p->consumed_capacity().table_name(), "tbl");
+  v1::GetItemRequest get;
+  get.set_table_name("tbl");
+  (*get.mutable_key())["pk"] = S("a");
+  get.set_return_consumed_capacity(v1::RETURN_CONSUMED_CAPACITY_TOTAL);
+  auto g = service_->GetItem(get);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->consumed_capacity().read_capacity_units(), 0.5);
+  get.set_consistent_read(true);
+  g = service_->GetItem(get);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->consumed_capacity().read_capacity_units(), 1);
+  get.clear_return_consumed_capacity();
+  g = service_->GetItem(get);
+  ASSERT_TRUE(g.ok());
+  EXPECT_FALSE(g->has_consumed_capacity());
+}
+
+TEST_F(TableServiceTest, DeleteRemovesDataAndCreatingSurvivesRestart) {
+  Create("tbl");
+  ASSERT_TRUE(Put("tbl", {{"pk", S("a")}}).ok());
+  v1::DeleteTableRequest del;
+  del.set_table_name("tbl");
+  ASSERT_TRUE(service_->DeleteTable(del).ok());
+  ASSERT_TRUE(service_->CreateTable(CreateRequest("tbl")).ok());
+  Reopen();  // still CREATING on disk: activated after the delay
+  EXPECT_EQ(Describe("tbl").table_status(), v1::TABLE_STATUS_CREATING);
+  clock_.Advance(absl::Milliseconds(150));
+  EXPECT_EQ(Describe("tbl").table_status(), v1::TABLE_STATUS_ACTIVE);
+  EXPECT_TRUE(Get("tbl", {{"pk", S("a")}}).empty());
+  EXPECT_EQ(Describe("tbl").item_count(), 0);
+}
+
+TEST_F(TableServiceTest, ExpiredItemsHiddenFromEveryRead) {
+  options_.ttl_sweep_interval = absl::Hours(1);
+  Reopen();
+  Create("tbl", "S", "N");
+  v1::UpdateTimeToLiveRequest ttl;
+  ttl.set_table_name("tbl");
+  ttl.mutable_time_to_live_specification()->set_enabled(true);
+  ttl.mutable_time_to_live_specification()->set_attribute_name("exp");
+  ASSERT_TRUE(service_->UpdateTimeToLive(ttl).ok());
+  const std::string past = std::to_string(absl::ToUnixSeconds(clock_.Now()) - 1);
+  ASSERT_TRUE(Put("tbl", {{"pk", S("d")}, {"sk", N("1")}, {"exp", N(past)}}).ok());
+  ASSERT_TRUE(Put("tbl", {{"pk", S("d")}, {"sk", N("2")}}).ok());
+  v1::QueryRequest q;
+  q.set_table_name("tbl");
+  q.set_key_condition_expression("pk = :h");
+  (*q.mutable_expression_attribute_values())[":h"] = S("d");
+  EXPECT_EQ(service_->Query(q)->count(), 1);
+  v1::ScanRequest scan;
+  scan.set_table_name("tbl");
+  EXPECT_EQ(service_->Scan(scan)->count(), 1);
+  v1::BatchGetItemRequest bg;
+  auto* key = (*bg.mutable_request_items())["tbl"].add_keys()->mutable_attributes();
+  (*key)["pk"] = S("d");
+  (*key)["sk"] = N("1");
+  auto got = service_->BatchGetItem(bg);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(got->responses().empty());
+  // A conditional put sees the expired item as absent.
+  EXPECT_TRUE(Put("tbl", {{"pk", S("d")}, {"sk", N("1")}}, "attribute_not_exists(pk)").ok());
+  EXPECT_EQ(Describe("tbl").item_count(), 2);
+}
+
 }  // namespace
 }  // namespace thingtank::tables
