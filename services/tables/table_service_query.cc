@@ -134,6 +134,7 @@ absl::StatusOr<v1::QueryResponse> TableService::Query(const v1::QueryRequest& re
   TT_ASSIGN_OR_RETURN(expr::KeyCondition kc,
                       expr::KeyCondition::Parse(request.key_condition_expression(),
                                                 "key_condition_expression", &subs));
+  kc.AssumeHashKey(t->schema.hash_name);
   Expressions e;
   TT_RETURN_IF_ERROR(ParseReadExpressions(request.filter_expression(),
                                           request.projection_expression(), &subs, &e));

@@ -55,6 +55,16 @@ TEST_F(QueryTest, NumberRangeKeysSortNumerically) {
   r = service_->Query(Q("sk = :a", {{":a", N("1.50")}}));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(RangeKeys(*r), (std::vector<std::string>{"1.5"}));
+  // Conjuncts in either order.
+  auto swapped = Q("", {{":a", N("-5")}});
+  swapped.set_key_condition_expression("sk = :a AND pk = :h");
+  r = service_->Query(swapped);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(RangeKeys(*r), (std::vector<std::string>{"-5"}));
+  swapped.set_key_condition_expression("sk < :a AND pk = :h");
+  r = service_->Query(swapped);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(RangeKeys(*r), (std::vector<std::string>{"-10"}));
 }
 
 TEST_F(QueryTest, PaginationFilterCountProjection) {
