@@ -80,9 +80,12 @@ struct TableService::Page {
 
 absl::Status TableService::ReadPage(TableState* t, const PageSpec& spec, Page* page) {
   const internal::ReadView view = View(*t);
+  const Expressions& e = *spec.expressions;
+  // Whole items are parsed straight into the page (and dropped again when
+  // filtered out); only projections and counts go through a scratch item.
+  const bool keep_whole = !spec.count_only && !e.projection;
   absl::Status parse_error;
-  const v1::Item* last = nullptr;
-  v1::Item current;
+  v1::Item scratch;
   bool stopped = false;
   TT_RETURN_IF_ERROR(store_.ForEachItem(
       spec.lo, spec.hi, spec.reverse, [&](std::string_view key, std::string_view value) {
@@ -91,35 +94,33 @@ absl::Status TableService::ReadPage(TableState* t, const PageSpec& spec, Page* p
                 spec.segment) {
           return true;
         }
-        current.Clear();
-        if (!current.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        v1::Item* item = keep_whole ? page->items.Add() : &scratch;
+        item->Clear();
+        if (!item->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          if (keep_whole) page->items.RemoveLast();
           parse_error = absl::DataLossError("tables: corrupt item");
           return false;
         }
-        if (view.Expired(current.attributes())) return true;
-        ++page->scanned;
-        page->bytes += ItemSize(current.attributes());
-        last = &current;
-        const Expressions& e = *spec.expressions;
-        if (!e.filter || e.filter->Evaluate(current.attributes())) {
-          ++page->count;
-          if (!spec.count_only) {
-            v1::Item* out = page->items.Add();
-            if (e.projection) {
-              *out->mutable_attributes() = e.projection->Apply(current.attributes());
-            } else {
-              *out = current;
+        bool keep = false;
+        if (!view.Expired(item->attributes())) {
+          ++page->scanned;
+          page->bytes += ItemSize(item->attributes());
+          if (!e.filter || e.filter->Evaluate(item->attributes())) {
+            ++page->count;
+            keep = true;
+            if (!spec.count_only && e.projection) {
+              *page->items.Add()->mutable_attributes() = e.projection->Apply(item->attributes());
             }
           }
+          if ((spec.limit > 0 && page->scanned >= spec.limit) || page->bytes >= kPageBytes) {
+            stopped = true;
+            page->last_evaluated_key = KeyOf(item->attributes(), t->schema);
+          }
         }
-        if ((spec.limit > 0 && page->scanned >= spec.limit) || page->bytes >= kPageBytes) {
-          stopped = true;
-          return false;
-        }
-        return true;
+        if (keep_whole && !keep) page->items.RemoveLast();
+        return !stopped;
       }));
   TT_RETURN_IF_ERROR(parse_error);
-  if (stopped && last != nullptr) page->last_evaluated_key = KeyOf(last->attributes(), t->schema);
   return absl::OkStatus();
 }
 
