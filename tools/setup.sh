@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev prometheus-cpp-dev libabsl-dev libgtest-dev libgmock-dev
-  libboost-dev libspdlog-dev libssl-dev
+  libboost-dev libspdlog-dev libssl-dev libjemalloc-dev
   python3 python3-grpcio python3-protobuf
   nodejs npm
 )
