@@ -1,5 +1,7 @@
 #include "services/queues/metrics.h"
 
+#include "services/common/capped_gauges.h"
+
 namespace thingtank::queues {
 namespace {
 
@@ -27,45 +29,18 @@ void QueuesMetrics::SetCountsSource(std::function<std::vector<QueueCounts>()> so
 
 std::vector<prometheus::MetricFamily> QueuesMetrics::Collect() const {
   if (!source_) return {};
-  struct Gauge {
-    const char* name;
-    const char* help;
-    int64_t QueueCounts::*field;
+  static constexpr GaugeSpec kGauges[] = {
+      {"thingtank_queues_messages_visible", "Messages available for receive."},
+      {"thingtank_queues_messages_in_flight", "Messages received and not yet deleted or visible again."},
+      {"thingtank_queues_messages_delayed", "Messages waiting for their delay to pass."},
   };
-  static constexpr Gauge kGauges[] = {
-      {"thingtank_queues_messages_visible", "Messages available for receive.", &QueueCounts::visible},
-      {"thingtank_queues_messages_in_flight", "Messages received and not yet deleted or visible again.",
-       &QueueCounts::in_flight},
-      {"thingtank_queues_messages_delayed", "Messages waiting for their delay to pass.", &QueueCounts::delayed},
-  };
-  const std::vector<QueueCounts> counts = source_();
-  std::vector<prometheus::MetricFamily> families;
-  for (const Gauge& gauge : kGauges) {
-    prometheus::MetricFamily family;
-    family.name = gauge.name;
-    family.help = gauge.help;
-    family.type = prometheus::MetricType::Gauge;
-    double other = 0;
-    for (size_t i = 0; i < counts.size(); ++i) {
-      const double value = static_cast<double>(counts[i].*gauge.field);
-      if (i >= series_limit_) {
-        other += value;
-        continue;
-      }
-      prometheus::ClientMetric metric;
-      metric.label.push_back({"queue", counts[i].queue});
-      metric.gauge.value = value;
-      family.metric.push_back(std::move(metric));
-    }
-    if (counts.size() > series_limit_) {
-      prometheus::ClientMetric metric;
-      metric.label.push_back({"queue", "_other"});
-      metric.gauge.value = other;
-      family.metric.push_back(std::move(metric));
-    }
-    families.push_back(std::move(family));
+  std::vector<GaugeRow> rows;
+  for (const QueueCounts& c : source_()) {
+    rows.push_back({c.queue,
+                    {static_cast<double>(c.visible), static_cast<double>(c.in_flight),
+                     static_cast<double>(c.delayed)}});
   }
-  return families;
+  return CappedGauges("queue", kGauges, rows, series_limit_);
 }
 
 }  // namespace thingtank::queues

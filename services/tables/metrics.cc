@@ -1,5 +1,7 @@
 #include "services/tables/metrics.h"
 
+#include "services/common/capped_gauges.h"
+
 namespace thingtank::tables {
 namespace {
 
@@ -29,44 +31,15 @@ void TablesMetrics::SetStatsSource(std::function<std::vector<TableStats>()> sour
 
 std::vector<prometheus::MetricFamily> TablesMetrics::Collect() const {
   if (!source_) return {};
-  struct Gauge {
-    const char* name;
-    const char* help;
-    int64_t TableStats::*field;
+  static constexpr GaugeSpec kGauges[] = {
+      {"thingtank_tables_items", "Items in the table."},
+      {"thingtank_tables_size_bytes", "Size of the table's items, computed as DynamoDB does."},
   };
-  static constexpr Gauge kGauges[] = {
-      {"thingtank_tables_items", "Items in the table.", &TableStats::item_count},
-      {"thingtank_tables_size_bytes", "Size of the table's items, computed as DynamoDB does.",
-       &TableStats::size_bytes},
-  };
-  const std::vector<TableStats> stats = source_();
-  std::vector<prometheus::MetricFamily> families;
-  for (const Gauge& gauge : kGauges) {
-    prometheus::MetricFamily family;
-    family.name = gauge.name;
-    family.help = gauge.help;
-    family.type = prometheus::MetricType::Gauge;
-    double other = 0;
-    for (size_t i = 0; i < stats.size(); ++i) {
-      const double value = static_cast<double>(stats[i].*gauge.field);
-      if (i >= series_limit_) {
-        other += value;
-        continue;
-      }
-      prometheus::ClientMetric metric;
-      metric.label.push_back({"table", stats[i].table});
-      metric.gauge.value = value;
-      family.metric.push_back(std::move(metric));
-    }
-    if (stats.size() > series_limit_) {
-      prometheus::ClientMetric metric;
-      metric.label.push_back({"table", "_other"});
-      metric.gauge.value = other;
-      family.metric.push_back(std::move(metric));
-    }
-    families.push_back(std::move(family));
+  std::vector<GaugeRow> rows;
+  for (const TableStats& s : source_()) {
+    rows.push_back({s.table, {static_cast<double>(s.item_count), static_cast<double>(s.size_bytes)}});
   }
-  return families;
+  return CappedGauges("table", kGauges, rows, series_limit_);
 }
 
 }  // namespace thingtank::tables
