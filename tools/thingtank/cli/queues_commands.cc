@@ -1,8 +1,5 @@
 #include "tools/thingtank/cli/queues_commands.h"
 
-#include <fstream>
-#include <iterator>
-#include <limits>
 #include <optional>
 #include <sstream>
 
@@ -16,19 +13,6 @@ namespace v1 = thingtank::queues::v1;
 // Receive waits at most this long on the server; used when --wait is unset
 // (the queue's default wait applies then).
 constexpr int64_t kMaxReceiveWaitNanos = 20'000'000'000;
-
-// Ends a call: the error, the response as JSON, or the human form.
-int Finish(const CommandContext& c, const grpc::Status& status,
-           const google::protobuf::Message& response,
-           const std::function<void(std::ostream&)>& human) {
-  if (!status.ok()) return ReportRpcError(status, c.connection.options(), c.io);
-  if (c.json()) {
-    PrintJson(response, c.io.out);
-  } else {
-    human(c.io.out);
-  }
-  return kExitOk;
-}
 
 // Reads an optional duration flag. False (with a usage error reported in
 // *exit) when malformed.
@@ -44,33 +28,10 @@ bool DurationFlag(const CommandContext& c, const std::string& flag, std::optiona
   return true;
 }
 
-bool ParseInt32(const std::string& text, int32_t* out) {
-  if (text.empty() || text.size() > 11) return false;
-  size_t used = 0;
-  long long value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  if (used != text.size() || value < std::numeric_limits<int32_t>::min() ||
-      value > std::numeric_limits<int32_t>::max()) {
-    return false;
-  }
-  *out = static_cast<int32_t>(value);
-  return true;
-}
-
+// Queue flags are int32 and at most 11 characters long.
 bool IntFlag(const CommandContext& c, const std::string& flag, std::optional<int32_t>* out,
              int* exit) {
-  if (!c.args.Has(flag)) return true;
-  int32_t value = 0;
-  if (!ParseInt32(c.args.Get(flag), &value)) {
-    *exit = c.UsageError("--" + flag + ": \"" + c.args.Get(flag) + "\" is not an integer");
-    return false;
-  }
-  *out = value;
-  return true;
+  return cli::IntFlag(c, flag, out, exit, 11);
 }
 
 // Fills attributes from the attribute flags; false with *exit set on a bad flag.
@@ -182,16 +143,12 @@ bool ReadBody(const CommandContext& c, std::string* body, int* exit) {
   } else if (positional) {
     *body = c.args.positional()[1];
   } else if (c.args.Has("file") && c.args.Get("file") != "-") {
-    std::ifstream file(c.args.Get("file"), std::ios::binary);
-    std::ostringstream content;
-    if (file) content << file.rdbuf();
-    if (!file || file.bad()) {
+    if (!ReadFile(c.args.Get("file"), body)) {
       *exit = ReportLocalError("cannot read --file " + c.args.Get("file"), c.json(), c.io);
       return false;
     }
-    *body = content.str();
   } else {
-    body->assign(std::istreambuf_iterator<char>(c.io.in), std::istreambuf_iterator<char>());
+    *body = ReadAll(c.io.in);
   }
   return true;
 }

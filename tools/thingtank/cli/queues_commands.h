@@ -4,32 +4,21 @@
 // the parsed command line (queue name and other positionals already counted)
 // and returns the exit code. Internal to tools/thingtank/cli.
 
-#include <functional>
-#include <ostream>
 #include <string>
 #include <vector>
 
 #include "thingtank/queues/v1/queues.grpc.pb.h"
-#include "tools/thingtank/cli/cli_common.h"
+#include "tools/thingtank/cli/cli_command.h"
 
 namespace thingtank::cli::queues {
 
 using Stub = thingtank::queues::v1::QueuesService::Stub;
 
-// What one command invocation works with.
-struct CommandContext {
-  const ParsedArgs& args;
-  const Connection& connection;
+// What one command invocation works with: the shared context plus the stub.
+struct CommandContext : CallContext {
   Stub& stub;
-  const Io& io;
-  // Prints this command's usage.
-  std::function<void(std::ostream&)> usage;
 
-  bool json() const { return connection.options().json; }
   const std::string& queue() const { return args.positional().at(0); }
-  int UsageError(const std::string& message) const {
-    return ReportUsageError(message, json(), io, usage);
-  }
 };
 
 // Flags setting queue attributes (create, set-attributes). `for_create` adds

@@ -1,10 +1,6 @@
 #include "tools/thingtank/cli/tables_commands.h"
 
-#include <fstream>
-#include <iterator>
-#include <limits>
 #include <optional>
-#include <sstream>
 
 #include "tools/thingtank/cli/tables_format.h"
 #include "tools/thingtank/cli/tables_json.h"
@@ -14,63 +10,17 @@ namespace {
 
 namespace v1 = thingtank::tables::v1;
 
-// Ends a call: the error, the response as JSON, or the human form.
-int Finish(const CommandContext& c, const grpc::Status& status,
-           const google::protobuf::Message& response,
-           const std::function<void(std::ostream&)>& human) {
-  if (!status.ok()) return ReportRpcError(status, c.connection.options(), c.io);
-  if (c.json()) {
-    PrintJson(response, c.io.out);
-  } else {
-    human(c.io.out);
-  }
-  return kExitOk;
-}
-
-bool ParseInt64(const std::string& text, int64_t* out) {
-  if (text.empty() || text.size() > 20) return false;
-  size_t used = 0;
-  long long value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  if (used != text.size()) return false;
-  *out = value;
-  return true;
-}
-
-// An optional integer flag within [min, max]; false with *exit set when bad.
-template <typename Int>
-bool IntFlag(const CommandContext& c, const std::string& flag, std::optional<Int>* out,
-             int* exit) {
-  if (!c.args.Has(flag)) return true;
-  int64_t value = 0;
-  if (!ParseInt64(c.args.Get(flag), &value) || value < std::numeric_limits<Int>::min() ||
-      value > std::numeric_limits<Int>::max()) {
-    *exit = c.UsageError("--" + flag + ": \"" + c.args.Get(flag) + "\" is not an integer");
-    return false;
-  }
-  *out = static_cast<Int>(value);
-  return true;
-}
-
 // The text of a JSON flag: the value itself, "-" for stdin or "@PATH" for a file.
 bool JsonText(const CommandContext& c, const std::string& flag, std::string* out, int* exit) {
   const std::string value = c.args.Get(flag);
   if (value == "-") {
-    out->assign(std::istreambuf_iterator<char>(c.io.in), std::istreambuf_iterator<char>());
+    *out = ReadAll(c.io.in);
   } else if (!value.empty() && value[0] == '@') {
-    std::ifstream file(value.substr(1), std::ios::binary);
-    std::ostringstream content;
-    if (file) content << file.rdbuf();
-    if (!file || file.bad()) {
+    if (!ReadFile(value.substr(1), out)) {
       *exit = ReportLocalError("cannot read --" + flag + " file " + value.substr(1), c.json(),
                                c.io);
       return false;
     }
-    *out = content.str();
   } else {
     *out = value;
   }
@@ -186,6 +136,49 @@ std::string KeyText(const AttributeMap& key, bool plain) { return AttributeMapTo
 void PrintAttributesOr(const AttributeMap& attributes, bool plain, const std::string& fallback,
                        std::ostream& os) {
   os << (attributes.empty() ? fallback : AttributeMapToJson(attributes, plain)) << "\n";
+}
+
+// The flags of put, update-item and delete-item: the item or key
+// (`map_flag`), --names, --values, --condition and --return.
+template <typename Request>
+bool WriteFlags(const CommandContext& c, const std::string& map_flag, AttributeMap* map,
+                Request* request, int* exit) {
+  v1::ReturnValue return_values = v1::RETURN_VALUE_UNSPECIFIED;
+  if (!RequiredMapFlag(c, map_flag, map, exit) ||
+      !ExpressionFlags(c, request->mutable_expression_attribute_names(),
+                       request->mutable_expression_attribute_values(), exit) ||
+      !ReturnFlag(c, &return_values, exit)) {
+    return false;
+  }
+  request->set_condition_expression(c.args.Get("condition"));
+  request->set_return_values(return_values);
+  return true;
+}
+
+// The flags query and scan share: --names, --values, --start-key, --limit,
+// --filter, --projection, --count and --consistent.
+template <typename Request>
+bool ReadFlags(const CommandContext& c, Request* request, int* exit) {
+  std::optional<int32_t> limit;
+  if (!ExpressionFlags(c, request->mutable_expression_attribute_names(),
+                       request->mutable_expression_attribute_values(), exit) ||
+      !MapFlag(c, "start-key", request->mutable_exclusive_start_key(), exit) ||
+      !IntFlag(c, "limit", &limit, exit)) {
+    return false;
+  }
+  request->set_filter_expression(c.args.Get("filter"));
+  request->set_projection_expression(c.args.Get("projection"));
+  if (limit) request->set_limit(*limit);
+  if (c.args.Bool("count")) request->set_select(v1::SELECT_COUNT);
+  request->set_consistent_read(c.args.Bool("consistent"));
+  return true;
+}
+
+// Prints the items of a query or scan page.
+template <typename Response>
+void PrintPage(const CommandContext& c, const Response& response, std::ostream& os) {
+  PrintItems(response.items(), response.count(), response.scanned_count(),
+             response.last_evaluated_key(), c.args.Bool("count"), c.plain(), os);
 }
 
 }  // namespace
@@ -316,15 +309,7 @@ int Put(const CommandContext& c) {
   v1::PutItemRequest request;
   request.set_table_name(c.table());
   int exit = kExitOk;
-  v1::ReturnValue return_values = v1::RETURN_VALUE_UNSPECIFIED;
-  if (!RequiredMapFlag(c, "item", request.mutable_item(), &exit) ||
-      !ExpressionFlags(c, request.mutable_expression_attribute_names(),
-                       request.mutable_expression_attribute_values(), &exit) ||
-      !ReturnFlag(c, &return_values, &exit)) {
-    return exit;
-  }
-  request.set_condition_expression(c.args.Get("condition"));
-  request.set_return_values(return_values);
+  if (!WriteFlags(c, "item", request.mutable_item(), &request, &exit)) return exit;
   v1::PutItemResponse response;
   const grpc::Status status = c.stub.PutItem(c.connection.NewContext().get(), request, &response);
   return Finish(c, status, response, [&](std::ostream& os) {
@@ -354,17 +339,9 @@ int UpdateItem(const CommandContext& c) {
   v1::UpdateItemRequest request;
   request.set_table_name(c.table());
   int exit = kExitOk;
-  v1::ReturnValue return_values = v1::RETURN_VALUE_UNSPECIFIED;
   if (!c.args.Has("update")) return c.UsageError("missing --update EXPR");
-  if (!RequiredMapFlag(c, "key", request.mutable_key(), &exit) ||
-      !ExpressionFlags(c, request.mutable_expression_attribute_names(),
-                       request.mutable_expression_attribute_values(), &exit) ||
-      !ReturnFlag(c, &return_values, &exit)) {
-    return exit;
-  }
+  if (!WriteFlags(c, "key", request.mutable_key(), &request, &exit)) return exit;
   request.set_update_expression(c.args.Get("update"));
-  request.set_condition_expression(c.args.Get("condition"));
-  request.set_return_values(return_values);
   v1::UpdateItemResponse response;
   const grpc::Status status = c.stub.UpdateItem(c.connection.NewContext().get(), request,
                                                 &response);
@@ -377,15 +354,7 @@ int DeleteItem(const CommandContext& c) {
   v1::DeleteItemRequest request;
   request.set_table_name(c.table());
   int exit = kExitOk;
-  v1::ReturnValue return_values = v1::RETURN_VALUE_UNSPECIFIED;
-  if (!RequiredMapFlag(c, "key", request.mutable_key(), &exit) ||
-      !ExpressionFlags(c, request.mutable_expression_attribute_names(),
-                       request.mutable_expression_attribute_values(), &exit) ||
-      !ReturnFlag(c, &return_values, &exit)) {
-    return exit;
-  }
-  request.set_condition_expression(c.args.Get("condition"));
-  request.set_return_values(return_values);
+  if (!WriteFlags(c, "key", request.mutable_key(), &request, &exit)) return exit;
   v1::DeleteItemResponse response;
   const grpc::Status status = c.stub.DeleteItem(c.connection.NewContext().get(), request,
                                                 &response);
@@ -399,58 +368,32 @@ int Query(const CommandContext& c) {
   request.set_table_name(c.table());
   if (!c.args.Has("key-condition")) return c.UsageError("missing --key-condition EXPR");
   int exit = kExitOk;
-  std::optional<int32_t> limit;
-  if (!ExpressionFlags(c, request.mutable_expression_attribute_names(),
-                       request.mutable_expression_attribute_values(), &exit) ||
-      !MapFlag(c, "start-key", request.mutable_exclusive_start_key(), &exit) ||
-      !IntFlag(c, "limit", &limit, &exit)) {
-    return exit;
-  }
+  if (!ReadFlags(c, &request, &exit)) return exit;
   request.set_key_condition_expression(c.args.Get("key-condition"));
-  request.set_filter_expression(c.args.Get("filter"));
-  request.set_projection_expression(c.args.Get("projection"));
-  if (limit) request.set_limit(*limit);
   if (c.args.Bool("backward")) request.set_scan_index_forward(false);
-  if (c.args.Bool("count")) request.set_select(v1::SELECT_COUNT);
-  request.set_consistent_read(c.args.Bool("consistent"));
   v1::QueryResponse response;
   const grpc::Status status = c.stub.Query(c.connection.NewContext().get(), request, &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
-    PrintItems(response.items(), response.count(), response.scanned_count(),
-               response.last_evaluated_key(), c.args.Bool("count"), c.plain(), os);
-  });
+  return Finish(c, status, response, [&](std::ostream& os) { PrintPage(c, response, os); });
 }
 
 int Scan(const CommandContext& c) {
   v1::ScanRequest request;
   request.set_table_name(c.table());
   int exit = kExitOk;
-  std::optional<int32_t> limit;
   std::optional<int32_t> segment;
   std::optional<int32_t> total_segments;
-  if (!ExpressionFlags(c, request.mutable_expression_attribute_names(),
-                       request.mutable_expression_attribute_values(), &exit) ||
-      !MapFlag(c, "start-key", request.mutable_exclusive_start_key(), &exit) ||
-      !IntFlag(c, "limit", &limit, &exit) || !IntFlag(c, "segment", &segment, &exit) ||
+  if (!ReadFlags(c, &request, &exit) || !IntFlag(c, "segment", &segment, &exit) ||
       !IntFlag(c, "total-segments", &total_segments, &exit)) {
     return exit;
   }
   if (segment.has_value() != total_segments.has_value()) {
     return c.UsageError("--segment and --total-segments go together");
   }
-  request.set_filter_expression(c.args.Get("filter"));
-  request.set_projection_expression(c.args.Get("projection"));
-  if (limit) request.set_limit(*limit);
   if (segment) request.set_segment(*segment);
   if (total_segments) request.set_total_segments(*total_segments);
-  if (c.args.Bool("count")) request.set_select(v1::SELECT_COUNT);
-  request.set_consistent_read(c.args.Bool("consistent"));
   v1::ScanResponse response;
   const grpc::Status status = c.stub.Scan(c.connection.NewContext().get(), request, &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
-    PrintItems(response.items(), response.count(), response.scanned_count(),
-               response.last_evaluated_key(), c.args.Bool("count"), c.plain(), os);
-  });
+  return Finish(c, status, response, [&](std::ostream& os) { PrintPage(c, response, os); });
 }
 
 }  // namespace thingtank::cli::tables

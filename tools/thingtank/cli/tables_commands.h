@@ -4,33 +4,22 @@
 // the parsed command line (table name and other positionals already counted)
 // and returns the exit code. Internal to tools/thingtank/cli.
 
-#include <functional>
-#include <ostream>
 #include <string>
 #include <vector>
 
 #include "thingtank/tables/v1/tables.grpc.pb.h"
-#include "tools/thingtank/cli/cli_common.h"
+#include "tools/thingtank/cli/cli_command.h"
 
 namespace thingtank::cli::tables {
 
 using Stub = thingtank::tables::v1::TablesService::Stub;
 
-// What one command invocation works with.
-struct CommandContext {
-  const ParsedArgs& args;
-  const Connection& connection;
+// What one command invocation works with: the shared context plus the stub.
+struct CommandContext : CallContext {
   Stub& stub;
-  const Io& io;
-  // Prints this command's usage.
-  std::function<void(std::ostream&)> usage;
 
-  bool json() const { return connection.options().json; }
   bool plain() const { return args.Bool("plain"); }
   const std::string& table() const { return args.positional().at(0); }
-  int UsageError(const std::string& message) const {
-    return ReportUsageError(message, json(), io, usage);
-  }
 };
 
 // Flags of the commands that take or print items (--plain).
