@@ -17,6 +17,7 @@
 #include "services/common/executor.h"
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
+#include "services/common/storage/temp_db_for_test.h"
 #include "services/queues/queue_service.h"
 
 namespace thingtank::queues {
@@ -55,36 +56,10 @@ struct PendingReceive {
   absl::StatusOr<v1::ReceiveMessagesResponse> result;
 };
 
-class QueueServiceTest : public ::testing::Test {
+class QueueServiceTest
+    : public TempDbServiceTest<QueueService, RecordingEvents, QueueServiceOptions> {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tt_queues_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    Open();
-  }
-  void TearDown() override {
-    service_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    Db::Options o;
-    o.path = dir_;
-    o.column_families = QueueService::ColumnFamilies();
-    auto db = Db::Open(o);
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    auto service = QueueService::Open(db_.get(), &clock_, &executor_, &events_, options_);
-    ASSERT_TRUE(service.ok()) << service.status();
-    service_ = *std::move(service);
-  }
-  // Closes and reopens the database and the service (a restart).
-  void Reopen() {
-    service_.reset();
-    db_.reset();
-    Open();
-  }
+  QueueServiceTest() : TempDbServiceTest("tt_queues_") {}
 
   void Create(const std::string& name, v1::QueueAttributes attrs = {}) {
     v1::CreateQueueRequest req;
@@ -156,14 +131,6 @@ class QueueServiceTest : public ::testing::Test {
     return {a.approximate_number_of_messages(), a.approximate_number_of_messages_not_visible(),
             a.approximate_number_of_messages_delayed()};
   }
-
-  std::string dir_;
-  ManualClock clock_;
-  InlineExecutor executor_;
-  RecordingEvents events_;
-  QueueServiceOptions options_;
-  std::unique_ptr<Db> db_;
-  std::unique_ptr<QueueService> service_;
 };
 
 // Asserts the code, the ErrorInfo reason and (when given) the field named.

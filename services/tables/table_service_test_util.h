@@ -16,6 +16,7 @@
 #include "services/common/executor.h"
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
+#include "services/common/storage/temp_db_for_test.h"
 #include "services/tables/table_service.h"
 
 namespace thingtank::tables {
@@ -73,35 +74,10 @@ inline AttributeMap Map(const Attrs& attrs) {
   return m;
 }
 
-class TableServiceTest : public ::testing::Test {
+class TableServiceTest
+    : public TempDbServiceTest<TableService, RecordingEvents, TableServiceOptions> {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tt_tables_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    Open();
-  }
-  void TearDown() override {
-    service_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void Open() {
-    Db::Options o;
-    o.path = dir_;
-    o.column_families = TableService::ColumnFamilies();
-    auto db = Db::Open(o);
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = *std::move(db);
-    auto service = TableService::Open(db_.get(), &clock_, &executor_, &events_, options_);
-    ASSERT_TRUE(service.ok()) << service.status();
-    service_ = *std::move(service);
-  }
-  void Reopen() {
-    service_.reset();
-    db_.reset();
-    Open();
-  }
+  TableServiceTest() : TempDbServiceTest("tt_tables_") {}
 
   // Creates a table (hash key `pk`, optional range key `sk`) and waits until
   // it is ACTIVE. Types "S", "N" or "B"; empty range type: no range key.
@@ -171,14 +147,6 @@ class TableServiceTest : public ::testing::Test {
     EXPECT_TRUE(d.ok()) << d.status();
     return d.ok() ? d->table() : v1::TableDescription();
   }
-
-  std::string dir_;
-  ManualClock clock_;
-  InlineExecutor executor_;
-  RecordingEvents events_;
-  TableServiceOptions options_;
-  std::unique_ptr<Db> db_;
-  std::unique_ptr<TableService> service_;
 };
 
 // Asserts code, ErrorInfo reason and (when given) the BadRequest field.
