@@ -61,7 +61,10 @@ class Server:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-class QueuesCliTest(unittest.TestCase):
+class CliTestCase(unittest.TestCase):
+    """Runs `thingtank COMMAND ...` against one server started for the class."""
+
+    COMMAND = None  # "queues" or "tables"
     server = None
 
     @classmethod
@@ -76,13 +79,13 @@ class QueuesCliTest(unittest.TestCase):
             cls.server.stop()
 
     def cli(self, *args, stdin=None, env=None):
-        """Runs `thingtank queues ARGS`; returns the CompletedProcess."""
+        """Runs `thingtank COMMAND ARGS`; returns the CompletedProcess."""
         full_env = dict(os.environ)
         full_env.pop("THINGTANK_API_KEY_ID", None)
         full_env.pop("THINGTANK_API_KEY_SECRET", None)
         full_env["THINGTANK_ENDPOINT"] = "127.0.0.1:%d" % self.server.gateway_port
         full_env.update(env or {})
-        return subprocess.run([BIN, "queues", *args], input=stdin, capture_output=True,
+        return subprocess.run([BIN, self.COMMAND, *args], input=stdin, capture_output=True,
                               text=True, env=full_env, timeout=CALL_DEADLINE_S)
 
     def ok(self, *args, **kwargs):
@@ -93,6 +96,10 @@ class QueuesCliTest(unittest.TestCase):
 
     def json_ok(self, *args, **kwargs):
         return json.loads(self.ok(*args, "--json", **kwargs))
+
+
+class QueuesCliTest(CliTestCase):
+    COMMAND = "queues"
 
     def receive_one(self, queue):
         messages = self.json_ok("receive", queue, "--wait", "2s").get("messages", [])

@@ -10,48 +10,16 @@ Run: /usr/bin/python3 tests/cli/test_tables_cli.py
 """
 
 import json
-import os
-import subprocess
 import time
 import unittest
 
-from test_cli import BIN, CALL_DEADLINE_S, Server
+import test_cli
 
 ACTIVE_DEADLINE_S = 30
 
 
-class TablesCliTest(unittest.TestCase):
-    server = None
-
-    @classmethod
-    def setUpClass(cls):
-        if not os.access(BIN, os.X_OK):
-            raise unittest.SkipTest("no thingtank binary at %s (set THINGTANK_BIN)" % BIN)
-        cls.server = Server()
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.server:
-            cls.server.stop()
-
-    def cli(self, *args, stdin=None, env=None):
-        """Runs `thingtank tables ARGS`; returns the CompletedProcess."""
-        full_env = dict(os.environ)
-        full_env.pop("THINGTANK_API_KEY_ID", None)
-        full_env.pop("THINGTANK_API_KEY_SECRET", None)
-        full_env["THINGTANK_ENDPOINT"] = "127.0.0.1:%d" % self.server.gateway_port
-        full_env.update(env or {})
-        return subprocess.run([BIN, "tables", *args], input=stdin, capture_output=True,
-                              text=True, env=full_env, timeout=CALL_DEADLINE_S)
-
-    def ok(self, *args, **kwargs):
-        result = self.cli(*args, **kwargs)
-        self.assertEqual(result.returncode, 0,
-                         "%s failed: %s%s" % (args, result.stdout, result.stderr))
-        return result.stdout
-
-    def json_ok(self, *args, **kwargs):
-        return json.loads(self.ok(*args, "--json", **kwargs))
+class TablesCliTest(test_cli.CliTestCase):
+    COMMAND = "tables"
 
     def create_active(self, *args):
         """Creates a table and polls describe until it is ACTIVE."""

@@ -9,7 +9,6 @@ Run: PYTHONPATH=tests/python /usr/bin/python3 -m unittest -v tests/integration/t
 import collections
 import os
 import sys
-import threading
 import time
 import unittest
 
@@ -30,92 +29,29 @@ SEND_TIMEOUT_S = 10
 DRAIN_QUIET_S = 4       # the queue must stay empty this long (> UNDELETED_VISIBILITY_S)
 
 
-class Load:
+class Load(tt.CrashLoad):
     """Sender threads; each body is recorded as acknowledged only after its
     SendMessage returned OK. Bodies whose call failed are `unsure`: the kill
     may have landed before or after the write."""
 
+    WORKER = "sender"
+
     def __init__(self, pb):
-        self.pb = pb
-        self.cond = threading.Condition()
-        self.port = None
-        self.generation = 0
-        self.stopping = False
-        self.acked = []
-        self.unsure = []
-        self.errors = []
-        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
-                        for i in range(SENDERS)]
+        super().__init__(pb, SENDERS)
+        self.seq = [0] * SENDERS
 
-    def set_server(self, port):
-        with self.cond:
-            self.port = port
-            self.generation += 1
-            self.cond.notify_all()
-
-    def server_down(self):
-        with self.cond:
-            self.port = None
-
-    def start(self):
-        for t in self.threads:
-            t.start()
-
-    def stop(self):
-        with self.cond:
-            self.stopping = True
-            self.cond.notify_all()
-        for t in self.threads:
-            t.join(tt.CALL_DEADLINE_S)
-            if t.is_alive():
-                raise AssertionError("a sender thread did not stop")
-
-    def acked_count(self):
-        with self.cond:
-            return len(self.acked)
-
-    def _run(self, index):
-        seq = 0
-        seen_generation = 0
-        channel = None
-        try:
-            while True:
-                with self.cond:
-                    while not self.stopping and (self.port is None
-                                                 or self.generation == seen_generation):
-                        self.cond.wait()
-                    if self.stopping:
-                        return
-                    seen_generation, port = self.generation, self.port
-                channel = grpc.insecure_channel("127.0.0.1:%d" % port)
-                stub = tt.queues_pb2_grpc.QueuesServiceStub(channel)
-                while True:
-                    with self.cond:
-                        if self.stopping:
-                            return
-                    body = "s%d-%06d" % (index, seq)
-                    seq += 1
-                    try:
-                        stub.SendMessage(self.pb.SendMessageRequest(queue_name=QUEUE,
-                                                                    message_body=body),
-                                         timeout=SEND_TIMEOUT_S)
-                    except grpc.RpcError as e:
-                        with self.cond:
-                            self.unsure.append(body)
-                            if e.code() not in (grpc.StatusCode.UNAVAILABLE,
-                                                grpc.StatusCode.DEADLINE_EXCEEDED,
-                                                grpc.StatusCode.CANCELLED,
-                                                grpc.StatusCode.UNKNOWN,
-                                                grpc.StatusCode.INTERNAL):
-                                self.errors.append("%s: %s %s" % (body, e.code(), e.details()))
-                        break  # wait for the restarted server
-                    with self.cond:
-                        self.acked.append(body)
-                channel.close()
-                channel = None
-        finally:
-            if channel is not None:
-                channel.close()
+    def work(self, index, channel):
+        stub = tt.queues_pb2_grpc.QueuesServiceStub(channel)
+        while not self.stopped():
+            body = "s%d-%06d" % (index, self.seq[index])
+            self.seq[index] += 1
+            try:
+                stub.SendMessage(self.pb.SendMessageRequest(queue_name=QUEUE, message_body=body),
+                                 timeout=SEND_TIMEOUT_S)
+            except grpc.RpcError as e:
+                self.failed(body, e, unsure=body)
+                return  # wait for the restarted server
+            self.ack(body)
 
 
 class CrashTest(unittest.TestCase):
@@ -123,17 +59,12 @@ class CrashTest(unittest.TestCase):
         tt.require_build()
         pb = tt.queues_pb2
         started = time.monotonic()
-        server = tt.ServerProcess(["--gateway-port", "0", "--metrics-port", "0"])
-        self.addCleanup(server.cleanup)
-        server.start(required=("gateway", "metrics"))
-        channel = tt.ready_channel(server.ports["gateway"])
+        server, channel = tt.start_crash_server(self)
         stub = tt.queues_pb2_grpc.QueuesServiceStub(channel)
         stub.CreateQueue(pb.CreateQueueRequest(queue_name=QUEUE), timeout=tt.CALL_DEADLINE_S)
 
         load = Load(pb)
-        self.addCleanup(lambda: load.stop() if not load.stopping else None)
-        load.set_server(server.ports["gateway"])
-        load.start()
+        tt.start_crash_load(self, load, server)
 
         undeleted = []
         for round_no in range(ROUNDS):
@@ -149,14 +80,8 @@ class CrashTest(unittest.TestCase):
                 self.assertGreater(len(undeleted), 0)
             tt.wait_until(lambda: load.acked_count() >= target, tt.START_DEADLINE_S,
                           "%d sends acknowledged in round %d" % (ACKS_PER_ROUND, round_no))
-            channel.close()
-            load.server_down()
-            server.kill9()
-            server.start(required=("gateway", "metrics"))  # removes the stale ports.json first
-            channel = tt.ready_channel(server.ports["gateway"])
+            channel = tt.kill_and_restart(server, load, channel, resume=round_no < ROUNDS - 1)
             stub = tt.queues_pb2_grpc.QueuesServiceStub(channel)
-            if round_no < ROUNDS - 1:
-                load.set_server(server.ports["gateway"])
         load.stop()
         self.assertEqual(load.errors, [], "unexpected send errors")
 

@@ -15,7 +15,6 @@ Run: PYTHONPATH=tests/python /usr/bin/python3 -m unittest -v tests/integration/t
 
 import os
 import sys
-import threading
 import time
 import unittest
 
@@ -31,135 +30,63 @@ ROUNDS = 3
 PUTS_PER_ROUND = 1000
 WRITERS = 3
 CALL_TIMEOUT_S = 10
-# Codes a call may fail with when the server is killed under it.
-CRASH_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
-               grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL)
-
-
 def counter_key(index):
     return "ctr-%d" % index
 
 
-class Load:
+class Load(tt.CrashLoad):
     """Writer threads. Each thread owns one counter item, so it knows the value
     the counter should have; after a failed increment it re-reads the counter
     from the restarted server before going on."""
 
+    WORKER = "writer"
+
     def __init__(self, pb):
-        self.pb = pb
-        self.cond = threading.Condition()
-        self.port = None
-        self.generation = 0
-        self.stopping = False
-        self.acked = []                      # keys of acknowledged puts
-        self.unsure = []                     # keys of puts whose RPC failed
+        super().__init__(pb, WRITERS)  # acked, unsure: keys of puts
+        self.seq = [0] * WRITERS
         self.incr_acked = [0] * WRITERS      # acknowledged increments per counter
         self.incr_unsure = [0] * WRITERS     # increments in flight at a kill
-        self.errors = []
-        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
-                        for i in range(WRITERS)]
 
-    def set_server(self, port):
-        with self.cond:
-            self.port = port
-            self.generation += 1
-            self.cond.notify_all()
-
-    def server_down(self):
-        with self.cond:
-            self.port = None
-
-    def start(self):
-        for t in self.threads:
-            t.start()
-
-    def stop(self):
-        with self.cond:
-            self.stopping = True
-            self.cond.notify_all()
-        for t in self.threads:
-            t.join(tt.CALL_DEADLINE_S)
-            if t.is_alive():
-                raise AssertionError("a writer thread did not stop")
-
-    def acked_count(self):
-        with self.cond:
-            return len(self.acked)
-
-    def _failed(self, what, e):
-        """Records an unexpected error; returns True when it looks like the kill."""
-        if e.code() in CRASH_CODES:
-            return True
-        with self.cond:
-            self.errors.append("%s: %s %s" % (what, e.code(), e.details()))
-        return True
-
-    def _run(self, index):
+    def work(self, index, channel):
         pb = self.pb
-        seq = 0
-        seen_generation = 0
-        channel = None
+        stub = tt.tables_pb2_grpc.TablesServiceStub(channel)
+        # The counter's value as this (restarted) server has it.
         try:
-            while True:
+            got = stub.GetItem(pb.GetItemRequest(
+                table_name=TABLE, key=tt.item(k=counter_key(index)), consistent_read=True),
+                timeout=CALL_TIMEOUT_S, wait_for_ready=True)
+            expected = int(got.item["c"].n)
+        except grpc.RpcError as e:
+            self.failed("read counter", e)
+            return
+        while not self.stopped():
+            key = "w%d-%06d" % (index, self.seq[index])
+            self.seq[index] += 1
+            try:
+                stub.PutItem(pb.PutItemRequest(
+                    table_name=TABLE, item=tt.item(k=key, writer=index, payload="p" + key),
+                    condition_expression="attribute_not_exists(#k)",
+                    expression_attribute_names={"#k": "k"}), timeout=CALL_TIMEOUT_S)
+            except grpc.RpcError as e:
+                self.failed("put " + key, e, unsure=key)
+                return  # wait for the restarted server
+            self.ack(key)
+            try:
+                stub.UpdateItem(pb.UpdateItemRequest(
+                    table_name=TABLE, key=tt.item(k=counter_key(index)),
+                    update_expression="SET c = c + :one",
+                    condition_expression="c = :expected",
+                    expression_attribute_values={":one": tt.N(1),
+                                                 ":expected": tt.N(expected)}),
+                    timeout=CALL_TIMEOUT_S)
+            except grpc.RpcError as e:
                 with self.cond:
-                    while not self.stopping and (self.port is None
-                                                 or self.generation == seen_generation):
-                        self.cond.wait()
-                    if self.stopping:
-                        return
-                    seen_generation, port = self.generation, self.port
-                channel = grpc.insecure_channel("127.0.0.1:%d" % port)
-                stub = tt.tables_pb2_grpc.TablesServiceStub(channel)
-                # The counter's value as this (restarted) server has it.
-                try:
-                    got = stub.GetItem(pb.GetItemRequest(
-                        table_name=TABLE, key=tt.item(k=counter_key(index)), consistent_read=True),
-                        timeout=CALL_TIMEOUT_S, wait_for_ready=True)
-                    expected = int(got.item["c"].n)
-                except grpc.RpcError as e:
-                    self._failed("read counter", e)
-                    channel.close()
-                    channel = None
-                    continue
-                while True:
-                    with self.cond:
-                        if self.stopping:
-                            return
-                    key = "w%d-%06d" % (index, seq)
-                    seq += 1
-                    try:
-                        stub.PutItem(pb.PutItemRequest(
-                            table_name=TABLE, item=tt.item(k=key, writer=index, payload="p" + key),
-                            condition_expression="attribute_not_exists(#k)",
-                            expression_attribute_names={"#k": "k"}), timeout=CALL_TIMEOUT_S)
-                    except grpc.RpcError as e:
-                        with self.cond:
-                            self.unsure.append(key)
-                        self._failed("put " + key, e)
-                        break  # wait for the restarted server
-                    with self.cond:
-                        self.acked.append(key)
-                    try:
-                        stub.UpdateItem(pb.UpdateItemRequest(
-                            table_name=TABLE, key=tt.item(k=counter_key(index)),
-                            update_expression="SET c = c + :one",
-                            condition_expression="c = :expected",
-                            expression_attribute_values={":one": tt.N(1),
-                                                         ":expected": tt.N(expected)}),
-                            timeout=CALL_TIMEOUT_S)
-                    except grpc.RpcError as e:
-                        with self.cond:
-                            self.incr_unsure[index] += 1
-                        self._failed("increment %s from %d" % (counter_key(index), expected), e)
-                        break
-                    expected += 1
-                    with self.cond:
-                        self.incr_acked[index] += 1
-                channel.close()
-                channel = None
-        finally:
-            if channel is not None:
-                channel.close()
+                    self.incr_unsure[index] += 1
+                self.failed("increment %s from %d" % (counter_key(index), expected), e)
+                return
+            expected += 1
+            with self.cond:
+                self.incr_acked[index] += 1
 
 
 class TablesCrashTest(unittest.TestCase):
@@ -167,10 +94,7 @@ class TablesCrashTest(unittest.TestCase):
         tt.require_build("tables")
         pb = tt.tables_pb2
         started = time.monotonic()
-        server = tt.ServerProcess(["--gateway-port", "0", "--metrics-port", "0"])
-        self.addCleanup(server.cleanup)
-        server.start(required=("gateway", "metrics"))
-        channel = tt.ready_channel(server.ports["gateway"])
+        server, channel = tt.start_crash_server(self)
         stub = tt.tables_pb2_grpc.TablesServiceStub(channel)
         tt.create_table(stub, TABLE, ("k", "S"))
         for i in range(WRITERS):
@@ -178,21 +102,13 @@ class TablesCrashTest(unittest.TestCase):
                          timeout=tt.CALL_DEADLINE_S)
 
         load = Load(pb)
-        self.addCleanup(lambda: load.stop() if not load.stopping else None)
-        load.set_server(server.ports["gateway"])
-        load.start()
+        tt.start_crash_load(self, load, server)
         for round_no in range(ROUNDS):
             target = load.acked_count() + PUTS_PER_ROUND
             tt.wait_until(lambda: load.acked_count() >= target, tt.START_DEADLINE_S,
                           "%d puts acknowledged in round %d" % (PUTS_PER_ROUND, round_no))
-            channel.close()
-            load.server_down()
-            server.kill9()
-            server.start(required=("gateway", "metrics"))  # removes the stale ports.json first
-            channel = tt.ready_channel(server.ports["gateway"])
+            channel = tt.kill_and_restart(server, load, channel, resume=round_no < ROUNDS - 1)
             stub = tt.tables_pb2_grpc.TablesServiceStub(channel)
-            if round_no < ROUNDS - 1:
-                load.set_server(server.ports["gateway"])
         load.stop()
         self.assertEqual(load.errors, [], "unexpected errors")
 

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -321,6 +322,133 @@ class Deployment:
         self._close_channels()
         for p in reversed(self.processes):
             p.cleanup()
+
+
+# ---------------------------------------------------------------------------
+# Crash tests: a load against a server that is killed (kill -9) and restarted
+
+
+# Codes a call may fail with when the server is killed under it.
+CRASH_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+               grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL)
+
+
+class CrashLoad:
+    """Worker threads that write to the current server. Subclasses implement
+    work(index, channel): write until a call fails (then return, to wait for
+    the restarted server) or stopped() is true. A write is recorded with ack()
+    only after its RPC returned OK; one whose RPC failed with failed(...,
+    unsure=key) is `unsure`: the kill may have landed before or after it."""
+
+    WORKER = "worker"  # for messages: "a <WORKER> thread did not stop"
+
+    def __init__(self, pb, workers):
+        self.pb = pb
+        self.cond = threading.Condition()
+        self.port = None
+        self.generation = 0
+        self.stopping = False
+        self.acked = []
+        self.unsure = []
+        self.errors = []
+        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
+                        for i in range(workers)]
+
+    def set_server(self, port):
+        with self.cond:
+            self.port = port
+            self.generation += 1
+            self.cond.notify_all()
+
+    def server_down(self):
+        with self.cond:
+            self.port = None
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def stop(self):
+        with self.cond:
+            self.stopping = True
+            self.cond.notify_all()
+        for t in self.threads:
+            t.join(CALL_DEADLINE_S)
+            if t.is_alive():
+                raise AssertionError("a %s thread did not stop" % self.WORKER)
+
+    def stopped(self):
+        with self.cond:
+            return self.stopping
+
+    def acked_count(self):
+        with self.cond:
+            return len(self.acked)
+
+    def ack(self, key):
+        with self.cond:
+            self.acked.append(key)
+
+    def failed(self, what, e, unsure=None):
+        """Records a failed call (its key as unsure when given); an error
+        other than one of CRASH_CODES is recorded in errors."""
+        with self.cond:
+            if unsure is not None:
+                self.unsure.append(unsure)
+            if e.code() not in CRASH_CODES:
+                self.errors.append("%s: %s %s" % (what, e.code(), e.details()))
+
+    def work(self, index, channel):
+        raise NotImplementedError
+
+    def _run(self, index):
+        seen_generation = 0
+        channel = None
+        try:
+            while True:
+                with self.cond:
+                    while not self.stopping and (self.port is None
+                                                 or self.generation == seen_generation):
+                        self.cond.wait()
+                    if self.stopping:
+                        return
+                    seen_generation, port = self.generation, self.port
+                channel = grpc.insecure_channel("127.0.0.1:%d" % port)
+                self.work(index, channel)
+                channel.close()
+                channel = None
+        finally:
+            if channel is not None:
+                channel.close()
+
+
+def start_crash_server(test):
+    """A monolithic server for a crash test (cleaned up with the test) and a
+    ready channel to its gateway."""
+    server = ServerProcess(["--gateway-port", "0", "--metrics-port", "0"])
+    test.addCleanup(server.cleanup)
+    server.start(required=("gateway", "metrics"))
+    return server, ready_channel(server.ports["gateway"])
+
+
+def start_crash_load(test, load, server):
+    """Starts load against server; stops it with the test unless stopped before."""
+    test.addCleanup(lambda: load.stop() if not load.stopping else None)
+    load.set_server(server.ports["gateway"])
+    load.start()
+
+
+def kill_and_restart(server, load, channel, resume=True):
+    """kill -9 under load, restart on the same data directory and, when resume,
+    point the load at it again; returns a ready channel to the new gateway."""
+    channel.close()
+    load.server_down()
+    server.kill9()
+    server.start(required=("gateway", "metrics"))  # removes the stale ports.json first
+    channel = ready_channel(server.ports["gateway"])
+    if resume:
+        load.set_server(server.ports["gateway"])
+    return channel
 
 
 # ---------------------------------------------------------------------------

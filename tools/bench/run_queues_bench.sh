@@ -26,118 +26,12 @@ CONCURRENCY="${CONCURRENCY:-32}"
 CHANNELS="${CHANNELS:-4}"
 DURATION="${DURATION:-3}"
 PROFILE="${PROFILE:-0}"
-PY=/usr/bin/python3
-[[ -x "$PY" ]] || PY=python3
+SCRIPT_NAME=run_queues_bench
+# shellcheck source=tools/bench/lib.sh
+source "$REPO/tools/bench/lib.sh"
 
-for f in "$THINGTANK" "$BENCH"; do
-  if [[ ! -x "$f" ]]; then
-    echo "run_queues_bench: $f not found; build first:" >&2
-    echo "  cmake --preset release && cmake --build --preset release --target queues_bench thingtank" >&2
-    exit 2
-  fi
-done
-
-TMP="$(mktemp -d /tmp/queues-bench.XXXXXX)"
-PIDS=()
-
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "run_queues_bench: server $pid did not stop after SIGTERM; sending SIGKILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ "${KEEP_TMP:-0}" == 1 ]]; then
-    echo "run_queues_bench: kept $TMP" >&2
-  else
-    rm -rf "$TMP"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# start_server NAME DATA_DIR ARGS... ; sets LAST_PID
-start_server() {
-  local name="$1" dir="$2"
-  shift 2
-  mkdir -p "$dir"
-  "$THINGTANK" serve --data-dir "$dir" "$@" >"$TMP/$name.log" 2>&1 &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-}
-
-# port_of DATA_DIR KEY PID: polls <data-dir>/ports.json (30 s deadline).
-port_of() {
-  local dir="$1" key="$2" pid="$3" deadline=$((SECONDS + 30)) port=""
-  while ((SECONDS < deadline)); do
-    if [[ -s "$dir/ports.json" ]]; then
-      port="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' \
-        "$dir/ports.json" "$key" 2>/dev/null || true)"
-      if [[ -n "$port" && "$port" != 0 ]]; then
-        echo "$port"
-        return 0
-      fi
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "run_queues_bench: server (pid $pid) exited; its log:" >&2
-      cat "$TMP"/*.log >&2 || true
-      return 1
-    fi
-    sleep 0.1
-  done
-  echo "run_queues_bench: no '$key' port in $dir/ports.json after 30 s" >&2
-  return 1
-}
-
-# thread_cpu OUT NAME=PID...: until killed, per-thread CPU of the given processes,
-# from /proc/<pid>/task/*/stat, averaged from 0.5 s after start to the end.
-thread_cpu() {
-  exec "$PY" - "$@" <<'PYEOF'
-import os, signal, sys, time
-out, procs = sys.argv[1], [a.split("=", 1) for a in sys.argv[2:]]
-hz = os.sysconf("SC_CLK_TCK")
-def snap():
-    d = {}
-    for name, pid in procs:
-        try: tids = os.listdir(f"/proc/{pid}/task")
-        except OSError: continue
-        for t in tids:
-            try: st = open(f"/proc/{pid}/task/{t}/stat").read()
-            except OSError: continue
-            comm = st[st.index("(") + 1:st.rindex(")")]
-            f = st[st.rindex(")") + 2:].split()
-            d[(name, t)] = (comm, int(f[11]) + int(f[12]))
-    return d
-time.sleep(0.5)
-a, t0 = snap(), time.time()
-last = [a, t0]
-def done(*_):
-    b, dt = last[0], last[1] - t0
-    agg = {}
-    for k, (comm, ticks) in b.items():
-        used = ticks - a.get(k, (comm, 0))[1]
-        agg[(k[0], comm)] = agg.get((k[0], comm), 0) + used
-    with open(out, "w") as o:
-        for (name, comm), ticks in sorted(agg.items(), key=lambda x: -x[1])[:10]:
-            pct = 100.0 * ticks / hz / dt if dt > 0 else 0
-            if pct >= 1: o.write(f"      {name + ':' + comm:<34}{pct:6.1f} %CPU\n")
-    sys.exit(0)
-signal.signal(signal.SIGTERM, done)
-while True:
-    time.sleep(0.25)
-    last[:] = [snap(), time.time()]
-PYEOF
-}
+require_built "queues_bench thingtank" "$THINGTANK" "$BENCH"
+make_tmp queues-bench
 
 # bench LABEL CONCURRENCY ENDPOINT SCENARIOS NAME=PID...: one queues_bench process per
 # scenario, results in $TMP/LABEL.SCENARIO.json.

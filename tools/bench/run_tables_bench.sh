@@ -34,112 +34,17 @@ SCENARIOS="${SCENARIOS:-health,put,get,query,batch_write}"
 PROFILE="${PROFILE:-0}"
 PERF="${PERF:-0}"
 PERF_SECONDS="${PERF_SECONDS:-3}"
-PY=/usr/bin/python3
-[[ -x "$PY" ]] || PY=python3
+SCRIPT_NAME=run_tables_bench
+# shellcheck source=tools/bench/lib.sh
+source "$REPO/tools/bench/lib.sh"
 
-for f in "$THINGTANK" "$BENCH"; do
-  if [[ ! -x "$f" ]]; then
-    echo "run_tables_bench: $f not found; build first:" >&2
-    echo "  cmake --preset release && cmake --build --preset release --target tables_bench thingtank" >&2
-    exit 2
-  fi
-done
+require_built "tables_bench thingtank" "$THINGTANK" "$BENCH"
 if [[ "$PERF" == 1 ]] && ! command -v perf >/dev/null; then
   echo "run_tables_bench: PERF=1 needs perf" >&2
   exit 2
 fi
 
-TMP="$(mktemp -d /tmp/tables-bench.XXXXXX)"
-PIDS=()
-
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "run_tables_bench: process $pid did not stop after SIGTERM; sending SIGKILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
-  if [[ "${KEEP_TMP:-0}" == 1 ]]; then
-    echo "run_tables_bench: kept $TMP" >&2
-  else
-    rm -rf "$TMP"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# port_of DATA_DIR KEY PID: polls <data-dir>/ports.json (30 s deadline).
-port_of() {
-  local dir="$1" key="$2" pid="$3" deadline=$((SECONDS + 30)) port=""
-  while ((SECONDS < deadline)); do
-    if [[ -s "$dir/ports.json" ]]; then
-      port="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' \
-        "$dir/ports.json" "$key" 2>/dev/null || true)"
-      if [[ -n "$port" && "$port" != 0 ]]; then
-        echo "$port"
-        return 0
-      fi
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "run_tables_bench: server (pid $pid) exited; its log:" >&2
-      cat "$TMP"/*.log >&2 || true
-      return 1
-    fi
-    sleep 0.1
-  done
-  echo "run_tables_bench: no '$key' port in $dir/ports.json after 30 s" >&2
-  return 1
-}
-
-# thread_cpu OUT NAME=PID...: until killed, per-thread CPU of the given processes,
-# from /proc/<pid>/task/*/stat, averaged from 0.5 s after start to the end.
-thread_cpu() {
-  exec "$PY" - "$@" <<'PYEOF'
-import os, signal, sys, time
-out, procs = sys.argv[1], [a.split("=", 1) for a in sys.argv[2:]]
-hz = os.sysconf("SC_CLK_TCK")
-def snap():
-    d = {}
-    for name, pid in procs:
-        try: tids = os.listdir(f"/proc/{pid}/task")
-        except OSError: continue
-        for t in tids:
-            try: st = open(f"/proc/{pid}/task/{t}/stat").read()
-            except OSError: continue
-            comm = st[st.index("(") + 1:st.rindex(")")]
-            f = st[st.rindex(")") + 2:].split()
-            d[(name, t)] = (comm, int(f[11]) + int(f[12]))
-    return d
-time.sleep(0.5)
-a, t0 = snap(), time.time()
-last = [a, t0]
-def done(*_):
-    b, dt = last[0], last[1] - t0
-    agg = {}
-    for k, (comm, ticks) in b.items():
-        used = ticks - a.get(k, (comm, 0))[1]
-        agg[(k[0], comm)] = agg.get((k[0], comm), 0) + used
-    with open(out, "w") as o:
-        for (name, comm), ticks in sorted(agg.items(), key=lambda x: -x[1])[:10]:
-            pct = 100.0 * ticks / hz / dt if dt > 0 else 0
-            if pct >= 1: o.write(f"      {name + ':' + comm:<34}{pct:6.1f} %CPU\n")
-    sys.exit(0)
-signal.signal(signal.SIGTERM, done)
-while True:
-    time.sleep(0.25)
-    last[:] = [snap(), time.time()]
-PYEOF
-}
+make_tmp tables-bench
 
 # wait_marker FILE TEXT PID: until FILE contains TEXT (or PID exits).
 wait_marker() {
@@ -212,10 +117,8 @@ PYEOF
 BENCH_ARGS=("$@")
 
 echo "run_tables_bench: starting a monolithic server (data under $TMP)" >&2
-mkdir -p "$TMP/data"
-"$THINGTANK" serve --data-dir "$TMP/data" --gateway-port 0 --metrics-port 0 >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-PIDS+=("$SERVER_PID")
+start_server server "$TMP/data" --gateway-port 0 --metrics-port 0
+SERVER_PID=$LAST_PID
 PORT="$(port_of "$TMP/data" gateway "$SERVER_PID")"
 echo "run_tables_bench: monolithic gateway :$PORT (pid $SERVER_PID);" \
   "concurrency $CONCURRENCY over $CHANNELS channels, $DURATION s per scenario, $UNLOADED s at c=1" >&2
