@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -163,6 +164,19 @@ class TableService {
   // Adds the counters of every table in `deltas` to `batch`, writes it and
   // updates the in-memory counters. Call with each table's write_mu held.
   absl::Status Commit(rocksdb::WriteBatch* batch, const Deltas& deltas);
+  // The one-item write of PutItem, DeleteItem and UpdateItem: under the
+  // table's write_mu reads the item at m->key; when `holds` is true of it,
+  // `prepare` completes *m and says whether to write, the write is committed
+  // and `respond` fills the response's attributes. Then charges
+  // WriteUnits(max(old size, m->new_size)) and answers those units, or
+  // ConditionalCheckFailedException when the condition did not hold.
+  using OldItemFn = void(const std::optional<v1::Item>& old, const AttributeMap& old_attrs);
+  absl::StatusOr<double> WriteItem(
+      TableState* t, Mutation* m, absl::FunctionRef<bool(const AttributeMap&)> holds,
+      absl::FunctionRef<absl::StatusOr<bool>(const std::optional<v1::Item>& old,
+                                             const AttributeMap& old_attrs)>
+          prepare,
+      absl::FunctionRef<OldItemFn> respond);
 
   // One page of Query or Scan (table_service_query.cc).
   struct PageSpec;

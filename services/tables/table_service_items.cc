@@ -57,35 +57,19 @@ absl::StatusOr<v1::PutItemResponse> TableService::PutItem(const v1::PutItemReque
   m.new_item.emplace();
   *m.new_item->mutable_attributes() = request.item();
   m.new_size = ItemSize(request.item());
-  const internal::ReadView view = View(*t);
   v1::PutItemResponse response;
-  int64_t old_size = 0;
-  bool failed = false;
-  {
-    absl::MutexLock wl(&t->write_mu);
-    TT_RETURN_IF_ERROR(CheckLive(t.get()));
-    TT_ASSIGN_OR_RETURN(std::optional<v1::Item> old, ReadItem(m.key, view, &m.old_stored_size));
-    const v1::Item empty;
-    const AttributeMap& old_attrs = old ? old->attributes() : empty.attributes();
-    old_size = ItemSize(old_attrs);
-    if (!Holds(condition, old_attrs)) {
-      failed = true;
-    } else {
-      rocksdb::WriteBatch batch;
-      Deltas deltas;
-      Stage(t.get(), m, &batch, &deltas);
-      TT_RETURN_IF_ERROR(Commit(&batch, deltas));
-      if (request.return_values() == v1::RETURN_VALUE_ALL_OLD) {
-        *response.mutable_attributes() = old_attrs;
-      }
-    }
-  }
-  const double units = WriteUnits(std::max(old_size, m.new_size));
-  Charge(t.get(), 0, units);
-  if (failed) {
-    ReportConditionFailed(t->name);
-    return internal::ConditionFailed();
-  }
+  TT_ASSIGN_OR_RETURN(
+      const double units,
+      WriteItem(
+          t.get(), &m, [&](const AttributeMap& old) { return Holds(condition, old); },
+          [](const std::optional<v1::Item>&, const AttributeMap&) -> absl::StatusOr<bool> {
+            return true;
+          },
+          [&](const std::optional<v1::Item>&, const AttributeMap& old_attrs) {
+            if (request.return_values() == v1::RETURN_VALUE_ALL_OLD) {
+              *response.mutable_attributes() = old_attrs;
+            }
+          }));
   internal::FillCapacity(t->name, 0, units, request.return_consumed_capacity(),
                          &response);
   return response;
@@ -134,35 +118,19 @@ absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItem(
 
   Mutation m;
   m.key = std::move(key);
-  const internal::ReadView view = View(*t);
   v1::DeleteItemResponse response;
-  int64_t old_size = 0;
-  bool failed = false;
-  {
-    absl::MutexLock wl(&t->write_mu);
-    TT_RETURN_IF_ERROR(CheckLive(t.get()));
-    TT_ASSIGN_OR_RETURN(std::optional<v1::Item> old, ReadItem(m.key, view, &m.old_stored_size));
-    const v1::Item empty;
-    const AttributeMap& old_attrs = old ? old->attributes() : empty.attributes();
-    old_size = ItemSize(old_attrs);
-    if (!Holds(condition, old_attrs)) {
-      failed = true;
-    } else if (m.old_stored_size >= 0) {
-      rocksdb::WriteBatch batch;
-      Deltas deltas;
-      Stage(t.get(), m, &batch, &deltas);
-      TT_RETURN_IF_ERROR(Commit(&batch, deltas));
-      if (request.return_values() == v1::RETURN_VALUE_ALL_OLD) {
-        *response.mutable_attributes() = old_attrs;
-      }
-    }
-  }
-  const double units = WriteUnits(old_size);
-  Charge(t.get(), 0, units);
-  if (failed) {
-    ReportConditionFailed(t->name);
-    return internal::ConditionFailed();
-  }
+  TT_ASSIGN_OR_RETURN(
+      const double units,
+      WriteItem(
+          t.get(), &m, [&](const AttributeMap& old) { return Holds(condition, old); },
+          [&](const std::optional<v1::Item>&, const AttributeMap&) -> absl::StatusOr<bool> {
+            return m.old_stored_size >= 0;
+          },
+          [&](const std::optional<v1::Item>&, const AttributeMap& old_attrs) {
+            if (request.return_values() == v1::RETURN_VALUE_ALL_OLD) {
+              *response.mutable_attributes() = old_attrs;
+            }
+          }));
   internal::FillCapacity(t->name, 0, units, request.return_consumed_capacity(),
                          &response);
   return response;
@@ -195,57 +163,81 @@ absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItem(
 
   Mutation m;
   m.key = std::move(key);
-  const internal::ReadView view = View(*t);
   v1::UpdateItemResponse response;
+  TT_ASSIGN_OR_RETURN(
+      const double units,
+      WriteItem(
+          t.get(), &m, [&](const AttributeMap& old) { return Holds(condition, old); },
+          [&](const std::optional<v1::Item>& old,
+              const AttributeMap& old_attrs) -> absl::StatusOr<bool> {
+            m.new_item.emplace();
+            AttributeMap* attrs = m.new_item->mutable_attributes();
+            *attrs = old ? old_attrs : request.key();
+            if (update) TT_RETURN_IF_ERROR(update->Apply(attrs));
+            TT_RETURN_IF_ERROR(ValidateItem(*attrs, t->schema, "update_expression"));
+            m.new_size = ItemSize(*attrs);
+            return true;
+          },
+          [&](const std::optional<v1::Item>& old, const AttributeMap& old_attrs) {
+            const AttributeMap& attrs = m.new_item->attributes();
+            switch (request.return_values()) {
+              case v1::RETURN_VALUE_ALL_OLD:
+                if (old) *response.mutable_attributes() = old_attrs;
+                break;
+              case v1::RETURN_VALUE_UPDATED_OLD:
+                *response.mutable_attributes() = Only(old_attrs, touched);
+                break;
+              case v1::RETURN_VALUE_ALL_NEW:
+                *response.mutable_attributes() = attrs;
+                break;
+              case v1::RETURN_VALUE_UPDATED_NEW:
+                *response.mutable_attributes() = Only(attrs, touched);
+                break;
+              default:
+                break;
+            }
+          }));
+  internal::FillCapacity(t->name, 0, units, request.return_consumed_capacity(),
+                         &response);
+  return response;
+}
+
+absl::StatusOr<double> TableService::WriteItem(
+    TableState* t, Mutation* m, absl::FunctionRef<bool(const AttributeMap&)> holds,
+    absl::FunctionRef<absl::StatusOr<bool>(const std::optional<v1::Item>& old,
+                                           const AttributeMap& old_attrs)>
+        prepare,
+    absl::FunctionRef<OldItemFn> respond) {
+  const internal::ReadView view = View(*t);
   int64_t old_size = 0;
   bool failed = false;
   {
     absl::MutexLock wl(&t->write_mu);
-    TT_RETURN_IF_ERROR(CheckLive(t.get()));
-    TT_ASSIGN_OR_RETURN(std::optional<v1::Item> old, ReadItem(m.key, view, &m.old_stored_size));
+    TT_RETURN_IF_ERROR(CheckLive(t));
+    TT_ASSIGN_OR_RETURN(std::optional<v1::Item> old, ReadItem(m->key, view, &m->old_stored_size));
     const v1::Item empty;
     const AttributeMap& old_attrs = old ? old->attributes() : empty.attributes();
     old_size = ItemSize(old_attrs);
-    if (!Holds(condition, old_attrs)) {
+    if (!holds(old_attrs)) {
       failed = true;
     } else {
-      m.new_item.emplace();
-      AttributeMap* attrs = m.new_item->mutable_attributes();
-      *attrs = old ? old_attrs : request.key();
-      if (update) TT_RETURN_IF_ERROR(update->Apply(attrs));
-      TT_RETURN_IF_ERROR(ValidateItem(*attrs, t->schema, "update_expression"));
-      m.new_size = ItemSize(*attrs);
-      rocksdb::WriteBatch batch;
-      Deltas deltas;
-      Stage(t.get(), m, &batch, &deltas);
-      TT_RETURN_IF_ERROR(Commit(&batch, deltas));
-      switch (request.return_values()) {
-        case v1::RETURN_VALUE_ALL_OLD:
-          if (old) *response.mutable_attributes() = old_attrs;
-          break;
-        case v1::RETURN_VALUE_UPDATED_OLD:
-          *response.mutable_attributes() = Only(old_attrs, touched);
-          break;
-        case v1::RETURN_VALUE_ALL_NEW:
-          *response.mutable_attributes() = *attrs;
-          break;
-        case v1::RETURN_VALUE_UPDATED_NEW:
-          *response.mutable_attributes() = Only(*attrs, touched);
-          break;
-        default:
-          break;
+      TT_ASSIGN_OR_RETURN(const bool write, prepare(old, old_attrs));
+      if (write) {
+        rocksdb::WriteBatch batch;
+        Deltas deltas;
+        Stage(t, *m, &batch, &deltas);
+        TT_RETURN_IF_ERROR(Commit(&batch, deltas));
+        respond(old, old_attrs);
       }
     }
   }
-  const double units = WriteUnits(std::max(old_size, m.new_size));
-  Charge(t.get(), 0, units);
+  const double units = WriteUnits(std::max(old_size, m->new_size));
+  Charge(t, 0, units);
   if (failed) {
     ReportConditionFailed(t->name);
     return internal::ConditionFailed();
   }
-  internal::FillCapacity(t->name, 0, units, request.return_consumed_capacity(),
-                         &response);
-  return response;
+  return units;
 }
 
 }  // namespace thingtank::tables
