@@ -10,6 +10,7 @@
 #include "grpcpp/server_builder.h"
 #include "services/common/grpc_status.h"
 #include "services/common/log.h"
+#include "services/common/status.h"
 
 namespace thingtank {
 
@@ -23,6 +24,13 @@ UnaryRunner::UnaryRunner(std::string full_service, std::string short_name, Execu
 
 grpc::ServerUnaryReactor* UnaryRunner::RunAsync(grpc::CallbackServerContext* context,
                                                 const char* method, std::function<void(Done)> fn) {
+  return RunAsyncOrInline(context, method, nullptr, std::move(fn));
+}
+
+grpc::ServerUnaryReactor* UnaryRunner::RunAsyncOrInline(grpc::CallbackServerContext* context,
+                                                        const char* method,
+                                                        std::function<absl::Status()> inline_fn,
+                                                        std::function<void(Done)> fn) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   RpcMetrics::Method* series = metrics_->ForMethod(absl::StrCat("/", full_service_, "/", method));
   series->Started();
@@ -35,6 +43,13 @@ grpc::ServerUnaryReactor* UnaryRunner::RunAsync(grpc::CallbackServerContext* con
   if (gate_ != nullptr) {
     if (absl::Status admitted = gate_->Admit(*context, short_name_); !admitted.ok()) {
       finish(std::move(admitted));
+      return reactor;
+    }
+  }
+  if (inline_fn) {
+    absl::Status status = inline_fn();
+    if (!IsWouldBlock(status)) {
+      finish(std::move(status));
       return reactor;
     }
   }

@@ -44,12 +44,30 @@ class UnaryRunner {
     return RunAsync(context, method, [fn = std::move(fn)](Done done) mutable { done(fn()); });
   }
 
+  // Runs `fast` at once on the reactor thread; it must never block (no disk,
+  // no lock held across I/O). If it returns WouldBlock() (status.h), runs
+  // `slow` on the executor instead. For reads that are usually served from
+  // memory: they skip the executor hop.
+  template <typename Fast, typename Slow>
+  grpc::ServerUnaryReactor* RunNonBlockingFirst(grpc::CallbackServerContext* context,
+                                                const char* method, Fast fast, Slow slow) {
+    return RunAsyncOrInline(context, method,
+                            [fast = std::move(fast)]() mutable { return fast(); },
+                            [slow = std::move(slow)](Done done) mutable { done(slow()); });
+  }
+
   // Runs `fn` on the executor; `fn` calls `done` exactly once, at once or later
   // from any thread (long polls).
   grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context, const char* method,
                                      std::function<void(Done)> fn);
 
  private:
+  // Admits the call, tries `inline_fn` (may be empty) on this thread, and
+  // unless it finished the call, posts `fn` to the executor.
+  grpc::ServerUnaryReactor* RunAsyncOrInline(grpc::CallbackServerContext* context, const char* method,
+                                             std::function<absl::Status()> inline_fn,
+                                             std::function<void(Done)> fn);
+
   const std::string full_service_;
   const std::string short_name_;
   Executor* const executor_;

@@ -61,6 +61,20 @@ absl::Status QuotaExceeded(absl::string_view reason, absl::string_view subject,
   return status;
 }
 
+namespace {
+constexpr char kWouldBlockUrl[] = "thingtank.dev/would-block";
+}  // namespace
+
+absl::Status WouldBlock() {
+  absl::Status status(absl::StatusCode::kUnavailable, "would block on storage");
+  status.SetPayload(kWouldBlockUrl, absl::Cord());
+  return status;
+}
+
+bool IsWouldBlock(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable && status.GetPayload(kWouldBlockUrl).has_value();
+}
+
 std::string ErrorReason(const absl::Status& status) {
   if (absl::optional<absl::Cord> payload = status.GetPayload(kErrorInfoUrl)) {
     google::rpc::ErrorInfo info;

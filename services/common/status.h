@@ -28,6 +28,11 @@ absl::Status ErrorWithReason(absl::StatusCode code, absl::string_view reason,
 absl::Status QuotaExceeded(absl::string_view reason, absl::string_view subject,
                            absl::string_view message, absl::Duration retry_delay);
 
+// UNAVAILABLE marked as "this non-blocking attempt would have to wait for
+// disk": the caller retries the same work where blocking is allowed.
+absl::Status WouldBlock();
+bool IsWouldBlock(const absl::Status& status);
+
 // The ErrorInfo reason of a status, or a generic name derived from its code.
 std::string ErrorReason(const absl::Status& status);
 // The field named by a BadRequest violation, or empty.

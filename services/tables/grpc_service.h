@@ -27,7 +27,6 @@ class TablesGrpcService final : public v1::TablesService::CallbackService {
   TT_TABLES_UNARY(UpdateTimeToLive)
   TT_TABLES_UNARY(DescribeTimeToLive)
   TT_TABLES_UNARY(PutItem)
-  TT_TABLES_UNARY(GetItem)
   TT_TABLES_UNARY(DeleteItem)
   TT_TABLES_UNARY(UpdateItem)
   TT_TABLES_UNARY(Query)
@@ -37,6 +36,20 @@ class TablesGrpcService final : public v1::TablesService::CallbackService {
   TT_TABLES_UNARY(TransactWriteItems)
   TT_TABLES_UNARY(TransactGetItems)
 #undef TT_TABLES_UNARY
+
+  // Usually served from memory: answered on the reactor thread when the item
+  // is in the memtable or block cache, on the executor otherwise.
+  grpc::ServerUnaryReactor* GetItem(grpc::CallbackServerContext* context,
+                                    const v1::GetItemRequest* request,
+                                    v1::GetItemResponse* response) override {
+    auto answer = [response](absl::StatusOr<v1::GetItemResponse> result) {
+      if (result.ok()) *response = std::move(*result);
+      return result.status();
+    };
+    return runner_->RunNonBlockingFirst(
+        context, "GetItem", [this, request, answer] { return answer(domain_->GetItemNonBlocking(*request)); },
+        [this, request, answer] { return answer(domain_->GetItem(*request)); });
+  }
 
  private:
   template <typename Request, typename Response>

@@ -460,9 +460,10 @@ absl::Status TableService::CheckLive(TableState* t) const {
 
 absl::StatusOr<std::optional<v1::Item>> TableService::ReadItem(const std::string& key,
                                                                const internal::ReadView& view,
-                                                               int64_t* stored_size) {
+                                                               int64_t* stored_size,
+                                                               bool non_blocking) {
   *stored_size = -1;
-  TT_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_.GetItem(key));
+  TT_ASSIGN_OR_RETURN(std::optional<std::string> raw, store_.GetItem(key, non_blocking));
   if (!raw) return std::optional<v1::Item>();
   v1::Item item;
   if (!item.ParseFromString(*raw)) return absl::DataLossError("tables: corrupt item");

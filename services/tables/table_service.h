@@ -94,6 +94,10 @@ class TableService {
   // Items (table_service_items.cc).
   absl::StatusOr<v1::PutItemResponse> PutItem(const v1::PutItemRequest& request);
   absl::StatusOr<v1::GetItemResponse> GetItem(const v1::GetItemRequest& request);
+  // GetItem that never blocks: safe on a gRPC reactor thread. Returns
+  // WouldBlock() (services/common/status.h) when the item is not in memory;
+  // then call GetItem. Charges capacity only when it answers.
+  absl::StatusOr<v1::GetItemResponse> GetItemNonBlocking(const v1::GetItemRequest& request);
   absl::StatusOr<v1::DeleteItemResponse> DeleteItem(const v1::DeleteItemRequest& request);
   absl::StatusOr<v1::UpdateItemResponse> UpdateItem(const v1::UpdateItemRequest& request);
 
@@ -159,7 +163,8 @@ class TableService {
   // `stored_size` gets the size of what is stored, -1 when nothing is.
   absl::StatusOr<std::optional<v1::Item>> ReadItem(const std::string& key,
                                                    const internal::ReadView& view,
-                                                   int64_t* stored_size);
+                                                   int64_t* stored_size, bool non_blocking = false);
+  absl::StatusOr<v1::GetItemResponse> DoGetItem(const v1::GetItemRequest& request, bool non_blocking);
   void Stage(TableState* t, const Mutation& m, rocksdb::WriteBatch* batch, Deltas* deltas);
   // Adds the counters of every table in `deltas` to `batch`, writes it and
   // updates the in-memory counters. Call with each table's write_mu held.

@@ -76,6 +76,16 @@ absl::StatusOr<v1::PutItemResponse> TableService::PutItem(const v1::PutItemReque
 }
 
 absl::StatusOr<v1::GetItemResponse> TableService::GetItem(const v1::GetItemRequest& request) {
+  return DoGetItem(request, /*non_blocking=*/false);
+}
+
+absl::StatusOr<v1::GetItemResponse> TableService::GetItemNonBlocking(
+    const v1::GetItemRequest& request) {
+  return DoGetItem(request, /*non_blocking=*/true);
+}
+
+absl::StatusOr<v1::GetItemResponse> TableService::DoGetItem(const v1::GetItemRequest& request,
+                                                            bool non_blocking) {
   TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
   TT_RETURN_IF_ERROR(ValidateKey(request.key(), t->schema, "key"));
   expr::Substitutions subs(&request.expression_attribute_names(), nullptr);
@@ -89,7 +99,7 @@ absl::StatusOr<v1::GetItemResponse> TableService::GetItem(const v1::GetItemReque
   TT_ASSIGN_OR_RETURN(std::string key, storage::ItemKey(t->id, t->schema, request.key()));
   TT_RETURN_IF_ERROR(Admit(t.get(), false));
   int64_t stored = -1;
-  TT_ASSIGN_OR_RETURN(std::optional<v1::Item> item, ReadItem(key, View(*t), &stored));
+  TT_ASSIGN_OR_RETURN(std::optional<v1::Item> item, ReadItem(key, View(*t), &stored, non_blocking));
   v1::GetItemResponse response;
   int64_t size = 0;
   if (item) {

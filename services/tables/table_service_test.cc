@@ -349,3 +349,34 @@ TEST_F(TableServiceTest, ExpiredItemsHiddenFromEveryRead) {
 
 }  // namespace
 }  // namespace thingtank::tables
+
+namespace thingtank::tables {
+namespace {
+
+TEST_F(TableServiceTest, NonBlockingGetAnswersFromMemoryOrSaysItWouldBlock) {
+  Create("nbt");
+  ASSERT_TRUE(Put("nbt", {{"pk", S("a")}, {"v", N("7")}}).ok());
+  v1::GetItemRequest get;
+  get.set_table_name("nbt");
+  (*get.mutable_key())["pk"] = S("a");
+  auto hot = service_->GetItemNonBlocking(get);
+  ASSERT_TRUE(hot.ok()) << hot.status();
+  EXPECT_EQ(hot->item().at("v").n(), "7");
+
+  // On disk only, with cold caches: the non-blocking read declines.
+  for (const auto& cf : TableService::ColumnFamilies()) {
+    ASSERT_TRUE(FromRocks(db_->raw()->Flush(rocksdb::FlushOptions(), db_->cf(cf))).ok());
+  }
+  Reopen();
+  EXPECT_TRUE(IsWouldBlock(service_->GetItemNonBlocking(get).status()));
+  auto cold = service_->GetItem(get);
+  ASSERT_TRUE(cold.ok()) << cold.status();
+  EXPECT_EQ(cold->item().at("v").n(), "7");
+
+  // Errors that need no disk come from the non-blocking read as they are.
+  get.set_table_name("missing");
+  EXPECT_EQ(service_->GetItemNonBlocking(get).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace thingtank::tables

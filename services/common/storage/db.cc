@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "services/common/status.h"
 #include "services/common/storage/key_codec.h"
 
 namespace thingtank {
@@ -90,11 +91,13 @@ absl::Status Db::Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
 }
 
 absl::StatusOr<std::optional<std::string>> Db::Get(rocksdb::ColumnFamilyHandle* cf,
-                                                   std::string_view key) {
+                                                   std::string_view key, bool non_blocking) {
   std::string value;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::ReadOptions options;
+  if (non_blocking) options.read_tier = rocksdb::kBlockCacheTier;
+  rocksdb::Status s = db_->Get(options, cf, rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
+  if (non_blocking && s.IsIncomplete()) return WouldBlock();
   if (!s.ok()) return FromRocks(s);
   return std::optional<std::string>(std::move(value));
 }

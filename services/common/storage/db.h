@@ -43,9 +43,11 @@ class Db {
   absl::Status Write(rocksdb::WriteBatch* batch);
   absl::Status Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
                    std::string_view value);
-  // nullopt when the key is absent.
+  // nullopt when the key is absent. With `non_blocking`, reads only the
+  // memtables and the block cache, and returns WouldBlock() (status.h) where
+  // it would have to read a file: safe to call on a gRPC reactor thread.
   absl::StatusOr<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* cf,
-                                                 std::string_view key);
+                                                 std::string_view key, bool non_blocking = false);
   // An iterator bounded to keys starting with `prefix`. The returned object
   // owns the bound it uses.
   class PrefixIterator;

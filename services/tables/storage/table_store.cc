@@ -103,8 +103,9 @@ void TableStore::DeleteTable(rocksdb::WriteBatch* b, uint64_t table_id, const st
   db_->DeletePrefix(b, items_, TablePrefix(table_id));
 }
 
-absl::StatusOr<std::optional<std::string>> TableStore::GetItem(const std::string& key) {
-  return db_->Get(items_, key);
+absl::StatusOr<std::optional<std::string>> TableStore::GetItem(const std::string& key,
+                                                              bool non_blocking) {
+  return db_->Get(items_, key, non_blocking);
 }
 
 void TableStore::PutItem(rocksdb::WriteBatch* b, const std::string& key, const std::string& value) {

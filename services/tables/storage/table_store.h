@@ -39,7 +39,8 @@ class TableStore {
   void DeleteTable(rocksdb::WriteBatch* b, uint64_t table_id, const std::string& name);
 
   // Items, by full item key (table_keys.h).
-  absl::StatusOr<std::optional<std::string>> GetItem(const std::string& key);
+  // With `non_blocking`: memtables and block cache only, else WouldBlock().
+  absl::StatusOr<std::optional<std::string>> GetItem(const std::string& key, bool non_blocking = false);
   void PutItem(rocksdb::WriteBatch* b, const std::string& key, const std::string& value);
   void DeleteItem(rocksdb::WriteBatch* b, const std::string& key);
   // Visits items with lo <= key < hi in order (reverse: descending) until `fn`
