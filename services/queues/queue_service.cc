@@ -158,6 +158,10 @@ QueueService::~QueueService() {
     absl::MutexLock lock(&lifeline_->mu);  // waits for timer work in progress
     lifeline_->service = nullptr;
   }
+  {
+    absl::MutexLock lock(&lifeline_->post_mu);  // waits for posts in progress
+    lifeline_->gone = true;
+  }
   AnswerAllWaiters(absl::UnavailableError("queues service shutting down"), /*cancel_queue_timers=*/true);
 }
 

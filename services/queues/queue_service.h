@@ -132,6 +132,10 @@ class QueueService {
   struct Lifeline {
     absl::Mutex mu;
     QueueService* service ABSL_GUARDED_BY(mu) = nullptr;
+    // Held (shared) while a timer posts to the executor, so the executor, which
+    // is destroyed after the service, is never used once the service is gone.
+    absl::Mutex post_mu;
+    bool gone ABSL_GUARDED_BY(post_mu) = false;
   };
   // Locks a queue and, when it has a live dead-letter queue, that one too (in
   // id order). `dlq` is null without redrive.

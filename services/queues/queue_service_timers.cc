@@ -83,10 +83,15 @@ void QueueService::FireTimer(const std::shared_ptr<Lifeline>& life,
     executor = life->service->executor_;
     clock = life->service->clock_;
   }
-  const bool posted = executor->Post([life, weak, generation] {
-    absl::ReaderMutexLock lock(&life->mu);
-    if (life->service != nullptr) life->service->OnTimer(weak, generation);
-  });
+  bool posted;
+  {
+    absl::ReaderMutexLock post_lock(&life->post_mu);
+    if (life->gone) return;
+    posted = executor->Post([life, weak, generation] {
+      absl::ReaderMutexLock lock(&life->mu);
+      if (life->service != nullptr) life->service->OnTimer(weak, generation);
+    });
+  }
   if (!posted) {
     // Executor full or stopping: try again shortly.
     clock->RunAfter(absl::Milliseconds(100),

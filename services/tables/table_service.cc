@@ -115,9 +115,13 @@ TableService::TableService(Db* db, Clock* clock, Executor* executor, TableEvents
 }
 
 TableService::~TableService() {
-  // Waits for timer work in progress; later timers find no service.
-  absl::MutexLock lock(&lifeline_->mu);
-  lifeline_->service = nullptr;
+  {
+    // Waits for timer work in progress; later timers find no service.
+    absl::MutexLock lock(&lifeline_->mu);
+    lifeline_->service = nullptr;
+  }
+  absl::MutexLock lock(&lifeline_->post_mu);  // waits for posts in progress
+  lifeline_->gone = true;
 }
 
 absl::StatusOr<std::unique_ptr<TableService>> TableService::Open(Db* db, Clock* clock,

@@ -121,6 +121,10 @@ class TableService {
   struct Lifeline {
     absl::Mutex mu;
     TableService* service ABSL_GUARDED_BY(mu) = nullptr;
+    // Held (shared) while a timer posts to the executor, so the executor, which
+    // is destroyed after the service, is never used once the service is gone.
+    absl::Mutex post_mu;
+    bool gone ABSL_GUARDED_BY(post_mu) = false;
   };
   // One staged change of one item: put `new_item` (or delete when absent)
   // over what is stored (`old_stored_size` -1 when nothing is).

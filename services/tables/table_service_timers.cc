@@ -18,10 +18,15 @@ void TableService::PostFromTimer(const std::shared_ptr<Lifeline>& life,
     executor = life->service->executor_;
     clock = life->service->clock_;
   }
-  const bool posted = executor->Post([life, fn] {
-    absl::ReaderMutexLock lock(&life->mu);
-    if (life->service != nullptr) fn(life->service);
-  });
+  bool posted;
+  {
+    absl::ReaderMutexLock post_lock(&life->post_mu);
+    if (life->gone) return;
+    posted = executor->Post([life, fn] {
+      absl::ReaderMutexLock lock(&life->mu);
+      if (life->service != nullptr) fn(life->service);
+    });
+  }
   if (!posted) {
     // Executor full or stopping: try again shortly.
     clock->RunAfter(absl::Milliseconds(100), [life, fn] { PostFromTimer(life, fn); });
