@@ -76,12 +76,10 @@ QueueService::QueueService(Db* db, Clock* clock, Executor* executor, QueueEvents
       events_(events),
       options_(std::move(options)),
       store_(db),
-      lifeline_(std::make_shared<Lifeline>()) {
+      lifeline_(Lifeline::Create(this, executor, clock)) {
   std::random_device rd;
   std::seed_seq seed{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
   random_.seed(seed);
-  absl::MutexLock lock(&lifeline_->mu);
-  lifeline_->service = this;
 }
 
 absl::StatusOr<std::unique_ptr<QueueService>> QueueService::Open(Db* db, Clock* clock,
@@ -154,14 +152,7 @@ absl::Status QueueService::Load() {
 }
 
 QueueService::~QueueService() {
-  {
-    absl::MutexLock lock(&lifeline_->mu);  // waits for timer work in progress
-    lifeline_->service = nullptr;
-  }
-  {
-    absl::MutexLock lock(&lifeline_->post_mu);  // waits for posts in progress
-    lifeline_->gone = true;
-  }
+  lifeline_->Detach();  // waits for timer work in progress
   AnswerAllWaiters(absl::UnavailableError("queues service shutting down"), /*cancel_queue_timers=*/true);
 }
 

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "services/common/clock.h"
 #include "services/common/executor.h"
+#include "services/common/lifeline.h"
 #include "services/common/storage/db.h"
 #include "services/queues/queue_state.h"
 #include "services/queues/receipt_handle.h"
@@ -129,14 +130,7 @@ class QueueService {
  private:
   using QueuePtr = std::shared_ptr<QueueState>;
   // Shared with timer closures so they can tell the service is gone.
-  struct Lifeline {
-    absl::Mutex mu;
-    QueueService* service ABSL_GUARDED_BY(mu) = nullptr;
-    // Held (shared) while a timer posts to the executor, so the executor, which
-    // is destroyed after the service, is never used once the service is gone.
-    absl::Mutex post_mu;
-    bool gone ABSL_GUARDED_BY(post_mu) = false;
-  };
+  using Lifeline = thingtank::Lifeline<QueueService>;
   // Locks a queue and, when it has a live dead-letter queue, that one too (in
   // id order). `dlq` is null without redrive.
   class QueueLock;
@@ -199,9 +193,6 @@ class QueueService {
   absl::Status Maintain(QueueState* q, Deferred* deferred) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu);
   // (Re)arms the queue's timer for its next due work.
   void ArmTimer(const QueuePtr& q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu);
-  // Runs on the clock thread: posts OnTimer to the executor.
-  static void FireTimer(const std::shared_ptr<Lifeline>& life,
-                        const std::weak_ptr<QueueState>& weak, uint64_t generation);
   void OnTimer(const std::weak_ptr<QueueState>& weak, uint64_t generation);
   void OnWaiterTimeout(const std::weak_ptr<QueueState>& weak, uint64_t waiter_id);
   // Runs Maintain + ServeWaiters + ArmTimer under the queue's lock; a timer

@@ -303,9 +303,9 @@ void QueueService::ReceiveMessages(const v1::ReceiveMessagesRequest& request,
         w.done = std::move(done);
         std::weak_ptr<QueueState> weak = qp;
         std::shared_ptr<Lifeline> life = lifeline_;
+        // Answered on the clock thread: a timeout touches no storage.
         w.timer = clock_->RunAt(clock_->Now() + wait, [life, weak, id = w.id] {
-          absl::ReaderMutexLock l(&life->mu);
-          if (life->service != nullptr) life->service->OnWaiterTimeout(weak, id);
+          life->RunIfAlive([&](QueueService* s) { s->OnWaiterTimeout(weak, id); });
         });
         q->waiters.push_back(std::move(w));
       }

@@ -69,34 +69,9 @@ void QueueService::ArmTimer(const QueuePtr& q) {
   q->timer_micros = due;
   std::weak_ptr<QueueState> weak = q;
   std::shared_ptr<Lifeline> life = lifeline_;
-  q->timer = clock_->RunAt(absl::FromUnixMicros(due),
-                           [life, weak, generation] { FireTimer(life, weak, generation); });
-}
-
-void QueueService::FireTimer(const std::shared_ptr<Lifeline>& life,
-                             const std::weak_ptr<QueueState>& weak, uint64_t generation) {
-  Executor* executor;
-  Clock* clock;
-  {
-    absl::ReaderMutexLock lock(&life->mu);
-    if (life->service == nullptr) return;
-    executor = life->service->executor_;
-    clock = life->service->clock_;
-  }
-  bool posted;
-  {
-    absl::ReaderMutexLock post_lock(&life->post_mu);
-    if (life->gone) return;
-    posted = executor->Post([life, weak, generation] {
-      absl::ReaderMutexLock lock(&life->mu);
-      if (life->service != nullptr) life->service->OnTimer(weak, generation);
-    });
-  }
-  if (!posted) {
-    // Executor full or stopping: try again shortly.
-    clock->RunAfter(absl::Milliseconds(100),
-                    [life, weak, generation] { FireTimer(life, weak, generation); });
-  }
+  q->timer = clock_->RunAt(absl::FromUnixMicros(due), [life, weak, generation] {
+    Lifeline::Post(life, [weak, generation](QueueService* s) { s->OnTimer(weak, generation); });
+  });
 }
 
 void QueueService::OnTimer(const std::weak_ptr<QueueState>& weak, uint64_t generation) {

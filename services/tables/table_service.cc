@@ -109,19 +109,10 @@ TableService::TableService(Db* db, Clock* clock, Executor* executor, TableEvents
       events_(events),
       options_(std::move(options)),
       store_(db),
-      lifeline_(std::make_shared<Lifeline>()) {
-  absl::MutexLock lock(&lifeline_->mu);
-  lifeline_->service = this;
-}
+      lifeline_(Lifeline::Create(this, executor, clock)) {}
 
 TableService::~TableService() {
-  {
-    // Waits for timer work in progress; later timers find no service.
-    absl::MutexLock lock(&lifeline_->mu);
-    lifeline_->service = nullptr;
-  }
-  absl::MutexLock lock(&lifeline_->post_mu);  // waits for posts in progress
-  lifeline_->gone = true;
+  lifeline_->Detach();  // waits for timer work in progress; later timers do nothing
 }
 
 absl::StatusOr<std::unique_ptr<TableService>> TableService::Open(Db* db, Clock* clock,

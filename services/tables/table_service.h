@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "services/common/clock.h"
 #include "services/common/executor.h"
+#include "services/common/lifeline.h"
 #include "services/common/storage/db.h"
 #include "services/tables/storage/table_store.h"
 #include "services/tables/table_service_internal.h"
@@ -118,14 +119,7 @@ class TableService {
   std::vector<TableStats> Stats() const;
 
  private:
-  struct Lifeline {
-    absl::Mutex mu;
-    TableService* service ABSL_GUARDED_BY(mu) = nullptr;
-    // Held (shared) while a timer posts to the executor, so the executor, which
-    // is destroyed after the service, is never used once the service is gone.
-    absl::Mutex post_mu;
-    bool gone ABSL_GUARDED_BY(post_mu) = false;
-  };
+  using Lifeline = thingtank::Lifeline<TableService>;
   // One staged change of one item: put `new_item` (or delete when absent)
   // over what is stored (`old_stored_size` -1 when nothing is).
   struct Mutation {
@@ -198,8 +192,6 @@ class TableService {
   void ScheduleSweep();
   void Sweep();
   void SweepTable(const TablePtr& t);
-  static void PostFromTimer(const std::shared_ptr<Lifeline>& life,
-                            std::function<void(TableService*)> fn);
 
   absl::Time Now() const { return clock_->Now(); }
 

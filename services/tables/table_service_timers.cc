@@ -8,35 +8,10 @@
 
 namespace thingtank::tables {
 
-void TableService::PostFromTimer(const std::shared_ptr<Lifeline>& life,
-                                 std::function<void(TableService*)> fn) {
-  Executor* executor;
-  Clock* clock;
-  {
-    absl::ReaderMutexLock lock(&life->mu);
-    if (life->service == nullptr) return;
-    executor = life->service->executor_;
-    clock = life->service->clock_;
-  }
-  bool posted;
-  {
-    absl::ReaderMutexLock post_lock(&life->post_mu);
-    if (life->gone) return;
-    posted = executor->Post([life, fn] {
-      absl::ReaderMutexLock lock(&life->mu);
-      if (life->service != nullptr) fn(life->service);
-    });
-  }
-  if (!posted) {
-    // Executor full or stopping: try again shortly.
-    clock->RunAfter(absl::Milliseconds(100), [life, fn] { PostFromTimer(life, fn); });
-  }
-}
-
 void TableService::ScheduleActivation(uint64_t table_id, absl::Time when) {
   std::shared_ptr<Lifeline> life = lifeline_;
   clock_->RunAt(when, [life, table_id] {
-    PostFromTimer(life, [table_id](TableService* s) { s->Activate(table_id); });
+    Lifeline::Post(life, [table_id](TableService* s) { s->Activate(table_id); });
   });
 }
 
@@ -65,7 +40,7 @@ void TableService::Activate(uint64_t table_id) {
 void TableService::ScheduleSweep() {
   std::shared_ptr<Lifeline> life = lifeline_;
   clock_->RunAfter(options_.ttl_sweep_interval, [life] {
-    PostFromTimer(life, [](TableService* s) {
+    Lifeline::Post(life, [](TableService* s) {
       s->Sweep();
       s->ScheduleSweep();
     });
