@@ -185,6 +185,9 @@ class TableService {
   struct PageSpec;
   struct Page;
   absl::Status ReadPage(TableState* t, const PageSpec& spec, Page* page);
+  template <typename Request, typename Response>
+  absl::Status ReadPageInto(TableState* t, const PageSpec& spec, const Request& request,
+                            Response* response);
 
   // Timers: CREATING -> ACTIVE, and the TTL sweeper.
   void ScheduleActivation(uint64_t table_id, absl::Time when);

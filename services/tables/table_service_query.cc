@@ -124,6 +124,23 @@ absl::Status TableService::ReadPage(TableState* t, const PageSpec& spec, Page* p
   return absl::OkStatus();
 }
 
+// Reads one page for Query or Scan, charges its read units and fills the
+// response (the two share every field involved).
+template <typename Request, typename Response>
+absl::Status TableService::ReadPageInto(TableState* t, const PageSpec& spec,
+                                        const Request& request, Response* response) {
+  Page page;
+  TT_RETURN_IF_ERROR(ReadPage(t, spec, &page));
+  const double units = ReadUnits(page.bytes, request.consistent_read());
+  Charge(t, units, 0);
+  *response->mutable_items() = std::move(page.items);
+  response->set_count(page.count);
+  response->set_scanned_count(page.scanned);
+  *response->mutable_last_evaluated_key() = std::move(page.last_evaluated_key);
+  internal::FillCapacity(t->name, units, 0, request.return_consumed_capacity(), response);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::QueryResponse> TableService::Query(const v1::QueryRequest& request) {
   TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
   if (request.key_condition_expression().empty()) {
@@ -222,17 +239,8 @@ absl::StatusOr<v1::QueryResponse> TableService::Query(const v1::QueryRequest& re
   spec.limit = request.limit();
   spec.expressions = &e;
   spec.count_only = request.select() == v1::SELECT_COUNT;
-  Page page;
-  TT_RETURN_IF_ERROR(ReadPage(t.get(), spec, &page));
-  const double units = ReadUnits(page.bytes, request.consistent_read());
-  Charge(t.get(), units, 0);
   v1::QueryResponse response;
-  *response.mutable_items() = std::move(page.items);
-  response.set_count(page.count);
-  response.set_scanned_count(page.scanned);
-  *response.mutable_last_evaluated_key() = std::move(page.last_evaluated_key);
-  internal::FillCapacity(t->name, units, 0, request.return_consumed_capacity(),
-                         &response);
+  TT_RETURN_IF_ERROR(ReadPageInto(t.get(), spec, request, &response));
   return response;
 }
 
@@ -270,17 +278,8 @@ absl::StatusOr<v1::ScanResponse> TableService::Scan(const v1::ScanRequest& reque
   spec.count_only = request.select() == v1::SELECT_COUNT;
   spec.segment = static_cast<uint32_t>(request.segment());
   spec.total_segments = static_cast<uint32_t>(request.total_segments());
-  Page page;
-  TT_RETURN_IF_ERROR(ReadPage(t.get(), spec, &page));
-  const double units = ReadUnits(page.bytes, request.consistent_read());
-  Charge(t.get(), units, 0);
   v1::ScanResponse response;
-  *response.mutable_items() = std::move(page.items);
-  response.set_count(page.count);
-  response.set_scanned_count(page.scanned);
-  *response.mutable_last_evaluated_key() = std::move(page.last_evaluated_key);
-  internal::FillCapacity(t->name, units, 0, request.return_consumed_capacity(),
-                         &response);
+  TT_RETURN_IF_ERROR(ReadPageInto(t.get(), spec, request, &response));
   return response;
 }
 
