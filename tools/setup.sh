@@ -9,8 +9,9 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev prometheus-cpp-dev libabsl-dev libgtest-dev libgmock-dev
-  libboost-dev libspdlog-dev libssl-dev libjemalloc-dev
+  libboost-dev libspdlog-dev libssl-dev libjemalloc-dev nlohmann-json3-dev
   python3 python3-grpcio python3-protobuf
+  python3-autobahn python3-twisted python3-msgpack python3-cbor2
   nodejs npm
 )
 missing=()
@@ -28,10 +29,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if [ ! -x node_modules/.bin/buf ] || [ ! -f node_modules/google-proto-files/google/rpc/status.proto ]; then
+if [ ! -x node_modules/.bin/buf ] || [ ! -f node_modules/google-proto-files/google/rpc/status.proto ] \
+   || [ ! -f node_modules/autobahn/package.json ]; then
   # Versions are pinned in package.json. No lock file: npm 11 rejects `npm ci`
   # with buf's per-platform optional packages in the lock ("Missing: ...").
-  echo "setup: npm install (buf, google-proto-files)"
+  echo "setup: npm install (buf, google-proto-files, autobahn)"
   npm install --no-package-lock --no-audit --no-fund --loglevel=error >/dev/null
 fi
 echo "setup: ok"
