@@ -1,0 +1,73 @@
+#include "services/wamp/router/metrics.h"
+
+namespace thingtank::wamp {
+
+namespace {
+constexpr MessageType kAllTypes[] = {
+    MessageType::kHello,       MessageType::kWelcome,    MessageType::kAbort,
+    MessageType::kChallenge,   MessageType::kAuthenticate, MessageType::kGoodbye,
+    MessageType::kError,       MessageType::kPublish,    MessageType::kPublished,
+    MessageType::kSubscribe,   MessageType::kSubscribed, MessageType::kUnsubscribe,
+    MessageType::kUnsubscribed, MessageType::kEvent,     MessageType::kCall,
+    MessageType::kCancel,      MessageType::kResult,     MessageType::kRegister,
+    MessageType::kRegistered,  MessageType::kUnregister, MessageType::kUnregistered,
+    MessageType::kInvocation,  MessageType::kInterrupt,  MessageType::kYield,
+};
+}  // namespace
+
+RouterMetrics::RouterMetrics(prometheus::Registry* registry) {
+  in_family_ = &prometheus::BuildCounter()
+                    .Name("wamp_messages_received_total")
+                    .Help("WAMP messages received from sessions, by message type")
+                    .Register(*registry);
+  out_family_ = &prometheus::BuildCounter()
+                     .Name("wamp_messages_sent_total")
+                     .Help("WAMP messages sent to sessions, by message type")
+                     .Register(*registry);
+  for (MessageType t : kAllTypes) {
+    const std::string name(MessageTypeName(t));
+    in_[static_cast<int>(t)] = &in_family_->Add({{"type", name}});
+    out_[static_cast<int>(t)] = &out_family_->Add({{"type", name}});
+  }
+  events_delivered_ = &prometheus::BuildCounter()
+                           .Name("wamp_events_delivered_total")
+                           .Help("EVENTs delivered to subscribers")
+                           .Register(*registry)
+                           .Add({});
+  calls_routed_ = &prometheus::BuildCounter()
+                       .Name("wamp_calls_routed_total")
+                       .Help("CALLs routed to a callee or a router procedure")
+                       .Register(*registry)
+                       .Add({});
+  call_latency_ = &prometheus::BuildHistogram()
+                       .Name("wamp_call_duration_seconds")
+                       .Help("CALL to final RESULT or ERROR")
+                       .Register(*registry)
+                       .Add({}, prometheus::Histogram::BucketBoundaries{
+                                    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                    0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  protocol_errors_ = &prometheus::BuildCounter()
+                          .Name("wamp_protocol_errors_total")
+                          .Help("Sessions aborted for a protocol violation")
+                          .Register(*registry)
+                          .Add({});
+  disconnects_ = &prometheus::BuildCounter()
+                      .Name("wamp_disconnects_total")
+                      .Help("WebSocket connections ended, by reason")
+                      .Register(*registry);
+  sessions_ = &prometheus::BuildGauge()
+                   .Name("wamp_sessions")
+                   .Help("Established WAMP sessions, by realm")
+                   .Register(*registry);
+}
+
+void RouterMetrics::Disconnect(DisconnectReason reason) {
+  disconnects_->Add({{"reason", std::string(DisconnectReasonName(reason))}}).Increment();
+}
+
+prometheus::Gauge* RouterMetrics::Sessions(const std::string& realm) {
+  absl::MutexLock lock(&mu_);
+  return &sessions_->Add({{"realm", realm}});
+}
+
+}  // namespace thingtank::wamp

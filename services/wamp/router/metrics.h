@@ -1,0 +1,54 @@
+// Prometheus metrics of the WAMP router (wamp_*). Counters are created up
+// front so the hot paths only increment.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "services/wamp/codec/message.h"
+#include "services/wamp/transport/websocket_server.h"
+
+namespace thingtank::wamp {
+
+class RouterMetrics {
+ public:
+  explicit RouterMetrics(prometheus::Registry* registry);
+
+  void MessageIn(MessageType type) { Slot(in_, type)->Increment(); }
+  void MessageOut(MessageType type) { Slot(out_, type)->Increment(); }
+  void EventsDelivered(double n) { events_delivered_->Increment(n); }
+  void CallRouted() { calls_routed_->Increment(); }
+  void CallLatency(double seconds) { call_latency_->Observe(seconds); }
+  void ProtocolError() { protocol_errors_->Increment(); }
+  void Disconnect(DisconnectReason reason);
+  // Sessions gauge of one realm (created on first use).
+  prometheus::Gauge* Sessions(const std::string& realm);
+
+ private:
+  static constexpr int kTypes = 71;
+  prometheus::Counter* Slot(const std::array<prometheus::Counter*, kTypes>& slots,
+                            MessageType type) {
+    return slots[static_cast<int>(type)];
+  }
+
+  prometheus::Family<prometheus::Counter>* in_family_;
+  prometheus::Family<prometheus::Counter>* out_family_;
+  prometheus::Family<prometheus::Counter>* disconnects_;
+  prometheus::Family<prometheus::Gauge>* sessions_;
+  std::array<prometheus::Counter*, kTypes> in_{};
+  std::array<prometheus::Counter*, kTypes> out_{};
+  prometheus::Counter* events_delivered_;
+  prometheus::Counter* calls_routed_;
+  prometheus::Histogram* call_latency_;
+  prometheus::Counter* protocol_errors_;
+  absl::Mutex mu_;
+};
+
+}  // namespace thingtank::wamp
