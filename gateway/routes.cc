@@ -4,6 +4,7 @@
 
 #include "thingtank/queues/v1/queues.pb.h"
 #include "thingtank/tables/v1/tables.pb.h"
+#include "thingtank/wamp/v1/wamp.pb.h"
 
 namespace thingtank::gateway {
 
@@ -12,6 +13,7 @@ std::vector<const google::protobuf::ServiceDescriptor*> ProtoServicesOf(const st
   static const auto* kFiles = new std::map<std::string, const google::protobuf::FileDescriptor*>{
       {"queues", thingtank::queues::v1::CreateQueueRequest::descriptor()->file()},
       {"tables", thingtank::tables::v1::CreateTableRequest::descriptor()->file()},
+      {"wamp", thingtank::wamp::v1::PublishRequest::descriptor()->file()},
   };
   std::vector<const google::protobuf::ServiceDescriptor*> out;
   auto it = kFiles->find(service);

@@ -132,6 +132,11 @@ std::vector<Flag> Flags() {
          c->api_keys_file = v;
          return absl::OkStatus();
        }},
+      {"wamp-config", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         c->wamp_config_file = v;
+         return absl::OkStatus();
+       }},
       {"allow-insecure", true,
        [](ServeConfig* c, const std::string& v) -> absl::Status {
          auto b = ParseBool("allow-insecure", v);
@@ -314,6 +319,9 @@ one process (monolithic mode), data in ./data.
   --auth=none|apikey     gateway authentication (default none, loopback only)
   --api-keys-file=FILE   API keys for --auth=apikey (see docs/auth.md)
   --allow-insecure       allow --auth=none on a non-loopback address
+  --wamp-ws-port=N       WAMP WebSocket port, path /ws (default 8080; 0 picks one)
+  --wamp-config=FILE     WAMP realms, roles and principals (services/wamp/README.md);
+                         default: realm1, anonymous from loopback may do everything
   --time-scale=N         run the service clock N times faster (demos)
   --sync-writes          fsync every write (power-loss durable)
   --default-deadline=D   deadline for calls that carry none (default 60s)

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/impl/service_type.h"
+#include "grpcpp/server.h"
 #include "services/common/clock.h"
 #include "services/common/config.h"
 #include "services/common/metrics_hub.h"
@@ -33,10 +35,16 @@ class RunningService {
   virtual std::vector<std::string> proto_service_names() const = 0;
   // Answers everything still waiting (long polls) so the server can drain.
   virtual void Drain() {}
+  // Ports the service opened itself (not gRPC), for ports.json: {"wamp_ws": 8080}.
+  virtual std::map<std::string, int> extra_ports() const { return {}; }
+  // Called once the gRPC server that hosts the service runs (in monolithic
+  // mode the gateway, whose in-process channel reaches every service).
+  virtual void OnServing(grpc::Server* server) {}
 };
 
 // One factory per service, each in its own <service>_wiring.cc.
 absl::StatusOr<std::unique_ptr<RunningService>> StartQueues(const ServeContext& context);
 absl::StatusOr<std::unique_ptr<RunningService>> StartTables(const ServeContext& context);
+absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& context);
 
 }  // namespace thingtank::serve

@@ -28,7 +28,7 @@ using Factory = absl::StatusOr<std::unique_ptr<RunningService>> (*)(const ServeC
 // The services this build can run. A service's issue adds its line here.
 const std::map<std::string, Factory>& Factories() {
   static const auto* kFactories = new std::map<std::string, Factory>{
-      {"queues", &StartQueues}, {"tables", &StartTables}};
+      {"queues", &StartQueues}, {"tables", &StartTables}, {"wamp", &StartWamp}};
   return *kFactories;
 }
 
@@ -162,6 +162,12 @@ int RunServe(const std::vector<std::string>& args) {
     }
     if (!backends) server->SetServing("", true);
   }
+  for (auto& [name, service] : running) {
+    // The first server is the gateway in monolithic mode, else this
+    // process's only one.
+    if (!servers.empty()) service->OnServing(servers.front()->server());
+    for (const auto& [port_name, port] : service->extra_ports()) ports[port_name] = port;
+  }
 
   std::atomic<bool> ready{false};
   auto http = HttpServer::Start(config.listen_address, config.metrics_port, &metrics, [&] {
@@ -187,7 +193,11 @@ int RunServe(const std::vector<std::string>& args) {
               << "Try it:\n"
               << "  thingtank queues create hello --endpoint " << host << ":" << ports["gateway"] << "\n"
               << "  thingtank queues send hello --body 'hi there' --endpoint " << host << ":" << ports["gateway"] << "\n"
-              << "  thingtank queues receive hello --endpoint " << host << ":" << ports["gateway"] << "\n"
+              << "  thingtank queues receive hello --endpoint " << host << ":" << ports["gateway"] << "\n";
+    if (ports.count("wamp_ws")) {
+      std::cout << "WAMP router on ws://" << host << ":" << ports["wamp_ws"] << "/ws (realm realm1)\n";
+    }
+    std::cout
               << "Stop with Ctrl-C.\n"
               << std::flush;
   } else {

@@ -1,0 +1,245 @@
+#include "services/wamp/grpc_service.h"
+
+#include <deque>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_status.h"
+#include "services/common/status.h"
+#include "services/wamp/codec/uri.h"
+#include "services/wamp/local_client.h"
+
+namespace thingtank::wamp {
+
+namespace {
+
+constexpr absl::Duration kDefaultCallTimeout = absl::Seconds(10);
+constexpr absl::Duration kMaxCallTimeout = absl::Minutes(10);
+// Events a Subscribe stream may have waiting to be written; a client that
+// reads slower than this is ended with RESOURCE_EXHAUSTED.
+constexpr size_t kMaxQueuedEvents = 10000;
+
+absl::StatusOr<std::shared_ptr<Realm>> RealmOf(Router* router, const std::string& name) {
+  const std::string realm = name.empty() ? "realm1" : name;
+  std::shared_ptr<Realm> r = router->FindRealm(realm);
+  if (r == nullptr) {
+    return ErrorWithReason(absl::StatusCode::kNotFound, "NoSuchRealm",
+                           absl::StrCat("no realm \"", realm, "\""));
+  }
+  return r;
+}
+
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// A WAMP error URI as a gRPC status (ErrorInfo reason = the URI).
+absl::Status StatusOfWampError(const std::string& uri, const Json& args) {
+  absl::StatusCode code = absl::StatusCode::kAborted;
+  if (uri == "wamp.error.no_such_procedure") code = absl::StatusCode::kNotFound;
+  else if (uri == "wamp.error.timeout") code = absl::StatusCode::kDeadlineExceeded;
+  else if (uri == "wamp.error.canceled") code = absl::StatusCode::kCancelled;
+  else if (uri == "wamp.error.not_authorized") code = absl::StatusCode::kPermissionDenied;
+  else if (uri == "wamp.error.invalid_argument" || uri == "wamp.error.invalid_uri") {
+    code = absl::StatusCode::kInvalidArgument;
+  }
+  std::string message = uri;
+  if (args.is_array() && !args.empty()) {
+    message = absl::StrCat(uri, ": ", args[0].is_string() ? args[0].get<std::string>() : Dump(args[0]));
+  }
+  return ErrorWithReason(code, uri, message);
+}
+
+}  // namespace
+
+WampGrpcService::~WampGrpcService() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [name, client] : clients_) client->Leave();
+}
+
+std::shared_ptr<LocalClient> WampGrpcService::ClientFor(const std::shared_ptr<Realm>& realm) {
+  absl::MutexLock lock(&mu_);
+  auto& client = clients_[realm->name()];
+  if (client == nullptr) client = LocalClient::Join(realm, "grpc");
+  return client;
+}
+
+absl::StatusOr<Json> ParseJsonArgs(const std::string& text, const char* field, bool object) {
+  if (text.empty()) return object ? Json::object() : Json::array();
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded()) return InvalidField(field, "is not valid JSON");
+  if (object && !j.is_object()) return InvalidField(field, "must be a JSON object");
+  if (!object && !j.is_array()) return InvalidField(field, "must be a JSON array");
+  return j;
+}
+
+grpc::ServerUnaryReactor* WampGrpcService::Publish(grpc::CallbackServerContext* context,
+                                                   const v1::PublishRequest* request,
+                                                   v1::PublishResponse* response) {
+  return runner_->Run(context, "Publish", [this, request, response]() -> absl::Status {
+    TT_ASSIGN_OR_RETURN(std::shared_ptr<Realm> realm, RealmOf(router_, request->realm()));
+    if (!IsValidUri(request->topic(), MatchPolicy::kExact)) {
+      return InvalidField("topic", "must be a WAMP URI such as test-topic or com.example.t");
+    }
+    TT_ASSIGN_OR_RETURN(Json args, ParseJsonArgs(request->args_json(), "args_json", false));
+    TT_ASSIGN_OR_RETURN(Json kwargs, ParseJsonArgs(request->kwargs_json(), "kwargs_json", true));
+    absl::StatusOr<uint64_t> publication = ClientFor(realm)->Publish(request->topic(), std::move(args), std::move(kwargs));
+    if (!publication.ok()) return InvalidField("topic", publication.status().message());
+    response->set_publication(*publication);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WampGrpcService::Call(grpc::CallbackServerContext* context,
+                                                const v1::CallRequest* request,
+                                                v1::CallResponse* response) {
+  return runner_->RunAsync(context, "Call", [this, request, response](UnaryRunner::Done done) {
+    auto realm = RealmOf(router_, request->realm());
+    if (!realm.ok()) return done(realm.status());
+    if (!IsValidUri(request->procedure(), MatchPolicy::kExact)) {
+      return done(InvalidField("procedure", "must be a WAMP URI such as com.example.add2"));
+    }
+    auto args = ParseJsonArgs(request->args_json(), "args_json", false);
+    if (!args.ok()) return done(args.status());
+    auto kwargs = ParseJsonArgs(request->kwargs_json(), "kwargs_json", true);
+    if (!kwargs.ok()) return done(kwargs.status());
+    absl::Duration timeout = kDefaultCallTimeout;
+    if (request->has_timeout()) {
+      timeout = absl::Seconds(request->timeout().seconds()) +
+                absl::Nanoseconds(request->timeout().nanos());
+      if (timeout <= absl::ZeroDuration() || timeout > kMaxCallTimeout) {
+        return done(InvalidField("timeout", "must be more than 0 and at most 10 minutes"));
+      }
+    }
+    // The callback runs under the realm's lock: it only finishes the RPC.
+    ClientFor(*realm)->Call(request->procedure(), *std::move(args), *std::move(kwargs), timeout,
+                 [response, done](CallResult result) {
+                   if (!result.error.empty()) {
+                     done(StatusOfWampError(result.error, result.args));
+                   } else {
+                     response->set_args_json(Dump(result.args));
+                     response->set_kwargs_json(Dump(result.kwargs));
+                     done(absl::OkStatus());
+                   }
+                 });
+  });
+}
+
+namespace {
+
+// Streams a subscription's events; ends on client cancel, server shutdown or
+// overflow.
+class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+ public:
+  explicit SubscribeReactor(std::shared_ptr<Realm> realm) : realm_(std::move(realm)) {}
+
+  void Start(const v1::SubscribeRequest& request, MatchPolicy match) {
+    client_ = LocalClient::Join(realm_, "grpc-subscribe");
+    absl::Status s = client_->Subscribe(request.topic(), match, [this](const EventData& e) {
+      v1::SubscribeResponse event;
+      event.set_topic(e.topic);
+      event.set_publication(e.publication);
+      event.set_publisher(e.publisher);
+      event.set_args_json(Dump(e.args));
+      event.set_kwargs_json(Dump(e.kwargs));
+      Push(std::move(event));
+    });
+    if (!s.ok()) FinishOnce(ToGrpcStatus(InvalidField("topic", s.message())));
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) return;  // the stream is broken; OnDone follows
+    if (!queue_.empty()) queue_.pop_front();
+    WriteNextLocked();
+  }
+  void OnCancel() override { FinishOnce(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    if (client_) client_->Leave();
+    delete this;
+  }
+
+ private:
+  void Push(v1::SubscribeResponse event) {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    if (queue_.size() >= kMaxQueuedEvents) {
+      finished_ = true;
+      Finish(ToGrpcStatus(QuotaExceeded("SlowConsumer", "subscription",
+                                        "more than 10000 events waiting: the client reads too slowly",
+                                        absl::Seconds(1))));
+      return;
+    }
+    queue_.push_back(std::move(event));
+    WriteNextLocked();
+  }
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || finished_ || queue_.empty()) return;
+    writing_ = true;
+    StartWrite(&queue_.front());
+  }
+  void FinishOnce(grpc::Status status) {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    finished_ = true;
+    Finish(std::move(status));
+  }
+
+  std::shared_ptr<Realm> realm_;
+  std::shared_ptr<LocalClient> client_;
+  absl::Mutex mu_;
+  std::deque<v1::SubscribeResponse> queue_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::SubscribeResponse>* WampGrpcService::Subscribe(
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  auto fail = [](const absl::Status& status) {
+    auto* reactor = new SubscribeReactor(nullptr);
+    reactor->Finish(ToGrpcStatus(status));
+    return reactor;
+  };
+  if (gate_ != nullptr) {
+    if (absl::Status admitted = gate_->Admit(*context, "wamp"); !admitted.ok()) return fail(admitted);
+  }
+  auto realm = RealmOf(router_, request->realm());
+  if (!realm.ok()) return fail(realm.status());
+  std::optional<MatchPolicy> match =
+      ParseMatchPolicy(request->match().empty() ? "exact" : request->match());
+  if (!match) return fail(InvalidField("match", "must be exact, prefix or wildcard"));
+  if (!IsValidUri(request->topic(), *match)) {
+    return fail(InvalidField("topic", "must be a WAMP URI (or pattern for the match policy)"));
+  }
+  auto* reactor = new SubscribeReactor(*realm);
+  reactor->Start(*request, *match);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WampGrpcService::CreateRule(grpc::CallbackServerContext* context,
+                                                      const v1::CreateRuleRequest* request,
+                                                      v1::CreateRuleResponse* response) {
+  return runner_->Run(context, "CreateRule", [this, request, response]() -> absl::Status {
+    TT_ASSIGN_OR_RETURN(v1::Rule rule, rules_->Create(request->rule()));
+    *response->mutable_rule() = std::move(rule);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WampGrpcService::ListRules(grpc::CallbackServerContext* context,
+                                                     const v1::ListRulesRequest* request,
+                                                     v1::ListRulesResponse* response) {
+  return runner_->Run(context, "ListRules", [this, response]() -> absl::Status {
+    for (v1::Rule& rule : rules_->List()) *response->add_rules() = std::move(rule);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* WampGrpcService::DeleteRule(grpc::CallbackServerContext* context,
+                                                      const v1::DeleteRuleRequest* request,
+                                                      v1::DeleteRuleResponse* response) {
+  return runner_->Run(context, "DeleteRule",
+                      [this, request]() { return rules_->Delete(request->id()); });
+}
+
+}  // namespace thingtank::wamp

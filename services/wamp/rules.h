@@ -1,0 +1,80 @@
+// Forwarding rules between WAMP topics and the other services: topic ->
+// queue, queue -> topic (at least once), topic -> table. Rules are stored in
+// RocksDB and run from startup until deleted. Semantics of each kind are
+// documented on thingtank.wamp.v1.Rule (proto/thingtank/wamp/v1/wamp.proto).
+//
+// Each running rule owns an in-process WAMP session (LocalClient, authid
+// "rule:<id>") and talks to the queues and tables services through async gRPC
+// calls on the channel given to SetChannel: no thread ever waits for them.
+//
+// Threading: every public method is thread-safe. Create and Delete write to
+// RocksDB (one write each, so an acknowledged change survives a crash): call
+// them off gRPC reactor threads. Delete, Drain and the destructor cancel the
+// rule's calls in flight and wait for their callbacks, so nothing of a
+// stopped rule runs after they return.
+//
+// Lifetime: `db`, `router` and `clock` must outlive the engine.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
+#include "prometheus/registry.h"
+#include "services/common/clock.h"
+#include "services/common/storage/db.h"
+#include "services/wamp/router/router.h"
+#include "thingtank/wamp/v1/wamp.pb.h"
+
+namespace thingtank::wamp {
+
+class RuleEngine {
+ public:
+  // Events forwarded and failures (a call that failed, a message that could
+  // not be published, a template that could not be filled), over all rules.
+  struct Stats {
+    uint64_t forwarded = 0;
+    uint64_t failed = 0;
+  };
+
+  // Column families the engine stores its rules in.
+  static std::vector<std::string> ColumnFamilies();
+  // Loads the stored rules. They start running once SetChannel is called.
+  // With a `registry`, exports wamp_rule_forwarded_total and
+  // wamp_rule_failures_total, labelled by rule kind.
+  static absl::StatusOr<std::unique_ptr<RuleEngine>> Open(Db* db, Router* router, Clock* clock,
+                                                          prometheus::Registry* registry = nullptr);
+  ~RuleEngine();  // stops every rule (no callback runs after it returns)
+  RuleEngine(const RuleEngine&) = delete;
+  RuleEngine& operator=(const RuleEngine&) = delete;
+
+  // The channel to the other services (in monolithic mode the gateway
+  // server's in-process channel). Starts the stored rules. Only the first
+  // call counts.
+  void SetChannel(std::shared_ptr<grpc::Channel> channel);
+
+  // Validates (INVALID_ARGUMENT naming the field, e.g. "rule.topic_to_queue.queue"),
+  // assigns an id, stores durably, starts. NOT_FOUND when the realm is unknown.
+  absl::StatusOr<v1::Rule> Create(v1::Rule rule);
+  // Every rule, in creation order.
+  std::vector<v1::Rule> List() const;
+  // Stops the rule (none of its callbacks runs after this returns) and removes
+  // it durably. NOT_FOUND when there is no such rule.
+  absl::Status Delete(const std::string& id);
+  // Stops polling queues (graceful shutdown): in-flight long polls are
+  // cancelled and waited for; queue_to_topic rules created later stay idle.
+  // Topic rules keep forwarding.
+  void Drain();
+
+  Stats stats() const;
+
+ private:
+  class Impl;
+  explicit RuleEngine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace thingtank::wamp
