@@ -1,0 +1,1175 @@
+// wamp_bench: load generator for the WAMP router of `thingtank serve` (the WAMP
+// router issue, "Benchmark").
+//
+// Boost.Beast WebSocket clients speaking WAMP v2 JSON (subprotocol wamp.2.json)
+// by hand, on --threads io_context threads (one context per thread; a client
+// lives on one context, so that thread is its strand). Scenarios:
+//   fanout      1 publisher -> --subscribers subscribers of one topic: deliveries/s
+//   one_to_one  1 publisher -> 1 subscriber: events/s
+//   rpc         --callers sessions keep --outstanding calls in flight (in total) to
+//               one callee registered for com.bench.echo: calls/s, call latency
+//   latency     1 -> 1 at --rate events/s, open loop (paced every 1 ms); each publish
+//               carries its steady-clock send time, the subscriber computes the
+//               publish-to-event latency (same process, same clock)
+//   idle        opens --sessions sessions (HELLO/WELCOME on each) and reports the
+//               server's VmRSS (--server-pid) before and after
+// Publishes are unacknowledged and pipelined; a window (--window events published
+// and not yet received by the slowest subscriber) keeps the publisher from running
+// away. What subscribers actually receive is what is counted.
+//
+// Request ids are sequential per session (1, 2, 3, ...), as the router demands.
+// Uses the WebSocket wire only (no server internals).
+
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+
+constexpr const char* kProgram = "wamp_bench";
+constexpr const char* kSubprotocol = "wamp.2.json";
+constexpr const char* kProcedure = "com.bench.echo";
+
+// WAMP message types used here.
+constexpr int kWelcome = 2, kAbort = 3, kGoodbye = 6, kError = 8, kSubscribed = 33,
+              kEvent = 36, kResult = 50, kRegistered = 65, kInvocation = 68;
+
+constexpr size_t kMaxQueuedPublishes = 64;        // publisher's own write queue (closed loop)
+constexpr size_t kMaxLatencyQueue = 1'000'000;    // open loop: give up beyond this backlog
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string path = "/ws";
+  std::string realm = "realm1";
+  std::string scenario = "all";
+  double seconds = 3;
+  double warmup = 1;
+  int threads = 1;
+  int subscribers = 100;
+  int window = 1000;
+  int callers = 4;
+  int outstanding = 32;
+  int sessions = 10000;
+  int connect_parallel = 256;
+  int server_pid = 0;
+  double rate = 0;  // latency: events/s; 0 = half of a one_to_one pass run first
+  int payload_bytes = 0;
+  std::string json_path;
+};
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void SleepSeconds(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
+
+// Failures of every client of a run: a count and the first one. Thread-safe.
+class Errors {
+ public:
+  void Add(const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (count_++ == 0) first_ = what;
+  }
+  uint64_t count() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return count_;
+  }
+  std::string first() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return first_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  uint64_t count_ = 0;
+  std::string first_;
+};
+
+// Counts down to zero; Wait returns false at the deadline. Thread-safe.
+class Latch {
+ public:
+  explicit Latch(int64_t n) : n_(n) {}
+  void CountDown() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--n_ <= 0) cv_.notify_all();
+  }
+  bool Wait(double seconds) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return n_ <= 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t n_;
+};
+
+// `n` io_contexts, each run by one thread until Stop (or destruction).
+class IoThreads {
+ public:
+  explicit IoThreads(int n) {
+    for (int i = 0; i < std::max(n, 1); ++i) {
+      contexts_.push_back(std::make_unique<net::io_context>(1));
+      guards_.push_back(net::make_work_guard(*contexts_.back()));
+    }
+    for (auto& c : contexts_) threads_.emplace_back([ctx = c.get()] { ctx->run(); });
+  }
+  ~IoThreads() { Stop(); }
+  // Round robin; any thread.
+  net::io_context& Next() { return *contexts_[next_.fetch_add(1) % contexts_.size()]; }
+  void Stop() {
+    guards_.clear();
+    for (auto& c : contexts_) c->stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> next_{0};
+};
+
+// "[T,ID,..." -> T and ID (the router writes compact JSON; blanks are skipped anyway).
+bool ParseHead(std::string_view m, int* type, uint64_t* id) {
+  size_t i = 0;
+  auto blanks = [&] {
+    while (i < m.size() && (m[i] == ' ' || m[i] == '\n' || m[i] == '\r' || m[i] == '\t')) ++i;
+  };
+  auto number = [&](uint64_t* out) {
+    blanks();
+    const size_t start = i;
+    uint64_t v = 0;
+    while (i < m.size() && m[i] >= '0' && m[i] <= '9') v = v * 10 + static_cast<uint64_t>(m[i++] - '0');
+    *out = v;
+    return i > start;
+  };
+  blanks();
+  if (i >= m.size() || m[i++] != '[') return false;
+  uint64_t t = 0;
+  if (!number(&t)) return false;
+  *type = static_cast<int>(t);
+  *id = 0;
+  blanks();
+  if (i < m.size() && m[i] == ',') {
+    ++i;
+    number(id);
+  }
+  return true;
+}
+
+// The first integer of the last array in `m`: our publishes' args are a flat
+// array [send_ns, seq(, "pad")], the last element of EVENT.
+bool ParseLastArrayFirstInt(std::string_view m, int64_t* out) {
+  const size_t open = m.rfind('[');
+  if (open == std::string_view::npos || open == 0) return false;
+  const char* begin = m.data() + open + 1;
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(begin, &end, 10);
+  if (end == begin || errno != 0) return false;
+  *out = v;
+  return true;
+}
+
+// One WAMP session over one WebSocket connection. Start, Close and the
+// constructor may be called from any thread; everything else runs on the
+// client's io_context thread (its handlers included). Lives as long as a
+// pending operation or an owner holds the shared_ptr.
+class Client : public std::enable_shared_from_this<Client> {
+ public:
+  // A message after WELCOME, with its type and second element (request or subscription id).
+  using MessageFn = std::function<void(std::string_view message, int type, uint64_t id)>;
+
+  Client(net::io_context& context, const Options& o, Errors* errors, std::string name)
+      : context_(context), o_(o), ws_(context), errors_(errors), name_(std::move(name)) {}
+
+  net::io_context& context() { return context_; }
+  void set_on_message(MessageFn f) { on_message_ = std::move(f); }
+  void set_on_written(std::function<void()> f) { on_written_ = std::move(f); }
+
+  // Connects, upgrades (wamp.2.json), sends HELLO; `done(true)` on WELCOME,
+  // `done(false)` on any failure before. Any thread; once.
+  void Start(std::function<void(bool)> done) {
+    net::post(context_, [self = shared_from_this(), done = std::move(done)]() mutable {
+      self->on_welcome_ = std::move(done);
+      self->Connect();
+    });
+  }
+
+  // Client thread only from here to Close.
+  uint64_t NextRequest() { return ++last_request_; }
+  size_t queued() const { return queue_.size(); }
+  void Send(std::string message) {
+    if (failed_ || closing_) return;
+    queue_.push_back(std::move(message));
+    if (!writing_) Write();
+  }
+
+  // Drops what is not being written, closes the WebSocket (1000); `done` once
+  // it is closed or failed. Any thread.
+  void Close(std::function<void()> done) {
+    net::post(context_, [self = shared_from_this(), done = std::move(done)]() mutable {
+      self->close_done_ = std::move(done);
+      if (self->failed_ || !self->open_ || self->closing_) return self->FinishClose();
+      self->closing_ = true;
+      if (self->writing_) {
+        self->queue_.erase(self->queue_.begin() + 1, self->queue_.end());
+        self->close_after_write_ = true;
+      } else {
+        self->queue_.clear();
+        self->DoClose();
+      }
+    });
+  }
+
+ private:
+  void Connect() {
+    auto& stream = beast::get_lowest_layer(ws_);
+    stream.expires_after(std::chrono::seconds(30));
+    const tcp::endpoint endpoint(net::ip::make_address(o_.host), static_cast<uint16_t>(o_.port));
+    stream.async_connect(endpoint, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->Fail("connect: " + ec.message());
+      self->Handshake();
+    });
+  }
+
+  void Handshake() {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
+    beast::get_lowest_layer(ws_).expires_never();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::request_type& req) { req.set(http::field::sec_websocket_protocol, kSubprotocol); }));
+    ws_.read_message_max(16 << 20);
+    const std::string host = o_.host + ":" + std::to_string(o_.port);
+    ws_.async_handshake(response_, host, o_.path, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->Fail("handshake: " + ec.message());
+      if (self->response_[http::field::sec_websocket_protocol] != kSubprotocol) {
+        return self->Fail("server did not accept subprotocol wamp.2.json");
+      }
+      self->open_ = true;
+      self->ws_.text(true);
+      self->Send(R"([1,")" + self->o_.realm +
+                 R"(",{"roles":{"publisher":{},"subscriber":{},"caller":{},"callee":{}}}])");
+      self->Read();
+    });
+  }
+
+  void Read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec) {
+      if (closing_) return;
+      return Fail("read: " + ec.message());
+    }
+    const auto data = buffer_.cdata();
+    Dispatch(std::string_view(static_cast<const char*>(data.data()), data.size()));
+    buffer_.consume(buffer_.size());
+    if (!failed_) Read();
+  }
+
+  void Dispatch(std::string_view m) {
+    int type = 0;
+    uint64_t id = 0;
+    if (!ParseHead(m, &type, &id)) return Fail("unparsable message: " + std::string(m.substr(0, 200)));
+    if (!welcomed_) {
+      if (type != kWelcome) return Fail("expected WELCOME, got " + std::string(m.substr(0, 200)));
+      welcomed_ = true;
+      if (auto done = std::exchange(on_welcome_, nullptr)) done(true);
+      return;
+    }
+    if (type == kAbort || type == kGoodbye) {
+      return Fail("router ended the session: " + std::string(m.substr(0, 200)));
+    }
+    if (type == kError) {
+      errors_->Add(name_ + ": " + std::string(m.substr(0, 200)));
+      return;
+    }
+    if (on_message_) on_message_(m, type, id);
+  }
+
+  void Write() {
+    writing_ = true;
+    ws_.async_write(net::buffer(queue_.front()), [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->OnWrite(ec);
+    });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    writing_ = false;
+    if (ec) {
+      if (closing_) return FinishClose();
+      return Fail("write: " + ec.message());
+    }
+    queue_.pop_front();
+    if (close_after_write_) {
+      close_after_write_ = false;
+      queue_.clear();
+      return DoClose();
+    }
+    if (!queue_.empty()) Write();
+    if (on_written_) on_written_();
+  }
+
+  void DoClose() {
+    ws_.async_close(websocket::close_code::normal,
+                    [self = shared_from_this()](beast::error_code) { self->FinishClose(); });
+  }
+
+  void FinishClose() {
+    closing_ = true;
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    if (auto done = std::exchange(close_done_, nullptr)) done();
+  }
+
+  void Fail(const std::string& what) {
+    if (failed_ || closing_) return;
+    failed_ = true;
+    errors_->Add(name_ + ": " + what);
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    if (auto done = std::exchange(on_welcome_, nullptr)) done(false);
+    if (auto done = std::exchange(close_done_, nullptr)) done();
+  }
+
+  net::io_context& context_;
+  const Options& o_;
+  websocket::stream<beast::tcp_stream> ws_;
+  Errors* const errors_;
+  const std::string name_;
+  websocket::response_type response_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;  // front() is being written while writing_
+  MessageFn on_message_;
+  std::function<void()> on_written_;
+  std::function<void(bool)> on_welcome_;
+  std::function<void()> close_done_;
+  uint64_t last_request_ = 0;
+  bool open_ = false, welcomed_ = false, writing_ = false, failed_ = false, closing_ = false;
+  bool close_after_write_ = false;
+};
+
+using ClientPtr = std::shared_ptr<Client>;
+
+// One scenario's figures.
+struct Result {
+  std::string scenario;
+  std::string metric;  // e.g. deliveries_per_s
+  double value = 0;
+  double seconds = 0;  // measured window
+  uint64_t count = 0;  // deliveries / events / calls in the window (sessions for idle)
+  double p50_us = NAN, p99_us = NAN, p999_us = NAN, max_us = NAN;
+  uint64_t errors = 0;
+  std::string first_error;
+  Json extra = Json::object();
+};
+
+void Percentiles(std::vector<int64_t> ns, Result* r) {
+  if (ns.empty()) return;
+  std::sort(ns.begin(), ns.end());
+  auto at = [&](double q) {
+    return static_cast<double>(ns[std::min(ns.size() - 1, static_cast<size_t>(q * static_cast<double>(ns.size())))]) /
+           1000.0;
+  };
+  r->p50_us = at(0.50);
+  r->p99_us = at(0.99);
+  r->p999_us = at(0.999);
+  r->max_us = static_cast<double>(ns.back()) / 1000.0;
+}
+
+// CPU over a measured window: the server's (--server-pid), this process's and
+// everything else on the machine (from /proc/stat), so a busy machine shows.
+class CpuWindow {
+ public:
+  // Prints "measuring SCENARIO" (run_wamp_bench.sh profiles from there).
+  CpuWindow(const Options& o, std::string scenario) : scenario_(std::move(scenario)), server_(o.server_pid) {
+    std::cerr << "measuring " << scenario_ << std::endl;
+    start_ = Take();
+  }
+  // Prints "measured SCENARIO" and adds *_cpu_cores to r->extra.
+  void End(Result* r) {
+    const Sample end = Take();
+    std::cerr << "measured " << scenario_ << std::endl;
+    const double dt = std::chrono::duration<double>(end.at - start_.at).count();
+    if (dt <= 0) return;
+    const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
+    const double self = (end.self_s - start_.self_s) / dt;
+    const double busy = static_cast<double>(end.busy_ticks - start_.busy_ticks) / hz / dt;
+    double server = 0;
+    if (server_ > 0 && start_.server_ticks >= 0 && end.server_ticks >= 0) {
+      server = static_cast<double>(end.server_ticks - start_.server_ticks) / hz / dt;
+      r->extra["server_cpu_cores"] = server;
+    }
+    r->extra["bench_cpu_cores"] = self;
+    r->extra["other_cpu_cores"] = std::max(0.0, busy - server - self);
+  }
+
+ private:
+  struct Sample {
+    Clock::time_point at;
+    double self_s = 0;
+    long long server_ticks = -1, busy_ticks = 0;
+  };
+  Sample Take() const {
+    Sample s;
+    s.at = Clock::now();
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    s.self_s = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+    if (server_ > 0) {
+      std::ifstream in("/proc/" + std::to_string(server_) + "/stat");
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const size_t paren = text.rfind(')');
+      if (paren != std::string::npos) {
+        std::istringstream fields(text.substr(paren + 2));
+        std::string f;
+        long long utime = 0, stime = 0;
+        for (int i = 1; i <= 13 && fields >> f; ++i) {
+          if (i == 12) utime = std::atoll(f.c_str());
+          if (i == 13) stime = std::atoll(f.c_str());
+        }
+        s.server_ticks = utime + stime;
+      }
+    }
+    std::ifstream stat("/proc/stat");
+    std::string cpu;
+    long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    if (stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) {
+      s.busy_ticks = user + nice + system + irq + softirq + steal;
+    }
+    return s;
+  }
+
+  const std::string scenario_;
+  const int server_;
+  Sample start_;
+};
+
+// Starts every client; true once all are welcomed (false on a failure or after 60 s).
+bool StartAll(const std::vector<ClientPtr>& clients, Errors* errors, double timeout = 60) {
+  Latch latch(static_cast<int64_t>(clients.size()));
+  std::atomic<bool> ok{true};
+  for (auto& c : clients) {
+    c->Start([&](bool welcomed) {
+      if (!welcomed) ok = false;
+      latch.CountDown();
+    });
+  }
+  if (!latch.Wait(timeout)) {
+    errors->Add("sessions not welcomed within " + std::to_string(timeout) + " s");
+    return false;
+  }
+  return ok;
+}
+
+// Closes every client (1000), waiting at most `timeout`.
+void CloseAll(const std::vector<ClientPtr>& clients, double timeout = 10) {
+  auto latch = std::make_shared<Latch>(static_cast<int64_t>(clients.size()));
+  for (auto& c : clients) c->Close([latch] { latch->CountDown(); });
+  latch->Wait(timeout);
+}
+
+// Waits until received() reaches `want` or makes no progress for 2 s; returns received().
+uint64_t Drain(uint64_t want, const std::function<uint64_t()>& received) {
+  uint64_t last = received();
+  auto last_progress = Clock::now();
+  while (last < want && Clock::now() - last_progress < std::chrono::seconds(2)) {
+    SleepSeconds(0.01);
+    const uint64_t now = received();
+    if (now != last) last_progress = Clock::now();
+    last = now;
+  }
+  return last;
+}
+
+// Runs `f` on `c`'s thread.
+void Post(const ClientPtr& c, std::function<void()> f) { net::post(c->context(), std::move(f)); }
+
+// Returns once everything posted to `c`'s thread before has run.
+void Barrier(const ClientPtr& c) {
+  auto latch = std::make_shared<Latch>(1);
+  Post(c, [latch] { latch->CountDown(); });
+  latch->Wait(10);
+}
+
+std::string PublishMessage(uint64_t request, const std::string& topic, int64_t send_ns, uint64_t seq,
+                           const std::string& pad) {
+  std::string m = "[16,";
+  m += std::to_string(request);
+  m += ",{},\"";
+  m += topic;
+  m += "\",[";
+  m += std::to_string(send_ns);
+  m += ',';
+  m += std::to_string(seq);
+  m += pad;
+  m += "]]";
+  return m;
+}
+
+std::string Pad(const Options& o) {
+  return o.payload_bytes > 0 ? ",\"" + std::string(static_cast<size_t>(o.payload_bytes), 'x') + "\"" : "";
+}
+
+// Subscribes every subscriber to `topic`; true once all are SUBSCRIBED.
+bool SubscribeAll(const std::vector<ClientPtr>& subs, const std::string& topic, Errors* errors) {
+  Latch latch(static_cast<int64_t>(subs.size()));
+  for (auto& s : subs) {
+    Post(s, [s, topic, &latch] {
+      const uint64_t req = s->NextRequest();
+      s->set_on_message([&latch, req](std::string_view, int type, uint64_t id) {
+        if (type == kSubscribed && id == req) latch.CountDown();
+      });
+      s->Send("[32," + std::to_string(req) + ",{},\"" + topic + "\"]");
+    });
+  }
+  if (!latch.Wait(30)) {
+    errors->Add("SUBSCRIBED not received within 30 s");
+    return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- pub/sub throughput
+
+// 1 publisher, N subscribers, closed loop: the publisher keeps at most --window
+// events ahead of the slowest subscriber (and at most kMaxQueuedPublishes in
+// its own write queue).
+class PubSubThroughput {
+ public:
+  PubSubThroughput(const Options& o, std::string scenario, int subscribers)
+      : o_(o), scenario_(std::move(scenario)), topic_("com.bench." + scenario_), io_(o.threads),
+        window_(static_cast<uint64_t>(std::max(o.window, 2))), received_(static_cast<size_t>(subscribers)) {
+    pub_ = std::make_shared<Client>(io_.Next(), o_, &errors_, "publisher");
+    for (int i = 0; i < subscribers; ++i) {
+      subs_.push_back(std::make_shared<Client>(io_.Next(), o_, &errors_, "subscriber " + std::to_string(i)));
+    }
+  }
+
+  Result Run() {
+    Result r;
+    r.scenario = scenario_;
+    r.metric = subs_.size() == 1 ? "events_per_s" : "deliveries_per_s";
+    std::vector<ClientPtr> all = subs_;
+    all.push_back(pub_);
+    if (StartAll(all, &errors_) && SubscribeAll(subs_, topic_, &errors_)) {
+      for (size_t i = 0; i < subs_.size(); ++i) {
+        Post(subs_[i], [this, i] {
+          subs_[i]->set_on_message([this, i](std::string_view, int type, uint64_t) {
+            if (type == kEvent) OnEvent(i);
+          });
+        });
+      }
+      Post(pub_, [this] {
+        pub_->set_on_written([this] { Pump(); });
+        Pump();
+      });
+      SleepSeconds(o_.warmup);
+      const uint64_t d0 = TotalReceived(), p0 = published_.load();
+      const auto t0 = Clock::now();
+      CpuWindow cpu(o_, scenario_);
+      SleepSeconds(o_.seconds);
+      const uint64_t d1 = TotalReceived(), p1 = published_.load();
+      r.seconds = SecondsSince(t0);
+      cpu.End(&r);
+      stop_ = true;
+      Barrier(pub_);  // published_ is final from here
+      r.count = d1 - d0;
+      r.value = static_cast<double>(r.count) / r.seconds;
+      r.extra["publishes_per_s"] = static_cast<double>(p1 - p0) / r.seconds;
+      r.extra["subscribers"] = subs_.size();
+      r.extra["window"] = window_;
+      // Everything published must arrive.
+      const uint64_t want = published_.load() * subs_.size();
+      r.extra["lost"] = want - std::min(want, Drain(want, [this] { return TotalReceived(); }));
+    }
+    CloseAll(all);
+    io_.Stop();
+    r.errors = errors_.count();
+    r.first_error = errors_.first();
+    return r;
+  }
+
+ private:
+  uint64_t MinReceived() const {
+    uint64_t m = std::numeric_limits<uint64_t>::max();
+    for (const auto& r : received_) m = std::min(m, r.load());
+    return m;
+  }
+  uint64_t TotalReceived() const {
+    uint64_t t = 0;
+    for (const auto& r : received_) t += r.load();
+    return t;
+  }
+
+  // Publisher thread.
+  void Pump() {
+    while (!stop_ && pub_->queued() < kMaxQueuedPublishes) {
+      const uint64_t published = published_.load();
+      if (published - MinReceived() >= window_) {
+        paused_.store(true);
+        // A subscriber may have caught up before it could see paused_.
+        if (published - MinReceived() >= window_) return;
+        paused_.store(false);
+      }
+      pub_->Send(PublishMessage(pub_->NextRequest(), topic_, NowNs(), published, pad_));
+      published_.store(published + 1);
+    }
+  }
+
+  // Subscriber i's thread. The slowest subscriber (the one that paused the
+  // publisher) resumes it when it is half a window behind.
+  void OnEvent(size_t i) {
+    const uint64_t received = received_[i].fetch_add(1) + 1;
+    if (paused_.load() && published_.load() - received == window_ / 2 && paused_.exchange(false)) {
+      Post(pub_, [this] { Pump(); });
+    }
+  }
+
+  const Options& o_;
+  const std::string scenario_, topic_;
+  IoThreads io_;
+  Errors errors_;
+  const uint64_t window_;
+  const std::string pad_ = Pad(o_);
+  ClientPtr pub_;
+  std::vector<ClientPtr> subs_;
+  std::vector<std::atomic<uint64_t>> received_;
+  std::atomic<uint64_t> published_{0};
+  std::atomic<bool> paused_{false}, stop_{false};
+};
+
+// ---------------------------------------------------------------- latency
+
+// 1 -> 1 at a fixed rate, open loop: every 1 ms the publisher sends what is due
+// by then, each stamped with the steady clock as it is built.
+class PubSubLatency {
+ public:
+  PubSubLatency(const Options& o, double rate)
+      : o_(o), rate_(rate), io_(o.threads), pub_(std::make_shared<Client>(io_.Next(), o_, &errors_, "publisher")),
+        sub_(std::make_shared<Client>(io_.Next(), o_, &errors_, "subscriber")), timer_(pub_->context()) {}
+
+  Result Run() {
+    Result r;
+    r.scenario = "latency";
+    r.metric = "p99_us";
+    if (StartAll({pub_, sub_}, &errors_) && SubscribeAll({sub_}, topic_, &errors_)) {
+      Post(sub_, [this] {
+        sub_->set_on_message([this](std::string_view m, int type, uint64_t) {
+          if (type != kEvent) return;
+          int64_t sent = 0;
+          if (!ParseLastArrayFirstInt(m, &sent)) return errors_.Add("EVENT without a send time");
+          const int64_t latency = NowNs() - sent;
+          received_.fetch_add(1);
+          if (measuring_.load()) samples_.push_back(latency);  // subscriber thread; read after Stop
+        });
+      });
+      Post(pub_, [this] {
+        start_ = Clock::now();
+        next_tick_ = start_;
+        Tick();
+      });
+      SleepSeconds(o_.warmup);
+      const uint64_t r0 = received_.load(), s0 = sent_.load();
+      measuring_ = true;
+      const auto t0 = Clock::now();
+      CpuWindow cpu(o_, "latency");
+      SleepSeconds(o_.seconds);
+      measuring_ = false;
+      const uint64_t r1 = received_.load(), s1 = sent_.load();
+      r.seconds = SecondsSince(t0);
+      cpu.End(&r);
+      stop_ = true;
+      Barrier(pub_);  // sent_ is final from here
+      r.count = r1 - r0;
+      r.extra["target_rate"] = rate_;
+      r.extra["sent_per_s"] = static_cast<double>(s1 - s0) / r.seconds;
+      r.extra["received_per_s"] = static_cast<double>(r1 - r0) / r.seconds;
+      const uint64_t want = sent_.load();
+      r.extra["lost"] = want - std::min(want, Drain(want, [this] { return received_.load(); }));
+    }
+    Post(pub_, [this] { timer_.cancel(); });
+    CloseAll({pub_, sub_});
+    io_.Stop();
+    Percentiles(std::move(samples_), &r);
+    r.value = r.p99_us;
+    r.errors = errors_.count();
+    r.first_error = errors_.first();
+    return r;
+  }
+
+ private:
+  // Publisher thread.
+  void Tick() {
+    if (stop_) return;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    const auto due = static_cast<uint64_t>(elapsed * rate_);
+    for (uint64_t n = sent_.load(); n < due; ++n) {
+      pub_->Send(PublishMessage(pub_->NextRequest(), topic_, NowNs(), n, pad_));
+      sent_.store(n + 1);
+    }
+    if (pub_->queued() > kMaxLatencyQueue) {
+      errors_.Add("publisher backlog over " + std::to_string(kMaxLatencyQueue) + " messages; rate too high");
+      stop_ = true;
+      return;
+    }
+    next_tick_ += std::chrono::milliseconds(1);
+    timer_.expires_at(next_tick_);
+    timer_.async_wait([this](beast::error_code ec) {
+      if (!ec) Tick();
+    });
+  }
+
+  const Options& o_;
+  const double rate_;
+  const std::string topic_ = "com.bench.latency";
+  const std::string pad_ = Pad(o_);
+  Errors errors_;
+  IoThreads io_;
+  ClientPtr pub_, sub_;
+  net::steady_timer timer_;
+  Clock::time_point start_, next_tick_;
+  std::atomic<uint64_t> sent_{0}, received_{0};
+  std::atomic<bool> measuring_{false}, stop_{false};
+  std::vector<int64_t> samples_;
+};
+
+// ---------------------------------------------------------------- rpc
+
+// --callers sessions share --outstanding calls to one callee that echoes the
+// arguments back (YIELD as soon as INVOCATION arrives).
+class RoutedRpc {
+ public:
+  explicit RoutedRpc(const Options& o) : o_(o), io_(o.threads) {
+    callee_ = std::make_shared<Client>(io_.Next(), o_, &errors_, "callee");
+    const int n = std::max(o_.callers, 1);
+    for (int i = 0; i < n; ++i) {
+      auto c = std::make_unique<Caller>();
+      c->client = std::make_shared<Client>(io_.Next(), o_, &errors_, "caller " + std::to_string(i));
+      c->window = std::max(1, o_.outstanding / n + (i < o_.outstanding % n ? 1 : 0));
+      c->sent_ns.resize(static_cast<size_t>(c->window) * 4);
+      callers_.push_back(std::move(c));
+    }
+  }
+
+  Result Run() {
+    Result r;
+    r.scenario = "rpc";
+    r.metric = "calls_per_s";
+    std::vector<ClientPtr> all{callee_};
+    for (auto& c : callers_) all.push_back(c->client);
+    if (StartAll(all, &errors_) && Register()) {
+      Post(callee_, [this] {
+        callee_->set_on_message([this](std::string_view m, int type, uint64_t id) {
+          if (type != kInvocation) return;
+          // INVOCATION [68, id, registration, details, args]: args is the last array.
+          const size_t open = m.rfind('[');
+          std::string yield = "[70," + std::to_string(id) + ",{},";
+          yield.append(m.substr(open, m.size() - 1 - open));
+          yield += ']';
+          callee_->Send(std::move(yield));
+        });
+      });
+      for (auto& c : callers_) {
+        Caller* caller = c.get();
+        Post(caller->client, [this, caller] {
+          caller->client->set_on_message([this, caller](std::string_view, int type, uint64_t id) {
+            if (type == kResult) OnResult(caller, id);
+          });
+          for (int i = 0; i < caller->window; ++i) Call(caller);
+        });
+      }
+      SleepSeconds(o_.warmup);
+      const uint64_t c0 = Completed();
+      measuring_ = true;
+      const auto t0 = Clock::now();
+      CpuWindow cpu(o_, "rpc");
+      SleepSeconds(o_.seconds);
+      measuring_ = false;
+      const uint64_t c1 = Completed();
+      r.seconds = SecondsSince(t0);
+      cpu.End(&r);
+      stop_ = true;
+      r.count = c1 - c0;
+      r.value = static_cast<double>(r.count) / r.seconds;
+      r.extra["callers"] = callers_.size();
+      r.extra["outstanding"] = o_.outstanding;
+    }
+    CloseAll(all);
+    io_.Stop();
+    std::vector<int64_t> samples;
+    for (auto& c : callers_) samples.insert(samples.end(), c->samples.begin(), c->samples.end());
+    Percentiles(std::move(samples), &r);
+    r.errors = errors_.count();
+    r.first_error = errors_.first();
+    return r;
+  }
+
+ private:
+  struct Caller {
+    ClientPtr client;
+    int window = 1;
+    std::vector<int64_t> sent_ns;  // by request id modulo its size (> window)
+    std::atomic<uint64_t> completed{0};
+    std::vector<int64_t> samples;  // caller thread; read after Stop
+  };
+
+  bool Register() {
+    Latch latch(1);
+    Post(callee_, [this, &latch] {
+      const uint64_t req = callee_->NextRequest();
+      callee_->set_on_message([&latch, req](std::string_view, int type, uint64_t id) {
+        if (type == kRegistered && id == req) latch.CountDown();
+      });
+      callee_->Send("[64," + std::to_string(req) + ",{},\"" + kProcedure + "\"]");
+    });
+    if (!latch.Wait(30)) {
+      errors_.Add("REGISTERED not received within 30 s");
+      return false;
+    }
+    return true;
+  }
+
+  // Caller thread.
+  void Call(Caller* c) {
+    if (stop_) return;
+    const uint64_t req = c->client->NextRequest();
+    c->sent_ns[req % c->sent_ns.size()] = NowNs();
+    c->client->Send("[48," + std::to_string(req) + ",{},\"" + kProcedure + "\",[" + std::to_string(req) + "]]");
+  }
+
+  void OnResult(Caller* c, uint64_t id) {
+    const int64_t latency = NowNs() - c->sent_ns[id % c->sent_ns.size()];
+    c->completed.fetch_add(1);
+    if (measuring_.load()) c->samples.push_back(latency);
+    Call(c);
+  }
+
+  uint64_t Completed() const {
+    uint64_t t = 0;
+    for (const auto& c : callers_) t += c->completed.load();
+    return t;
+  }
+
+  const Options& o_;
+  Errors errors_;
+  IoThreads io_;
+  ClientPtr callee_;
+  std::vector<std::unique_ptr<Caller>> callers_;
+  std::atomic<bool> measuring_{false}, stop_{false};
+};
+
+// ---------------------------------------------------------------- idle sessions
+
+// VmRSS of `pid` ("self" works too) in KiB; -1 when unreadable.
+long RssKb(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+// Opens --sessions sessions, at most --connect-parallel handshakes at a time,
+// and keeps them open (each with a read pending, so keep-alive pings are
+// answered) while the server's RSS is read.
+Result RunIdle(const Options& o) {
+  Result r;
+  r.scenario = "idle";
+  r.metric = "server_rss_mb";
+  Errors errors;
+  IoThreads io(o.threads);
+  const std::string server = o.server_pid > 0 ? std::to_string(o.server_pid) : "";
+  const long before_kb = server.empty() ? -1 : RssKb(server);
+  const long self_before_kb = RssKb("self");
+  const size_t n = static_cast<size_t>(std::max(o.sessions, 1));
+  std::vector<ClientPtr> clients(n);
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> welcomed{0};
+  Latch done(static_cast<int64_t>(n));
+  std::function<void()> launch = [&] {
+    const size_t i = next.fetch_add(1);
+    if (i >= n) return;
+    clients[i] = std::make_shared<Client>(io.Next(), o, &errors, "session " + std::to_string(i));
+    clients[i]->Start([&](bool ok) {
+      if (ok) welcomed.fetch_add(1);
+      done.CountDown();
+      launch();
+    });
+  };
+  const auto t0 = Clock::now();
+  CpuWindow cpu(o, "idle");
+  for (int i = 0; i < std::max(o.connect_parallel, 1); ++i) launch();
+  if (!done.Wait(300)) errors.Add("sessions not all opened within 300 s");
+  const double open_s = SecondsSince(t0);
+  SleepSeconds(1.0);  // let the server settle (allocator, deferred work)
+  const long after_kb = server.empty() ? -1 : RssKb(server);
+  cpu.End(&r);
+  r.seconds = open_s;
+  r.count = welcomed.load();
+  r.extra["sessions_requested"] = n;
+  r.extra["sessions_per_s"] = static_cast<double>(r.count) / open_s;
+  r.extra["bench_rss_growth_mb"] = static_cast<double>(RssKb("self") - self_before_kb) / 1024.0;
+  if (before_kb >= 0 && after_kb >= 0) {
+    r.value = static_cast<double>(after_kb) / 1024.0;
+    r.extra["server_rss_before_mb"] = static_cast<double>(before_kb) / 1024.0;
+    r.extra["server_rss_growth_mb"] = static_cast<double>(after_kb - before_kb) / 1024.0;
+    r.extra["server_kb_per_session"] =
+        r.count > 0 ? static_cast<double>(after_kb - before_kb) / static_cast<double>(r.count) : 0.0;
+  } else {
+    r.value = NAN;
+    if (!server.empty()) errors.Add("cannot read /proc/" + server + "/status");
+  }
+  std::vector<ClientPtr> open;
+  for (auto& c : clients) {
+    if (c) open.push_back(c);
+  }
+  CloseAll(open, 60);
+  io.Stop();
+  r.errors = errors.count();
+  r.first_error = errors.first();
+  return r;
+}
+
+// ---------------------------------------------------------------- main
+
+void Usage(std::ostream& out) {
+  out << "usage: wamp_bench --port N [--host 127.0.0.1] [--path /ws] [--realm realm1]\n"
+         "                  [--scenario NAME[,NAME...]|all] [--seconds S] [--warmup S] [--threads N]\n"
+         "                  [--subscribers N] [--window N] [--callers N] [--outstanding N]\n"
+         "                  [--rate EVENTS_PER_S] [--sessions N] [--connect-parallel N] [--server-pid PID]\n"
+         "                  [--payload-bytes N] [--json FILE]\n"
+         "scenarios: fanout one_to_one rpc latency idle (all = every one, in that order)\n"
+         "  fanout      1 publisher -> --subscribers (100) subscribers, one topic: deliveries/s\n"
+         "  one_to_one  1 publisher -> 1 subscriber: events/s\n"
+         "  rpc         --callers (4) sessions, --outstanding (32) calls in flight to com.bench.echo: calls/s\n"
+         "  latency     1 -> 1 at --rate events/s (0: half the one_to_one rate, measured first): p50/p99\n"
+         "  idle        --sessions (10000) sessions opened and held: the server's VmRSS (--server-pid)\n"
+         "The publisher keeps at most --window (1000) events ahead of the slowest subscriber.\n"
+         "--payload-bytes adds a string of that many bytes to every event's arguments.\n";
+}
+
+bool ParseOptions(int argc, char** argv, Options* o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i], value;
+    if (arg == "--help" || arg == "-h") {
+      Usage(std::cout);
+      std::exit(0);
+    }
+    const size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      std::cerr << kProgram << ": " << arg << " needs a value\n";
+      return false;
+    }
+    try {
+      if (arg == "--host") o->host = value;
+      else if (arg == "--port") o->port = std::stoi(value);
+      else if (arg == "--path") o->path = value;
+      else if (arg == "--realm") o->realm = value;
+      else if (arg == "--scenario") o->scenario = value;
+      else if (arg == "--seconds") o->seconds = std::stod(value);
+      else if (arg == "--warmup") o->warmup = std::stod(value);
+      else if (arg == "--threads") o->threads = std::stoi(value);
+      else if (arg == "--subscribers") o->subscribers = std::stoi(value);
+      else if (arg == "--window") o->window = std::stoi(value);
+      else if (arg == "--callers") o->callers = std::stoi(value);
+      else if (arg == "--outstanding") o->outstanding = std::stoi(value);
+      else if (arg == "--rate") o->rate = std::stod(value);
+      else if (arg == "--sessions") o->sessions = std::stoi(value);
+      else if (arg == "--connect-parallel") o->connect_parallel = std::stoi(value);
+      else if (arg == "--server-pid") o->server_pid = std::stoi(value);
+      else if (arg == "--payload-bytes") o->payload_bytes = std::stoi(value);
+      else if (arg == "--json") o->json_path = value;
+      else {
+        std::cerr << kProgram << ": unknown flag " << arg << "\n";
+        return false;
+      }
+    } catch (const std::exception&) {
+      std::cerr << kProgram << ": bad value for " << arg << ": " << value << "\n";
+      return false;
+    }
+  }
+  if (o->port <= 0 || o->port > 65535) {
+    std::cerr << kProgram << ": --port is required\n";
+    return false;
+  }
+  return true;
+}
+
+// Sessions need a descriptor each: raise the soft limit to the hard one.
+void RaiseFileLimit() {
+  rlimit l{};
+  if (getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur < l.rlim_max) {
+    l.rlim_cur = l.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &l) != 0) std::perror("wamp_bench: setrlimit(RLIMIT_NOFILE)");
+  }
+}
+
+Json ToJson(const Result& r) {
+  auto num = [](double v) { return std::isnan(v) ? Json(nullptr) : Json(v); };
+  Json j = {{"scenario", r.scenario}, {"metric", r.metric},   {"value", num(r.value)},
+            {"seconds", r.seconds},   {"count", r.count},     {"p50_us", num(r.p50_us)},
+            {"p99_us", num(r.p99_us)}, {"p999_us", num(r.p999_us)}, {"max_us", num(r.max_us)},
+            {"errors", r.errors},     {"first_error", r.first_error}};
+  for (auto& [k, v] : r.extra.items()) j[k] = v;
+  return j;
+}
+
+void Print(const Result& r) {
+  char line[512];
+  std::snprintf(line, sizeof line, "%-11s %-17s %12.1f", r.scenario.c_str(), r.metric.c_str(), r.value);
+  std::cout << line;
+  if (!std::isnan(r.p50_us)) {
+    std::snprintf(line, sizeof line, "  p50 %.0f us  p99 %.0f us  p99.9 %.0f us  max %.0f us", r.p50_us, r.p99_us,
+                  r.p999_us, r.max_us);
+    std::cout << line;
+  }
+  for (auto& [k, v] : r.extra.items()) {
+    std::cout << "  " << k << " ";
+    if (v.is_number_float()) {
+      std::snprintf(line, sizeof line, std::fabs(v.get<double>()) < 10 ? "%.2f" : "%.1f", v.get<double>());
+      std::cout << line;
+    } else {
+      std::cout << v.dump();
+    }
+  }
+  if (r.errors) std::cout << "  errors " << r.errors << "  first error: " << r.first_error;
+  std::cout << std::endl;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!ParseOptions(argc, argv, &o)) {
+    Usage(std::cerr);
+    return 2;
+  }
+  RaiseFileLimit();
+  const std::vector<std::string> known{"fanout", "one_to_one", "rpc", "latency", "idle"};
+  std::vector<std::string> scenarios;
+  if (o.scenario == "all") {
+    scenarios = known;
+  } else {
+    size_t start = 0;
+    while (start <= o.scenario.size()) {
+      const size_t comma = std::min(o.scenario.find(',', start), o.scenario.size());
+      const std::string s = o.scenario.substr(start, comma - start);
+      if (std::find(known.begin(), known.end(), s) == known.end()) {
+        std::cerr << kProgram << ": unknown scenario '" << s << "'\n";
+        Usage(std::cerr);
+        return 2;
+      }
+      scenarios.push_back(s);
+      start = comma + 1;
+    }
+  }
+
+  std::vector<Result> results;
+  double one_to_one_rate = 0;
+  for (const auto& s : scenarios) {
+    Result r;
+    if (s == "fanout") {
+      r = PubSubThroughput(o, s, o.subscribers).Run();
+    } else if (s == "one_to_one") {
+      r = PubSubThroughput(o, s, 1).Run();
+      one_to_one_rate = r.value;
+    } else if (s == "rpc") {
+      r = RoutedRpc(o).Run();
+    } else if (s == "latency") {
+      double rate = o.rate;
+      if (rate <= 0 && one_to_one_rate <= 0) {
+        Result max = PubSubThroughput(o, "one_to_one", 1).Run();
+        Print(max);
+        results.push_back(max);
+        one_to_one_rate = max.value;
+      }
+      if (rate <= 0) rate = one_to_one_rate / 2;
+      if (rate <= 0) {
+        r.scenario = s;
+        r.metric = "p99_us";
+        r.value = NAN;
+        r.errors = 1;
+        r.first_error = "no rate: the one_to_one pass delivered nothing";
+      } else {
+        r = PubSubLatency(o, rate).Run();
+      }
+    } else {
+      r = RunIdle(o);
+    }
+    Print(r);
+    results.push_back(std::move(r));
+  }
+
+  bool ok = true;
+  Json out = {{"results", Json::array()}};
+  for (const auto& r : results) {
+    out["results"].push_back(ToJson(r));
+    if (r.errors) ok = false;
+  }
+  if (!o.json_path.empty()) {
+    std::ofstream f(o.json_path);
+    f << out.dump(2) << "\n";
+    if (!f) {
+      std::cerr << kProgram << ": cannot write " << o.json_path << "\n";
+      return 1;
+    }
+  }
+  return ok ? 0 : 1;
+}
