@@ -26,22 +26,19 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <deque>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <iterator>
 #include <limits>
 #include <memory>
-#include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -49,41 +46,32 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
-#include <nlohmann/json.hpp>
+#include "wamp_client.h"
 
 namespace {
 
 namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-using tcp = net::ip::tcp;
-using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
+namespace w = ::thingtank::bench::wamp;
+using w::Barrier;
+using w::Client;
+using w::ClientPtr;
+using w::Clock;
+using w::CloseAll;
+using w::Errors;
+using w::IoThreads;
+using w::Latch;
+using w::Post;
+using w::StartAll;
 
 constexpr const char* kProgram = "wamp_bench";
-constexpr const char* kSubprotocol = "wamp.2.json";
 constexpr const char* kProcedure = "com.bench.echo";
 
-// WAMP message types used here.
-constexpr int kWelcome = 2, kAbort = 3, kGoodbye = 6, kError = 8, kSubscribed = 33,
-              kEvent = 36, kResult = 50, kRegistered = 65, kInvocation = 68;
-
-constexpr size_t kMaxQueuedPublishes = 64;        // publisher's own write queue (closed loop)
-constexpr size_t kMaxLatencyQueue = 1'000'000;    // open loop: give up beyond this backlog
+constexpr size_t kMaxQueuedPublishes = 64;      // publisher's own write queue (closed loop)
+constexpr size_t kMaxLatencyQueue = 1'000'000;  // open loop: give up beyond this backlog
 
 struct Options {
-  std::string host = "127.0.0.1";
-  int port = 0;
-  std::string path = "/ws";
-  std::string realm = "realm1";
+  w::Endpoint endpoint;
   std::string scenario = "all";
   double seconds = 3;
   double warmup = 1;
@@ -107,299 +95,6 @@ int64_t NowNs() {
 double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 void SleepSeconds(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
-
-// Failures of every client of a run: a count and the first one. Thread-safe.
-class Errors {
- public:
-  void Add(const std::string& what) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (count_++ == 0) first_ = what;
-  }
-  uint64_t count() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return count_;
-  }
-  std::string first() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return first_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  uint64_t count_ = 0;
-  std::string first_;
-};
-
-// Counts down to zero; Wait returns false at the deadline. Thread-safe.
-class Latch {
- public:
-  explicit Latch(int64_t n) : n_(n) {}
-  void CountDown() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--n_ <= 0) cv_.notify_all();
-  }
-  bool Wait(double seconds) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return n_ <= 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int64_t n_;
-};
-
-// `n` io_contexts, each run by one thread until Stop (or destruction).
-class IoThreads {
- public:
-  explicit IoThreads(int n) {
-    for (int i = 0; i < std::max(n, 1); ++i) {
-      contexts_.push_back(std::make_unique<net::io_context>(1));
-      guards_.push_back(net::make_work_guard(*contexts_.back()));
-    }
-    for (auto& c : contexts_) threads_.emplace_back([ctx = c.get()] { ctx->run(); });
-  }
-  ~IoThreads() { Stop(); }
-  // Round robin; any thread.
-  net::io_context& Next() { return *contexts_[next_.fetch_add(1) % contexts_.size()]; }
-  void Stop() {
-    guards_.clear();
-    for (auto& c : contexts_) c->stop();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
-  }
-
- private:
-  std::vector<std::unique_ptr<net::io_context>> contexts_;
-  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
-  std::vector<std::thread> threads_;
-  std::atomic<size_t> next_{0};
-};
-
-// "[T,ID,..." -> T and ID (the router writes compact JSON; blanks are skipped anyway).
-bool ParseHead(std::string_view m, int* type, uint64_t* id) {
-  size_t i = 0;
-  auto blanks = [&] {
-    while (i < m.size() && (m[i] == ' ' || m[i] == '\n' || m[i] == '\r' || m[i] == '\t')) ++i;
-  };
-  auto number = [&](uint64_t* out) {
-    blanks();
-    const size_t start = i;
-    uint64_t v = 0;
-    while (i < m.size() && m[i] >= '0' && m[i] <= '9') v = v * 10 + static_cast<uint64_t>(m[i++] - '0');
-    *out = v;
-    return i > start;
-  };
-  blanks();
-  if (i >= m.size() || m[i++] != '[') return false;
-  uint64_t t = 0;
-  if (!number(&t)) return false;
-  *type = static_cast<int>(t);
-  *id = 0;
-  blanks();
-  if (i < m.size() && m[i] == ',') {
-    ++i;
-    number(id);
-  }
-  return true;
-}
-
-// The first integer of the last array in `m`: our publishes' args are a flat
-// array [send_ns, seq(, "pad")], the last element of EVENT.
-bool ParseLastArrayFirstInt(std::string_view m, int64_t* out) {
-  const size_t open = m.rfind('[');
-  if (open == std::string_view::npos || open == 0) return false;
-  const char* begin = m.data() + open + 1;
-  char* end = nullptr;
-  errno = 0;
-  const long long v = std::strtoll(begin, &end, 10);
-  if (end == begin || errno != 0) return false;
-  *out = v;
-  return true;
-}
-
-// One WAMP session over one WebSocket connection. Start, Close and the
-// constructor may be called from any thread; everything else runs on the
-// client's io_context thread (its handlers included). Lives as long as a
-// pending operation or an owner holds the shared_ptr.
-class Client : public std::enable_shared_from_this<Client> {
- public:
-  // A message after WELCOME, with its type and second element (request or subscription id).
-  using MessageFn = std::function<void(std::string_view message, int type, uint64_t id)>;
-
-  Client(net::io_context& context, const Options& o, Errors* errors, std::string name)
-      : context_(context), o_(o), ws_(context), errors_(errors), name_(std::move(name)) {}
-
-  net::io_context& context() { return context_; }
-  void set_on_message(MessageFn f) { on_message_ = std::move(f); }
-  void set_on_written(std::function<void()> f) { on_written_ = std::move(f); }
-
-  // Connects, upgrades (wamp.2.json), sends HELLO; `done(true)` on WELCOME,
-  // `done(false)` on any failure before. Any thread; once.
-  void Start(std::function<void(bool)> done) {
-    net::post(context_, [self = shared_from_this(), done = std::move(done)]() mutable {
-      self->on_welcome_ = std::move(done);
-      self->Connect();
-    });
-  }
-
-  // Client thread only from here to Close.
-  uint64_t NextRequest() { return ++last_request_; }
-  size_t queued() const { return queue_.size(); }
-  void Send(std::string message) {
-    if (failed_ || closing_) return;
-    queue_.push_back(std::move(message));
-    if (!writing_) Write();
-  }
-
-  // Drops what is not being written, closes the WebSocket (1000); `done` once
-  // it is closed or failed. Any thread.
-  void Close(std::function<void()> done) {
-    net::post(context_, [self = shared_from_this(), done = std::move(done)]() mutable {
-      self->close_done_ = std::move(done);
-      if (self->failed_ || !self->open_ || self->closing_) return self->FinishClose();
-      self->closing_ = true;
-      if (self->writing_) {
-        self->queue_.erase(self->queue_.begin() + 1, self->queue_.end());
-        self->close_after_write_ = true;
-      } else {
-        self->queue_.clear();
-        self->DoClose();
-      }
-    });
-  }
-
- private:
-  void Connect() {
-    auto& stream = beast::get_lowest_layer(ws_);
-    stream.expires_after(std::chrono::seconds(30));
-    const tcp::endpoint endpoint(net::ip::make_address(o_.host), static_cast<uint16_t>(o_.port));
-    stream.async_connect(endpoint, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) return self->Fail("connect: " + ec.message());
-      self->Handshake();
-    });
-  }
-
-  void Handshake() {
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
-    beast::get_lowest_layer(ws_).expires_never();
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::request_type& req) { req.set(http::field::sec_websocket_protocol, kSubprotocol); }));
-    ws_.read_message_max(16 << 20);
-    const std::string host = o_.host + ":" + std::to_string(o_.port);
-    ws_.async_handshake(response_, host, o_.path, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) return self->Fail("handshake: " + ec.message());
-      if (self->response_[http::field::sec_websocket_protocol] != kSubprotocol) {
-        return self->Fail("server did not accept subprotocol wamp.2.json");
-      }
-      self->open_ = true;
-      self->ws_.text(true);
-      self->Send(R"([1,")" + self->o_.realm +
-                 R"(",{"roles":{"publisher":{},"subscriber":{},"caller":{},"callee":{}}}])");
-      self->Read();
-    });
-  }
-
-  void Read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
-  }
-
-  void OnRead(beast::error_code ec) {
-    if (ec) {
-      if (closing_) return;
-      return Fail("read: " + ec.message());
-    }
-    const auto data = buffer_.cdata();
-    Dispatch(std::string_view(static_cast<const char*>(data.data()), data.size()));
-    buffer_.consume(buffer_.size());
-    if (!failed_) Read();
-  }
-
-  void Dispatch(std::string_view m) {
-    int type = 0;
-    uint64_t id = 0;
-    if (!ParseHead(m, &type, &id)) return Fail("unparsable message: " + std::string(m.substr(0, 200)));
-    if (!welcomed_) {
-      if (type != kWelcome) return Fail("expected WELCOME, got " + std::string(m.substr(0, 200)));
-      welcomed_ = true;
-      if (auto done = std::exchange(on_welcome_, nullptr)) done(true);
-      return;
-    }
-    if (type == kAbort || type == kGoodbye) {
-      return Fail("router ended the session: " + std::string(m.substr(0, 200)));
-    }
-    if (type == kError) {
-      errors_->Add(name_ + ": " + std::string(m.substr(0, 200)));
-      return;
-    }
-    if (on_message_) on_message_(m, type, id);
-  }
-
-  void Write() {
-    writing_ = true;
-    ws_.async_write(net::buffer(queue_.front()), [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->OnWrite(ec);
-    });
-  }
-
-  void OnWrite(beast::error_code ec) {
-    writing_ = false;
-    if (ec) {
-      if (closing_) return FinishClose();
-      return Fail("write: " + ec.message());
-    }
-    queue_.pop_front();
-    if (close_after_write_) {
-      close_after_write_ = false;
-      queue_.clear();
-      return DoClose();
-    }
-    if (!queue_.empty()) Write();
-    if (on_written_) on_written_();
-  }
-
-  void DoClose() {
-    ws_.async_close(websocket::close_code::normal,
-                    [self = shared_from_this()](beast::error_code) { self->FinishClose(); });
-  }
-
-  void FinishClose() {
-    closing_ = true;
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
-    if (auto done = std::exchange(close_done_, nullptr)) done();
-  }
-
-  void Fail(const std::string& what) {
-    if (failed_ || closing_) return;
-    failed_ = true;
-    errors_->Add(name_ + ": " + what);
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
-    if (auto done = std::exchange(on_welcome_, nullptr)) done(false);
-    if (auto done = std::exchange(close_done_, nullptr)) done();
-  }
-
-  net::io_context& context_;
-  const Options& o_;
-  websocket::stream<beast::tcp_stream> ws_;
-  Errors* const errors_;
-  const std::string name_;
-  websocket::response_type response_;
-  beast::flat_buffer buffer_;
-  std::deque<std::string> queue_;  // front() is being written while writing_
-  MessageFn on_message_;
-  std::function<void()> on_written_;
-  std::function<void(bool)> on_welcome_;
-  std::function<void()> close_done_;
-  uint64_t last_request_ = 0;
-  bool open_ = false, welcomed_ = false, writing_ = false, failed_ = false, closing_ = false;
-  bool close_after_write_ = false;
-};
-
-using ClientPtr = std::shared_ptr<Client>;
 
 // One scenario's figures.
 struct Result {
@@ -495,30 +190,6 @@ class CpuWindow {
   Sample start_;
 };
 
-// Starts every client; true once all are welcomed (false on a failure or after 60 s).
-bool StartAll(const std::vector<ClientPtr>& clients, Errors* errors, double timeout = 60) {
-  Latch latch(static_cast<int64_t>(clients.size()));
-  std::atomic<bool> ok{true};
-  for (auto& c : clients) {
-    c->Start([&](bool welcomed) {
-      if (!welcomed) ok = false;
-      latch.CountDown();
-    });
-  }
-  if (!latch.Wait(timeout)) {
-    errors->Add("sessions not welcomed within " + std::to_string(timeout) + " s");
-    return false;
-  }
-  return ok;
-}
-
-// Closes every client (1000), waiting at most `timeout`.
-void CloseAll(const std::vector<ClientPtr>& clients, double timeout = 10) {
-  auto latch = std::make_shared<Latch>(static_cast<int64_t>(clients.size()));
-  for (auto& c : clients) c->Close([latch] { latch->CountDown(); });
-  latch->Wait(timeout);
-}
-
 // Waits until received() reaches `want` or makes no progress for 2 s; returns received().
 uint64_t Drain(uint64_t want, const std::function<uint64_t()>& received) {
   uint64_t last = received();
@@ -530,16 +201,6 @@ uint64_t Drain(uint64_t want, const std::function<uint64_t()>& received) {
     last = now;
   }
   return last;
-}
-
-// Runs `f` on `c`'s thread.
-void Post(const ClientPtr& c, std::function<void()> f) { net::post(c->context(), std::move(f)); }
-
-// Returns once everything posted to `c`'s thread before has run.
-void Barrier(const ClientPtr& c) {
-  auto latch = std::make_shared<Latch>(1);
-  Post(c, [latch] { latch->CountDown(); });
-  latch->Wait(10);
 }
 
 std::string PublishMessage(uint64_t request, const std::string& topic, int64_t send_ns, uint64_t seq,
@@ -568,7 +229,7 @@ bool SubscribeAll(const std::vector<ClientPtr>& subs, const std::string& topic, 
     Post(s, [s, topic, &latch] {
       const uint64_t req = s->NextRequest();
       s->set_on_message([&latch, req](std::string_view, int type, uint64_t id) {
-        if (type == kSubscribed && id == req) latch.CountDown();
+        if (type == w::kSubscribed && id == req) latch.CountDown();
       });
       s->Send("[32," + std::to_string(req) + ",{},\"" + topic + "\"]");
     });
@@ -588,11 +249,15 @@ bool SubscribeAll(const std::vector<ClientPtr>& subs, const std::string& topic, 
 class PubSubThroughput {
  public:
   PubSubThroughput(const Options& o, std::string scenario, int subscribers)
-      : o_(o), scenario_(std::move(scenario)), topic_("com.bench." + scenario_), io_(o.threads),
-        window_(static_cast<uint64_t>(std::max(o.window, 2))), received_(static_cast<size_t>(subscribers)) {
-    pub_ = std::make_shared<Client>(io_.Next(), o_, &errors_, "publisher");
+      : o_(o),
+        scenario_(std::move(scenario)),
+        topic_("com.bench." + scenario_),
+        io_(o.threads),
+        window_(static_cast<uint64_t>(std::max(o.window, 2))),
+        received_(static_cast<size_t>(subscribers)) {
+    pub_ = std::make_shared<Client>(io_.Next(), o_.endpoint, &errors_, "publisher");
     for (int i = 0; i < subscribers; ++i) {
-      subs_.push_back(std::make_shared<Client>(io_.Next(), o_, &errors_, "subscriber " + std::to_string(i)));
+      subs_.push_back(std::make_shared<Client>(io_.Next(), o_.endpoint, &errors_, "subscriber " + std::to_string(i)));
     }
   }
 
@@ -606,7 +271,7 @@ class PubSubThroughput {
       for (size_t i = 0; i < subs_.size(); ++i) {
         Post(subs_[i], [this, i] {
           subs_[i]->set_on_message([this, i](std::string_view, int type, uint64_t) {
-            if (type == kEvent) OnEvent(i);
+            if (type == w::kEvent) OnEvent(i);
           });
         });
       }
@@ -696,8 +361,12 @@ class PubSubThroughput {
 class PubSubLatency {
  public:
   PubSubLatency(const Options& o, double rate)
-      : o_(o), rate_(rate), io_(o.threads), pub_(std::make_shared<Client>(io_.Next(), o_, &errors_, "publisher")),
-        sub_(std::make_shared<Client>(io_.Next(), o_, &errors_, "subscriber")), timer_(pub_->context()) {}
+      : o_(o),
+        rate_(rate),
+        io_(o.threads),
+        pub_(std::make_shared<Client>(io_.Next(), o_.endpoint, &errors_, "publisher")),
+        sub_(std::make_shared<Client>(io_.Next(), o_.endpoint, &errors_, "subscriber")),
+        timer_(pub_->context()) {}
 
   Result Run() {
     Result r;
@@ -706,9 +375,9 @@ class PubSubLatency {
     if (StartAll({pub_, sub_}, &errors_) && SubscribeAll({sub_}, topic_, &errors_)) {
       Post(sub_, [this] {
         sub_->set_on_message([this](std::string_view m, int type, uint64_t) {
-          if (type != kEvent) return;
+          if (type != w::kEvent) return;
           int64_t sent = 0;
-          if (!ParseLastArrayFirstInt(m, &sent)) return errors_.Add("EVENT without a send time");
+          if (!w::ParseLastArrayFirstInt(m, &sent)) return errors_.Add("EVENT without a send time");
           const int64_t latency = NowNs() - sent;
           received_.fetch_add(1);
           if (measuring_.load()) samples_.push_back(latency);  // subscriber thread; read after Stop
@@ -765,7 +434,7 @@ class PubSubLatency {
     }
     next_tick_ += std::chrono::milliseconds(1);
     timer_.expires_at(next_tick_);
-    timer_.async_wait([this](beast::error_code ec) {
+    timer_.async_wait([this](boost::system::error_code ec) {
       if (!ec) Tick();
     });
   }
@@ -791,11 +460,11 @@ class PubSubLatency {
 class RoutedRpc {
  public:
   explicit RoutedRpc(const Options& o) : o_(o), io_(o.threads) {
-    callee_ = std::make_shared<Client>(io_.Next(), o_, &errors_, "callee");
+    callee_ = std::make_shared<Client>(io_.Next(), o_.endpoint, &errors_, "callee");
     const int n = std::max(o_.callers, 1);
     for (int i = 0; i < n; ++i) {
       auto c = std::make_unique<Caller>();
-      c->client = std::make_shared<Client>(io_.Next(), o_, &errors_, "caller " + std::to_string(i));
+      c->client = std::make_shared<Client>(io_.Next(), o_.endpoint, &errors_, "caller " + std::to_string(i));
       c->window = std::max(1, o_.outstanding / n + (i < o_.outstanding % n ? 1 : 0));
       c->sent_ns.resize(static_cast<size_t>(c->window) * 4);
       callers_.push_back(std::move(c));
@@ -811,7 +480,7 @@ class RoutedRpc {
     if (StartAll(all, &errors_) && Register()) {
       Post(callee_, [this] {
         callee_->set_on_message([this](std::string_view m, int type, uint64_t id) {
-          if (type != kInvocation) return;
+          if (type != w::kInvocation) return;
           // INVOCATION [68, id, registration, details, args]: args is the last array.
           const size_t open = m.rfind('[');
           std::string yield = "[70," + std::to_string(id) + ",{},";
@@ -824,7 +493,7 @@ class RoutedRpc {
         Caller* caller = c.get();
         Post(caller->client, [this, caller] {
           caller->client->set_on_message([this, caller](std::string_view, int type, uint64_t id) {
-            if (type == kResult) OnResult(caller, id);
+            if (type == w::kResult) OnResult(caller, id);
           });
           for (int i = 0; i < caller->window; ++i) Call(caller);
         });
@@ -869,7 +538,7 @@ class RoutedRpc {
     Post(callee_, [this, &latch] {
       const uint64_t req = callee_->NextRequest();
       callee_->set_on_message([&latch, req](std::string_view, int type, uint64_t id) {
-        if (type == kRegistered && id == req) latch.CountDown();
+        if (type == w::kRegistered && id == req) latch.CountDown();
       });
       callee_->Send("[64," + std::to_string(req) + ",{},\"" + kProcedure + "\"]");
     });
@@ -941,7 +610,7 @@ Result RunIdle(const Options& o) {
   std::function<void()> launch = [&] {
     const size_t i = next.fetch_add(1);
     if (i >= n) return;
-    clients[i] = std::make_shared<Client>(io.Next(), o, &errors, "session " + std::to_string(i));
+    clients[i] = std::make_shared<Client>(io.Next(), o.endpoint, &errors, "session " + std::to_string(i));
     clients[i]->Start([&](bool ok) {
       if (ok) welcomed.fetch_add(1);
       done.CountDown();
@@ -1018,24 +687,42 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       return false;
     }
     try {
-      if (arg == "--host") o->host = value;
-      else if (arg == "--port") o->port = std::stoi(value);
-      else if (arg == "--path") o->path = value;
-      else if (arg == "--realm") o->realm = value;
-      else if (arg == "--scenario") o->scenario = value;
-      else if (arg == "--seconds") o->seconds = std::stod(value);
-      else if (arg == "--warmup") o->warmup = std::stod(value);
-      else if (arg == "--threads") o->threads = std::stoi(value);
-      else if (arg == "--subscribers") o->subscribers = std::stoi(value);
-      else if (arg == "--window") o->window = std::stoi(value);
-      else if (arg == "--callers") o->callers = std::stoi(value);
-      else if (arg == "--outstanding") o->outstanding = std::stoi(value);
-      else if (arg == "--rate") o->rate = std::stod(value);
-      else if (arg == "--sessions") o->sessions = std::stoi(value);
-      else if (arg == "--connect-parallel") o->connect_parallel = std::stoi(value);
-      else if (arg == "--server-pid") o->server_pid = std::stoi(value);
-      else if (arg == "--payload-bytes") o->payload_bytes = std::stoi(value);
-      else if (arg == "--json") o->json_path = value;
+      if (arg == "--host")
+        o->endpoint.host = value;
+      else if (arg == "--port")
+        o->endpoint.port = std::stoi(value);
+      else if (arg == "--path")
+        o->endpoint.path = value;
+      else if (arg == "--realm")
+        o->endpoint.realm = value;
+      else if (arg == "--scenario")
+        o->scenario = value;
+      else if (arg == "--seconds")
+        o->seconds = std::stod(value);
+      else if (arg == "--warmup")
+        o->warmup = std::stod(value);
+      else if (arg == "--threads")
+        o->threads = std::stoi(value);
+      else if (arg == "--subscribers")
+        o->subscribers = std::stoi(value);
+      else if (arg == "--window")
+        o->window = std::stoi(value);
+      else if (arg == "--callers")
+        o->callers = std::stoi(value);
+      else if (arg == "--outstanding")
+        o->outstanding = std::stoi(value);
+      else if (arg == "--rate")
+        o->rate = std::stod(value);
+      else if (arg == "--sessions")
+        o->sessions = std::stoi(value);
+      else if (arg == "--connect-parallel")
+        o->connect_parallel = std::stoi(value);
+      else if (arg == "--server-pid")
+        o->server_pid = std::stoi(value);
+      else if (arg == "--payload-bytes")
+        o->payload_bytes = std::stoi(value);
+      else if (arg == "--json")
+        o->json_path = value;
       else {
         std::cerr << kProgram << ": unknown flag " << arg << "\n";
         return false;
@@ -1045,7 +732,7 @@ bool ParseOptions(int argc, char** argv, Options* o) {
       return false;
     }
   }
-  if (o->port <= 0 || o->port > 65535) {
+  if (o->endpoint.port <= 0 || o->endpoint.port > 65535) {
     std::cerr << kProgram << ": --port is required\n";
     return false;
   }
@@ -1063,10 +750,10 @@ void RaiseFileLimit() {
 
 Json ToJson(const Result& r) {
   auto num = [](double v) { return std::isnan(v) ? Json(nullptr) : Json(v); };
-  Json j = {{"scenario", r.scenario}, {"metric", r.metric},   {"value", num(r.value)},
-            {"seconds", r.seconds},   {"count", r.count},     {"p50_us", num(r.p50_us)},
-            {"p99_us", num(r.p99_us)}, {"p999_us", num(r.p999_us)}, {"max_us", num(r.max_us)},
-            {"errors", r.errors},     {"first_error", r.first_error}};
+  Json j = {
+      {"scenario", r.scenario},  {"metric", r.metric},      {"value", num(r.value)},       {"seconds", r.seconds},
+      {"count", r.count},        {"p50_us", num(r.p50_us)}, {"p99_us", num(r.p99_us)},     {"p999_us", num(r.p999_us)},
+      {"max_us", num(r.max_us)}, {"errors", r.errors},      {"first_error", r.first_error}};
   for (auto& [k, v] : r.extra.items()) j[k] = v;
   return j;
 }
