@@ -1,5 +1,7 @@
 #pragma once
 
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 #include "services/common/server.h"
 #include "services/tables/table_service.h"
 #include "thingtank/tables/v1/tables.grpc.pb.h"
@@ -9,7 +11,12 @@ namespace thingtank::tables {
 // The gRPC face of the tables domain: each handler hands its request to the
 // domain on the service's executor (via UnaryRunner) and finishes with the
 // domain's answer. Nothing else happens here. Does not own its dependencies.
-class TablesGrpcService final : public v1::TablesService::CallbackService {
+// Query and Scan are raw methods: their responses are assembled from stored
+// item bytes without parsing (TableService::QueryEncoded).
+using TablesGrpcBase = v1::TablesService::WithRawCallbackMethod_Query<
+    v1::TablesService::WithRawCallbackMethod_Scan<v1::TablesService::CallbackService>>;
+
+class TablesGrpcService final : public TablesGrpcBase {
  public:
   TablesGrpcService(TableService* domain, UnaryRunner* runner) : domain_(domain), runner_(runner) {}
 
@@ -29,8 +36,6 @@ class TablesGrpcService final : public v1::TablesService::CallbackService {
   TT_TABLES_UNARY(PutItem)
   TT_TABLES_UNARY(DeleteItem)
   TT_TABLES_UNARY(UpdateItem)
-  TT_TABLES_UNARY(Query)
-  TT_TABLES_UNARY(Scan)
   TT_TABLES_UNARY(BatchGetItem)
   TT_TABLES_UNARY(BatchWriteItem)
   TT_TABLES_UNARY(TransactWriteItems)
@@ -51,7 +56,45 @@ class TablesGrpcService final : public v1::TablesService::CallbackService {
         [this, request, answer] { return answer(domain_->GetItem(*request)); });
   }
 
+  grpc::ServerUnaryReactor* Query(grpc::CallbackServerContext* context,
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override {
+    return Raw<v1::QueryRequest>(context, "Query", request, response,
+                                 [this](const v1::QueryRequest& r) { return domain_->QueryEncoded(r); });
+  }
+  grpc::ServerUnaryReactor* Scan(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override {
+    return Raw<v1::ScanRequest>(context, "Scan", request, response,
+                                [this](const v1::ScanRequest& r) { return domain_->ScanEncoded(r); });
+  }
+
  private:
+  // A raw method: parses the request, sends serialize(head) + the verbatim
+  // items as the response bytes.
+  template <typename Request, typename Call>
+  grpc::ServerUnaryReactor* Raw(grpc::CallbackServerContext* context, const char* method,
+                                const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+                                Call call) {
+    return runner_->Run(context, method, [request, response, call]() -> absl::Status {
+      Request parsed;
+      grpc::ByteBuffer copy(*request);
+      if (!grpc::SerializationTraits<Request>::Deserialize(&copy, &parsed).ok()) {
+        return absl::InvalidArgumentError("the request is not a valid protobuf message");
+      }
+      auto result = call(parsed);
+      if (!result.ok()) return result.status();
+      auto* bytes = new std::string();
+      bytes->reserve(result->head.ByteSizeLong() + result->items.size());
+      result->head.AppendToString(bytes);
+      bytes->append(result->items);
+      grpc::Slice slice(bytes->data(), bytes->size(),
+                        [](void* p) { delete static_cast<std::string*>(p); }, bytes);
+      *response = grpc::ByteBuffer(&slice, 1);
+      return absl::OkStatus();
+    });
+  }
+
   // `call` runs the domain method; a lambda rather than a member-function
   // pointer (GCC 12's ASan+UBSan misreports calls through the latter).
   template <typename Response, typename Call>

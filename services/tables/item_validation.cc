@@ -23,19 +23,24 @@ absl::Status CheckNumber(const std::string& text, const std::string& field) {
 
 // Significant digits of a valid number's text: mantissa digits without
 // leading or trailing zeros.
-int64_t SignificantDigits(const std::string& text) {
-  std::string digits;
+int64_t SignificantDigits(std::string_view text) {
+  int64_t digits = 0, leading = 0, trailing = 0;
+  bool seen_nonzero = false;
   for (char c : text) {
     if (c == 'e' || c == 'E') break;
-    if (c >= '0' && c <= '9') digits.push_back(c);
+    if (c < '0' || c > '9') continue;
+    ++digits;
+    if (c == '0') {
+      if (!seen_nonzero) ++leading;
+      ++trailing;
+    } else {
+      seen_nonzero = true;
+      trailing = 0;
+    }
   }
-  const size_t first = digits.find_first_not_of('0');
-  if (first == std::string::npos) return 0;
-  const size_t last = digits.find_last_not_of('0');
-  return static_cast<int64_t>(last - first + 1);
+  if (!seen_nonzero) return 0;
+  return digits - leading - trailing;
 }
-
-int64_t NumberSize(const std::string& text) { return (SignificantDigits(text) + 1) / 2 + 1; }
 
 const char* TypeName(v1::ScalarAttributeType t) {
   switch (t) {
@@ -178,6 +183,8 @@ int64_t ValueSize(const v1::AttributeValue& v) {
   }
   return 0;
 }
+
+int64_t NumberSize(std::string_view text) { return (SignificantDigits(text) + 1) / 2 + 1; }
 
 int64_t ItemSize(const AttributeMap& item) {
   int64_t n = 0;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "google/protobuf/map.h"
@@ -27,6 +28,8 @@ absl::Status ValidateValue(const v1::AttributeValue& v, const std::string& field
 // + 1, B bytes, BOOL/NULL 1, L/M 3 + per element (1 + its size, map entries
 // also their name), sets the sum of their members.
 int64_t ValueSize(const v1::AttributeValue& v);
+// The size of a number from its (valid) text.
+int64_t NumberSize(std::string_view text);
 // Sum over attributes of name bytes + value size.
 int64_t ItemSize(const AttributeMap& item);
 

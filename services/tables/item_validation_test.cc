@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "services/common/status.h"
+#include "services/tables/storage/encoded_item.h"
 #include "services/tables/table_service_test_util.h"
 
 namespace thingtank::tables {
@@ -92,6 +95,71 @@ TEST(ItemValidationTest, KeysMustBePresentTypedAndNonEmpty) {
       "item");
   EXPECT_EQ(big.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ErrorField(big), "item");
+}
+
+// A random value of every type, nested up to `depth`.
+v1::AttributeValue RandomValue(std::mt19937_64& rng, int depth) {
+  v1::AttributeValue v;
+  auto text = [&] { return std::string(rng() % 20, static_cast<char>('a' + rng() % 26)); };
+  auto number = [&] {
+    static const char* kNumbers[] = {"0", "-5", "10", "123.4500", "0.000001", "1e10", "-9.99E-3"};
+    return std::string(kNumbers[rng() % 7]);
+  };
+  switch (rng() % (depth > 0 ? 10 : 5)) {
+    case 0: v.set_s(text()); break;
+    case 1: v.set_n(number()); break;
+    case 2: v.set_b(text()); break;
+    case 3: v.set_bool_value(rng() % 2 == 0); break;
+    case 4: v.set_null_value(true); break;
+    case 5: for (int i = rng() % 4; i > 0; --i) *v.mutable_l()->add_values() = RandomValue(rng, depth - 1); break;
+    case 6: for (int i = rng() % 4; i > 0; --i) (*v.mutable_m()->mutable_fields())[text()] = RandomValue(rng, depth - 1); break;
+    case 7: for (int i = 1 + rng() % 3; i > 0; --i) v.mutable_ss()->add_values(text() + std::to_string(i)); break;
+    case 8: for (int i = 1 + rng() % 3; i > 0; --i) v.mutable_ns()->add_values(number()); break;
+    default: for (int i = 1 + rng() % 3; i > 0; --i) v.mutable_bs()->add_values(text() + std::to_string(i)); break;
+  }
+  return v;
+}
+
+// Query and Scan read stored items without parsing them: the wire-format
+// walk must give exactly ItemSize() and find the TTL number.
+TEST(EncodedItemTest, SizeFromWireFormatEqualsItemSize) {
+  std::mt19937_64 rng(42);
+  for (int round = 0; round < 2000; ++round) {
+    v1::Item item;
+    for (int i = rng() % 6; i > 0; --i) {
+      (*item.mutable_attributes())["a" + std::to_string(i)] = RandomValue(rng, 3);
+    }
+    const bool with_ttl = rng() % 2 == 0;
+    if (with_ttl) (*item.mutable_attributes())["expires"].set_n("1700000000");
+    const std::string bytes = item.SerializeAsString();
+    absl::StatusOr<storage::EncodedItemInfo> info = storage::InspectEncodedItem(bytes, "expires");
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->size, ItemSize(item.attributes())) << item.DebugString();
+    if (with_ttl) {
+      ASSERT_TRUE(info->ttl_number.has_value());
+      EXPECT_EQ(*info->ttl_number, "1700000000");
+    } else {
+      EXPECT_FALSE(info->ttl_number.has_value());
+    }
+  }
+  const std::string truncated = {0x0a, 0x05, 'a', 'b'};  // says 5 bytes, has 2
+  EXPECT_FALSE(storage::InspectEncodedItem(truncated, "").ok());
+}
+
+TEST(EncodedItemTest, AppendedItemsParseAsTheResponseField) {
+  v1::Item a, b;
+  (*a.mutable_attributes())["pk"].set_s("x");
+  (*b.mutable_attributes())["pk"].set_s(std::string(300, 'y'));  // two-byte length varint
+  v1::QueryResponse head;
+  head.set_count(2);
+  std::string bytes = head.SerializeAsString();
+  storage::AppendItemField(a.SerializeAsString(), &bytes);
+  storage::AppendItemField(b.SerializeAsString(), &bytes);
+  v1::QueryResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  EXPECT_EQ(parsed.count(), 2);
+  ASSERT_EQ(parsed.items_size(), 2);
+  EXPECT_EQ(parsed.items(1).attributes().at("pk").s(), std::string(300, 'y'));
 }
 
 }  // namespace

@@ -105,6 +105,18 @@ class TableService {
   // Reads of many items (table_service_query.cc).
   absl::StatusOr<v1::QueryResponse> Query(const v1::QueryRequest& request);
   absl::StatusOr<v1::ScanResponse> Scan(const v1::ScanRequest& request);
+  // The same, with the items left as stored: `items` is the wire encoding of
+  // the response's `repeated Item items = 1`, so serialize(head) + items is
+  // the serialized response (protobuf concatenation merges). Items are never
+  // parsed unless a filter or projection needs them: the fast path for
+  // large pages (the gRPC face sends these bytes as they are).
+  template <typename Response>
+  struct Encoded {
+    Response head;
+    std::string items;
+  };
+  absl::StatusOr<Encoded<v1::QueryResponse>> QueryEncoded(const v1::QueryRequest& request);
+  absl::StatusOr<Encoded<v1::ScanResponse>> ScanEncoded(const v1::ScanRequest& request);
 
   // Batches and transactions (table_service_batch.cc).
   absl::StatusOr<v1::BatchGetItemResponse> BatchGetItem(const v1::BatchGetItemRequest& request);
@@ -187,7 +199,7 @@ class TableService {
   absl::Status ReadPage(TableState* t, const PageSpec& spec, Page* page);
   template <typename Request, typename Response>
   absl::Status ReadPageInto(TableState* t, const PageSpec& spec, const Request& request,
-                            Response* response);
+                            Encoded<Response>* response);
 
   // Timers: CREATING -> ACTIVE, and the TTL sweeper.
   void ScheduleActivation(uint64_t table_id, absl::Time when);

@@ -44,6 +44,12 @@ struct ReadView {
     absl::StatusOr<Decimal> d = Decimal::Parse(it->second.n());
     return d.ok() && d->Compare(now_seconds) <= 0;
   }
+  // The same from the TTL attribute's number text (absent: not expiring).
+  bool ExpiredNumber(std::optional<std::string_view> number) const {
+    if (ttl_attribute.empty() || !number) return false;
+    absl::StatusOr<Decimal> d = Decimal::Parse(std::string(*number));
+    return d.ok() && d->Compare(now_seconds) <= 0;
+  }
 };
 
 inline Decimal SecondsOf(absl::Time t) {

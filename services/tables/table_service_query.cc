@@ -5,6 +5,7 @@
 
 #include "services/common/storage/key_codec.h"
 #include "services/tables/expression/expression.h"
+#include "services/tables/storage/encoded_item.h"
 #include "services/tables/table_service.h"
 
 namespace thingtank::tables {
@@ -71,7 +72,8 @@ struct TableService::PageSpec {
 };
 
 struct TableService::Page {
-  google::protobuf::RepeatedPtrField<v1::Item> items;
+  google::protobuf::RepeatedPtrField<v1::Item> items;  // projected items
+  std::string encoded;  // whole items, as stored (wire format of `items`)
   int32_t count = 0;
   int32_t scanned = 0;
   AttributeMap last_evaluated_key;
@@ -81,10 +83,11 @@ struct TableService::Page {
 absl::Status TableService::ReadPage(TableState* t, const PageSpec& spec, Page* page) {
   const internal::ReadView view = View(*t);
   const Expressions& e = *spec.expressions;
-  // Whole items are parsed straight into the page (and dropped again when
-  // filtered out); only projections and counts go through a scratch item.
-  const bool keep_whole = !spec.count_only && !e.projection;
-  absl::Status parse_error;
+  // Whole items without a filter are copied as stored, never parsed: only
+  // their size and TTL attribute are read from the wire format. Filters and
+  // projections parse each item into a scratch message.
+  const bool verbatim = !spec.count_only && !e.projection && !e.filter;
+  absl::Status error;
   v1::Item scratch;
   bool stopped = false;
   TT_RETURN_IF_ERROR(store_.ForEachItem(
@@ -94,33 +97,57 @@ absl::Status TableService::ReadPage(TableState* t, const PageSpec& spec, Page* p
                 spec.segment) {
           return true;
         }
-        v1::Item* item = keep_whole ? page->items.Add() : &scratch;
-        item->Clear();
-        if (!item->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          if (keep_whole) page->items.RemoveLast();
-          parse_error = absl::DataLossError("tables: corrupt item");
-          return false;
+        bool parsed = false;
+        auto parse = [&]() -> bool {
+          if (parsed) return true;
+          scratch.Clear();
+          if (!scratch.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+            error = absl::DataLossError("tables: corrupt item");
+            return false;
+          }
+          parsed = true;
+          return true;
+        };
+        int64_t size = 0;
+        bool expired = false;
+        if (verbatim) {
+          absl::StatusOr<storage::EncodedItemInfo> info =
+              storage::InspectEncodedItem(value, view.ttl_attribute);
+          if (!info.ok()) {
+            error = info.status();
+            return false;
+          }
+          size = info->size;
+          expired = view.ExpiredNumber(info->ttl_number);
+        } else {
+          if (!parse()) return false;
+          expired = view.Expired(scratch.attributes());
+          size = ItemSize(scratch.attributes());
         }
-        bool keep = false;
-        if (!view.Expired(item->attributes())) {
-          ++page->scanned;
-          page->bytes += ItemSize(item->attributes());
-          if (!e.filter || e.filter->Evaluate(item->attributes())) {
-            ++page->count;
-            keep = true;
-            if (!spec.count_only && e.projection) {
-              *page->items.Add()->mutable_attributes() = e.projection->Apply(item->attributes());
+        if (expired) return true;
+        ++page->scanned;
+        page->bytes += size;
+        if (verbatim) {
+          ++page->count;
+          storage::AppendItemField(value, &page->encoded);
+        } else if (!e.filter || e.filter->Evaluate(scratch.attributes())) {
+          ++page->count;
+          if (!spec.count_only) {
+            if (e.projection) {
+              *page->items.Add()->mutable_attributes() = e.projection->Apply(scratch.attributes());
+            } else {
+              storage::AppendItemField(value, &page->encoded);
             }
           }
-          if ((spec.limit > 0 && page->scanned >= spec.limit) || page->bytes >= kPageBytes) {
-            stopped = true;
-            page->last_evaluated_key = KeyOf(item->attributes(), t->schema);
-          }
         }
-        if (keep_whole && !keep) page->items.RemoveLast();
+        if ((spec.limit > 0 && page->scanned >= spec.limit) || page->bytes >= kPageBytes) {
+          stopped = true;
+          if (!parse()) return false;
+          page->last_evaluated_key = KeyOf(scratch.attributes(), t->schema);
+        }
         return !stopped;
       }));
-  TT_RETURN_IF_ERROR(parse_error);
+  TT_RETURN_IF_ERROR(error);
   return absl::OkStatus();
 }
 
@@ -128,11 +155,13 @@ absl::Status TableService::ReadPage(TableState* t, const PageSpec& spec, Page* p
 // response (the two share every field involved).
 template <typename Request, typename Response>
 absl::Status TableService::ReadPageInto(TableState* t, const PageSpec& spec,
-                                        const Request& request, Response* response) {
+                                        const Request& request, Encoded<Response>* out) {
   Page page;
   TT_RETURN_IF_ERROR(ReadPage(t, spec, &page));
   const double units = ReadUnits(page.bytes, request.consistent_read());
   Charge(t, units, 0);
+  Response* response = &out->head;
+  out->items = std::move(page.encoded);
   *response->mutable_items() = std::move(page.items);
   response->set_count(page.count);
   response->set_scanned_count(page.scanned);
@@ -141,7 +170,28 @@ absl::Status TableService::ReadPageInto(TableState* t, const PageSpec& spec,
   return absl::OkStatus();
 }
 
+namespace {
+// The typed response: the verbatim items merged in.
+template <typename Response>
+absl::StatusOr<Response> Decoded(absl::StatusOr<TableService::Encoded<Response>> encoded) {
+  if (!encoded.ok()) return encoded.status();
+  if (!encoded->items.empty() && !encoded->head.MergeFromString(encoded->items)) {
+    return absl::DataLossError("tables: corrupt item");
+  }
+  return std::move(encoded->head);
+}
+}  // namespace
+
 absl::StatusOr<v1::QueryResponse> TableService::Query(const v1::QueryRequest& request) {
+  return Decoded(QueryEncoded(request));
+}
+
+absl::StatusOr<v1::ScanResponse> TableService::Scan(const v1::ScanRequest& request) {
+  return Decoded(ScanEncoded(request));
+}
+
+absl::StatusOr<TableService::Encoded<v1::QueryResponse>> TableService::QueryEncoded(
+    const v1::QueryRequest& request) {
   TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
   if (request.key_condition_expression().empty()) {
     return Invalid("key_condition_expression", "required");
@@ -239,12 +289,13 @@ absl::StatusOr<v1::QueryResponse> TableService::Query(const v1::QueryRequest& re
   spec.limit = request.limit();
   spec.expressions = &e;
   spec.count_only = request.select() == v1::SELECT_COUNT;
-  v1::QueryResponse response;
+  Encoded<v1::QueryResponse> response;
   TT_RETURN_IF_ERROR(ReadPageInto(t.get(), spec, request, &response));
   return response;
 }
 
-absl::StatusOr<v1::ScanResponse> TableService::Scan(const v1::ScanRequest& request) {
+absl::StatusOr<TableService::Encoded<v1::ScanResponse>> TableService::ScanEncoded(
+    const v1::ScanRequest& request) {
   TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
   if (request.limit() < 0) return Invalid("limit", "must be positive");
   if (request.total_segments() < 0 || request.total_segments() > 1000000) {
@@ -278,7 +329,7 @@ absl::StatusOr<v1::ScanResponse> TableService::Scan(const v1::ScanRequest& reque
   spec.count_only = request.select() == v1::SELECT_COUNT;
   spec.segment = static_cast<uint32_t>(request.segment());
   spec.total_segments = static_cast<uint32_t>(request.total_segments());
-  v1::ScanResponse response;
+  Encoded<v1::ScanResponse> response;
   TT_RETURN_IF_ERROR(ReadPageInto(t.get(), spec, request, &response));
   return response;
 }

@@ -88,7 +88,8 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& co
   running->bridge = std::make_unique<wamp::Bridge>(services);
   running->bridge->Install(running->router.get());
   TT_ASSIGN_OR_RETURN(running->rules,
-                      wamp::RuleEngine::Open(running->db.get(), running->router.get(), context.clock));
+                      wamp::RuleEngine::Open(running->db.get(), running->router.get(), context.clock,
+                                                 context.metrics->registry()));
   running->runner = std::make_unique<UnaryRunner>(wamp::v1::WampService::service_full_name(), "wamp",
                                                   running->executor.get(), context.rpc_metrics,
                                                   context.gate);
