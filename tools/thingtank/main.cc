@@ -6,6 +6,7 @@
 
 #include "tools/thingtank/cli/queues_cli.h"
 #include "tools/thingtank/cli/tables_cli.h"
+#include "tools/thingtank/cli/wamp_cli.h"
 #include "tools/thingtank/serve/serve.h"
 
 namespace {
@@ -15,6 +16,7 @@ void Usage(std::ostream& os) {
         "  serve        run ThingTank (all services and the gateway; see thingtank serve --help)\n"
         "  queues ...   queue commands (SQS): create, list, send, receive, delete, ...\n"
         "  tables ...   table commands (DynamoDB): create, list, describe, put, get, query, scan, ...\n"
+        "  wamp ...     WAMP commands: publish, call, subscribe, rules (forwarding rules)\n"
         "  version      print the version\n\n"
         "Client commands talk to --endpoint (default localhost:50051, or THINGTANK_ENDPOINT).\n";
 }
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return thingtank::serve::RunServe(rest);
   if (command == "queues") return thingtank::cli::RunQueues(rest);
   if (command == "tables") return thingtank::cli::RunTables(rest);
+  if (command == "wamp") return thingtank::cli::RunWamp(rest);
   if (command == "version" || command == "--version") {
     std::cout << "thingtank " << THINGTANK_VERSION << "\n";
     return 0;

@@ -28,8 +28,13 @@ std::vector<FlagSpec> AllFlags(const Service& service, const Command& command) {
 
 void PrintSynopsis(const Service& service, const Command& command, std::ostream& os) {
   os << "usage: thingtank " << service.name << " " << command.name;
+  if (!command.synopsis.empty()) {
+    os << " " << command.synopsis << " [flags]\n";
+    return;
+  }
   for (const std::string& arg : command.required) os << " <" << arg << ">";
   for (const std::string& arg : command.optional) os << " [" << arg << "]";
+  if (command.variadic && !command.optional.empty()) os << "...";
   os << " [flags]\n";
 }
 
@@ -41,8 +46,8 @@ void PrintCommandUsage(const Service& service, const Command& command, std::ostr
   PrintFlagHelp(AllFlags(service, command), os);
 }
 
-// The index of the command name: the first argument that is neither a flag
-// nor the value of a connection flag (or the target flag) given before it.
+}  // namespace
+
 size_t CommandIndex(const Service& service, const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -55,8 +60,6 @@ size_t CommandIndex(const Service& service, const std::vector<std::string>& args
   }
   return args.size();
 }
-
-}  // namespace
 
 void PrintServiceUsage(const Service& service, std::ostream& os) {
   os << "usage: thingtank " << service.name << " <command> [arguments] [flags]\n\n"
@@ -123,7 +126,7 @@ int RunService(const Service& service, const std::vector<std::string>& raw_args,
   if (count < command->required.size()) {
     return ReportUsageError("missing <" + command->required[count] + ">", json, io, usage);
   }
-  if (count > command->required.size() + command->optional.size()) {
+  if (!command->variadic && count > command->required.size() + command->optional.size()) {
     return ReportUsageError("unexpected argument \"" + parsed.positional().back() + "\"", json,
                             io, usage);
   }

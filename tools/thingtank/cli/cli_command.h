@@ -1,6 +1,6 @@
 #pragma once
 
-// The command machinery shared by `thingtank queues` and `thingtank tables`:
+// The command machinery shared by `thingtank queues`, `tables` and `wamp`:
 // a table of commands, the dispatcher that picks and checks one, the help
 // printers, and helpers the command handlers of every service use.
 
@@ -42,6 +42,11 @@ struct Command {
   Run run;
   std::vector<std::string> optional = {};  // optional positionals after the required ones
   std::string alias = {};
+  // The last optional positional repeats: any number of them ([arg...]).
+  bool variadic = false;
+  // Replaces the generated positionals in the usage line when not empty
+  // (for arguments that go with a flag).
+  std::string synopsis = {};
 };
 
 // A service's commands and the texts of its help.
@@ -67,6 +72,11 @@ Command::Run WithStub(int (*handler)(const Context&)) {
 
 // The service's overview: its commands, the connection flags and notes.
 void PrintServiceUsage(const Service& service, std::ostream& os);
+
+// The index of the command name in `raw_args`: the first argument that is
+// neither a flag nor the value of a connection flag (or the target flag)
+// given before it; raw_args.size() when there is none.
+size_t CommandIndex(const Service& service, const std::vector<std::string>& raw_args);
 
 // Finds the command in `raw_args`, parses its flags and positionals, connects
 // and runs it. Returns the exit code.

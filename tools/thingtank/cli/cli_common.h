@@ -133,6 +133,9 @@ int ReportLocalError(const std::string& message, bool json, const Io& io);
 int ReportUsageError(const std::string& message, bool json, const Io& io,
                      const std::function<void(std::ostream&)>& usage);
 
+// The google.rpc.ErrorInfo reason attached to a failed call, or "".
+std::string RpcErrorReason(const grpc::Status& status);
+
 // Human form of a gRPC error (without the "error: " prefix).
 std::string DescribeRpcError(const grpc::Status& status, const ConnectionOptions& options);
 

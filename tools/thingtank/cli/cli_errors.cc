@@ -105,6 +105,8 @@ void SetString(google::protobuf::Struct* s, const std::string& key, const std::s
 
 }  // namespace
 
+std::string RpcErrorReason(const grpc::Status& status) { return Decode(status).reason; }
+
 std::string DescribeRpcError(const grpc::Status& status, const ConnectionOptions& options) {
   const ErrorDetails details = Decode(status);
   if (IsUnreachable(status, details)) {
