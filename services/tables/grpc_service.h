@@ -84,13 +84,13 @@ class TablesGrpcService final : public TablesGrpcBase {
       }
       auto result = call(parsed);
       if (!result.ok()) return result.status();
-      auto* bytes = new std::string();
-      bytes->reserve(result->head.ByteSizeLong() + result->items.size());
-      result->head.AppendToString(bytes);
-      bytes->append(result->items);
-      grpc::Slice slice(bytes->data(), bytes->size(),
-                        [](void* p) { delete static_cast<std::string*>(p); }, bytes);
-      *response = grpc::ByteBuffer(&slice, 1);
+      // Two slices, head then items; the items string is handed over, not copied.
+      auto* items = new std::string(std::move(result->items));
+      grpc::Slice slices[2] = {
+          grpc::Slice(result->head.SerializeAsString()),
+          grpc::Slice(items->data(), items->size(),
+                      [](void* p) { delete static_cast<std::string*>(p); }, items)};
+      *response = grpc::ByteBuffer(slices, 2);
       return absl::OkStatus();
     });
   }

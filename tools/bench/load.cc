@@ -210,24 +210,34 @@ bool Worker::CallDone(const grpc::Status& status) {
 
 void SetDeadline(grpc::ClientContext* ctx) { ctx->set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
 
-HealthWorker::HealthWorker(Loop* loop, grpc::GenericStub* stub) : Worker(loop), stub_(stub) {
-  grpc::Slice empty;
-  request_ = grpc::ByteBuffer(&empty, 1);
-}
+RawWorker::RawWorker(Loop* loop, grpc::GenericStub* stub, std::string method,
+                     std::vector<grpc::ByteBuffer> requests, Units units)
+    : Worker(loop), stub_(stub), method_(std::move(method)), requests_(std::move(requests)),
+      units_(std::move(units)) {}
 
-void HealthWorker::Begin() {
-  static const std::string* method = new std::string("/grpc.health.v1.Health/Check");
+void RawWorker::Begin() {
   ctx_.emplace();
   SetDeadline(&*ctx_);
   start_ = Clock::now();
-  stub_->UnaryCall(&*ctx_, *method, grpc::StubOptions(), &request_, &response_,
+  const grpc::ByteBuffer* request = &requests_[next_++ % requests_.size()];
+  stub_->UnaryCall(&*ctx_, method_, grpc::StubOptions(), request, &response_,
                    [this](grpc::Status s) { Done(s); });
 }
 
-void HealthWorker::Done(const grpc::Status& s) {
-  if (s.ok()) OpDone(start_, 0);
+void RawWorker::Done(const grpc::Status& s) {
+  if (s.ok()) OpDone(start_, units_ ? units_(response_, this) : 0);
   if (CallDone(s)) Begin();
 }
+
+namespace {
+std::vector<grpc::ByteBuffer> EmptyRequest() {
+  grpc::Slice empty;
+  return {grpc::ByteBuffer(&empty, 1)};
+}
+}  // namespace
+
+HealthWorker::HealthWorker(Loop* loop, grpc::GenericStub* stub)
+    : RawWorker(loop, stub, "/grpc.health.v1.Health/Check", EmptyRequest(), nullptr) {}
 
 // ---------------------------------------------------------------- harness
 

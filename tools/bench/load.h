@@ -169,9 +169,18 @@ void SetDeadline(grpc::ClientContext* ctx);
 
 // grpc.health.v1.Health/Check with a zero-byte request (an empty
 // HealthCheckRequest: the server's overall health).
-class HealthWorker final : public Worker {
+// A worker for one unary method called with pre-serialized requests (taken
+// in turn) through a GenericStub: no serialization on the client, and the
+// response is not parsed unless `units` looks at it. The health baseline is
+// one; so is the Query scenario, so both load the client equally.
+class RawWorker : public Worker {
  public:
-  HealthWorker(Loop* loop, grpc::GenericStub* stub);
+  using Units = std::function<uint64_t(const grpc::ByteBuffer&, RawWorker*)>;
+  RawWorker(Loop* loop, grpc::GenericStub* stub, std::string method,
+            std::vector<grpc::ByteBuffer> requests, Units units);
+  void Miss(uint64_t n = 1) {
+    if (Measuring()) misses += n;
+  }
 
  protected:
   void Begin() override;
@@ -180,9 +189,19 @@ class HealthWorker final : public Worker {
   void Done(const grpc::Status& s);
 
   grpc::GenericStub* stub_;
+  const std::string method_;
+  std::vector<grpc::ByteBuffer> requests_;
+  Units units_;
+  size_t next_ = 0;
   std::optional<grpc::ClientContext> ctx_;
-  grpc::ByteBuffer request_, response_;
+  grpc::ByteBuffer response_;
   Clock::time_point start_;
+};
+
+// grpc.health.v1.Health/Check with an empty request.
+class HealthWorker final : public RawWorker {
+ public:
+  HealthWorker(Loop* loop, grpc::GenericStub* stub);
 };
 
 // A worker for one unary RPC of a generated stub, repeated. `prepare` edits the
