@@ -31,7 +31,7 @@ class Server:
         self.log = open(os.path.join(self.data_dir, "server.log"), "wb")
         self.proc = subprocess.Popen(
             [BIN, "serve", "--data-dir", os.path.join(self.data_dir, "data"),
-             "--gateway-port", "0", "--metrics-port", "0"],
+             "--gateway-port", "0", "--metrics-port", "0", "--wamp-ws-port", "0"],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.gateway_port = self._wait_for_ports()
 

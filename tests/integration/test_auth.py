@@ -145,7 +145,7 @@ class InsecureListenTest(unittest.TestCase):
         data_dir = tempfile.mkdtemp(prefix="thingtank-insecure-")
         self.addCleanup(shutil.rmtree, data_dir, True)
         proc = subprocess.Popen([tt.BIN, "serve", "--listen-address", "0.0.0.0",
-                                 "--gateway-port", "0", "--metrics-port", "0",
+                                 "--gateway-port", "0", "--metrics-port", "0", "--wamp-ws-port", "0",
                                  "--data-dir", data_dir],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:

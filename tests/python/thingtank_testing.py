@@ -252,20 +252,20 @@ class Deployment:
         self.processes = []
         self.channels = []
         if mode == self.MONOLITHIC:
-            self.gateway = ServerProcess(["--gateway-port", "0", "--metrics-port", "0"]
+            self.gateway = ServerProcess(["--gateway-port", "0", "--metrics-port", "0", "--wamp-ws-port", "0"]
                                          + list(gateway_args) + list(backend_args))
             self.backend = self.gateway
             self.processes.append(self.gateway)
             self.gateway.start(required=("gateway", "metrics"))
         elif mode == self.MICROSERVICE:
             self.backend = ServerProcess(["--services=%s" % service, "--%s-port" % service, "0",
-                                          "--metrics-port", "0"] + list(backend_args))
+                                          "--metrics-port", "0", "--wamp-ws-port", "0"] + list(backend_args))
             self.processes.append(self.backend)
             self.backend.start(required=(service, "metrics"))
             self.gateway = ServerProcess(
                 ["--services=gateway",
                  "--backends=%s=127.0.0.1:%d" % (service, self.backend.ports[service]),
-                 "--gateway-port", "0", "--metrics-port", "0"] + list(gateway_args))
+                 "--gateway-port", "0", "--metrics-port", "0", "--wamp-ws-port", "0"] + list(gateway_args))
             self.processes.append(self.gateway)
             self.gateway.start(required=("gateway", "metrics"))
         else:
@@ -425,7 +425,7 @@ class CrashLoad:
 def start_crash_server(test):
     """A monolithic server for a crash test (cleaned up with the test) and a
     ready channel to its gateway."""
-    server = ServerProcess(["--gateway-port", "0", "--metrics-port", "0"])
+    server = ServerProcess(["--gateway-port", "0", "--metrics-port", "0", "--wamp-ws-port", "0"])
     test.addCleanup(server.cleanup)
     server.start(required=("gateway", "metrics"))
     return server, ready_channel(server.ports["gateway"])

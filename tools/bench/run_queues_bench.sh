@@ -81,14 +81,14 @@ PYEOF
 BENCH_ARGS=("$@")
 
 echo "run_queues_bench: starting servers (data under $TMP)" >&2
-start_server mono "$TMP/mono" --gateway-port 0 --metrics-port 0
+start_server mono "$TMP/mono" --gateway-port 0 --metrics-port 0 --wamp-ws-port 0
 MONO_PID=$LAST_PID
-start_server queues "$TMP/queues" --services=queues --queues-port 0 --metrics-port 0
+start_server queues "$TMP/queues" --services=queues --queues-port 0 --metrics-port 0 --wamp-ws-port 0
 QUEUES_PID=$LAST_PID
 MONO_PORT="$(port_of "$TMP/mono" gateway "$MONO_PID")"
 QUEUES_PORT="$(port_of "$TMP/queues" queues "$QUEUES_PID")"
 start_server gateway "$TMP/gateway" --services=gateway --backends="queues=127.0.0.1:$QUEUES_PORT" \
-  --gateway-port 0 --metrics-port 0
+  --gateway-port 0 --metrics-port 0 --wamp-ws-port 0
 GATEWAY_PID=$LAST_PID
 GATEWAY_PORT="$(port_of "$TMP/gateway" gateway "$GATEWAY_PID")"
 echo "run_queues_bench: monolithic :$MONO_PORT (pid $MONO_PID), standalone queues :$QUEUES_PORT" \

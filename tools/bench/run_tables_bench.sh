@@ -117,7 +117,7 @@ PYEOF
 BENCH_ARGS=("$@")
 
 echo "run_tables_bench: starting a monolithic server (data under $TMP)" >&2
-start_server server "$TMP/data" --gateway-port 0 --metrics-port 0
+start_server server "$TMP/data" --gateway-port 0 --metrics-port 0 --wamp-ws-port 0
 SERVER_PID=$LAST_PID
 PORT="$(port_of "$TMP/data" gateway "$SERVER_PID")"
 echo "run_tables_bench: monolithic gateway :$PORT (pid $SERVER_PID);" \
