@@ -374,13 +374,20 @@ Realm::Registration* Realm::FindRegistration(const std::string& uri) {
   if (auto it = exact_registrations_.find(uri); it != exact_registrations_.end()) {
     return it->second;
   }
-  // Longest prefix first, then wildcards (the one with fewest empty components).
+  // Most specific first: any prefix over any wildcard, longer prefixes first,
+  // wildcards with fewer empty components first.
   Registration* best = nullptr;
-  auto rank = [](const Registration* r) {
-    return r->match == MatchPolicy::kPrefix
-               ? std::make_pair(1, static_cast<long>(r->uri.size()))
-               : std::make_pair(0, -static_cast<long>(std::count(r->uri.begin(), r->uri.end(), '.')
-                                                      - r->uri.size()));
+  auto rank = [](const Registration* r) -> std::pair<int, long> {
+    if (r->match == MatchPolicy::kPrefix) return {1, static_cast<long>(r->uri.size())};
+    long empty = 0;
+    for (size_t start = 0;;) {
+      const size_t dot = r->uri.find('.', start);
+      const size_t end = dot == std::string::npos ? r->uri.size() : dot;
+      if (end == start) ++empty;
+      if (dot == std::string::npos) break;
+      start = dot + 1;
+    }
+    return {0, -empty};
   };
   for (Registration* r : pattern_registrations_) {
     if (!UriMatches(r->match, r->uri, uri)) continue;

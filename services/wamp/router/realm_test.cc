@@ -201,6 +201,34 @@ TEST_F(RealmTest, CallInvocationYieldResult) {
   EXPECT_EQ(other.peer->Next()[4], "wamp.error.procedure_already_exists");
 }
 
+TEST_F(RealmTest, PatternRegistrationsMostSpecificWins) {
+  Client wide = Join(), narrow = Join(), wild = Join(), exact = Join(), caller = Join();
+  const uint64_t wide_reg = Register(wide, "com.", {{"match", "prefix"}});
+  const uint64_t narrow_reg = Register(narrow, "com.example.", {{"match", "prefix"}});
+  const uint64_t wild_reg = Register(wild, "com..add", {{"match", "wildcard"}});
+  Register(exact, "com.example.add");
+  auto invoked = [&](Client& c) {
+    Json inv = c.peer->Next();
+    EXPECT_EQ(inv[0], kInvocation);
+    return inv;
+  };
+  Call(caller, "com.example.add");
+  EXPECT_EQ(invoked(exact).size(), 4u) << "exact wins";
+  Call(caller, "com.example.sub");
+  Json inv = invoked(narrow);
+  EXPECT_EQ(inv[2], narrow_reg) << "longest prefix wins";
+  EXPECT_EQ(inv[3]["procedure"], "com.example.sub");
+  Call(caller, "com.other.add");
+  EXPECT_EQ(invoked(wide)[2], wide_reg) << "a prefix wins over a wildcard";
+  ASSERT_TRUE(Send(wide, Json::array({66, wide.next_request++, wide_reg})).ok());
+  wide.peer->Clear();
+  Call(caller, "com.other.add");
+  inv = invoked(wild);
+  EXPECT_EQ(inv[2], wild_reg);
+  EXPECT_EQ(inv[3]["procedure"], "com.other.add");
+  EXPECT_TRUE(wide.peer->inbox.empty() && narrow.peer->inbox.empty());
+}
+
 TEST_F(RealmTest, CalleeErrorReachesCaller) {
   Client callee = Join(), caller = Join();
   Register(callee, "p");
