@@ -15,7 +15,8 @@
 #   SUBSCRIBERS  fan-out subscribers (default 100)            WINDOW  events in flight per subscriber (1000)
 #   CALLERS      caller sessions (default 4)                  OUTSTANDING  calls in flight in total (32)
 #   SESSIONS     idle sessions (default 10000)                THREADS  wamp_bench io threads (default 1)
-#   RATE         latency scenario events/s (default: half the measured one_to_one rate)
+#   RATE         latency scenario events/s (default: half the measured one_to_one rate); the
+#                publisher sends what is due every millisecond (wamp_bench --tick-us to change)
 #   PROFILE=1    sample per-thread CPU (/proc/<pid>/task, like top -H) of the server and
 #                the load generator during each scenario and print the busiest threads
 #   PERF=1       `perf record -g` the server for PERF_SECONDS (default 3) of each scenario
@@ -192,12 +193,13 @@ if "idle" in res:
 
 # CPU in each measured window, from wamp_bench: a busy machine skews every figure.
 shares = [(s, r.get("server_cpu_cores", float("nan")), r.get("bench_cpu_cores", float("nan")),
-           r.get("other_cpu_cores", float("nan"))) for s, r in res.items()]
-busy = [f"{s} {o:.2f}" for s, _, _, o in shares if o > 0.2]
+           r.get("irq_cpu_cores", float("nan")), r.get("other_cpu_cores", float("nan"))) for s, r in res.items()]
+busy = [f"{s} {o:.2f}" for s, _, _, _, o in shares if o > 0.2]
 print()
 if shares:
-    print("CPU in each measured window (cores): " +
-          "; ".join(f"{s}: server {a:.2f} bench {b:.2f} other {o:.2f}" for s, a, b, o in shares))
+    print("CPU in each measured window (cores; irq = softirq, mostly the loopback TCP traffic): " +
+          "; ".join(f"{s}: server {a:.2f} bench {b:.2f} irq {i:.2f} other processes {o:.2f}"
+                    for s, a, b, i, o in shares))
 if busy:
     print(f"WARNING: other processes used CPU during the runs ({', '.join(busy)} cores of "
           f"{os.cpu_count()}): the figures understate the router")
