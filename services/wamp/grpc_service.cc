@@ -2,6 +2,7 @@
 
 #include <deque>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_status.h"
 #include "services/common/status.h"
@@ -77,6 +78,11 @@ grpc::ServerUnaryReactor* WampGrpcService::Publish(grpc::CallbackServerContext* 
     TT_ASSIGN_OR_RETURN(std::shared_ptr<Realm> realm, RealmOf(router_, request->realm()));
     if (!IsValidUri(request->topic(), MatchPolicy::kExact)) {
       return InvalidField("topic", "must be a WAMP URI such as test-topic or com.example.t");
+    }
+    // The gRPC face publishes for clients, not for the router: it must not
+    // forge meta events (wamp.session.on_join, ...).
+    if (absl::StartsWith(request->topic(), "wamp.")) {
+      return InvalidField("topic", "the wamp. prefix is reserved for the router");
     }
     TT_ASSIGN_OR_RETURN(Json args, ParseJsonArgs(request->args_json(), "args_json", false));
     TT_ASSIGN_OR_RETURN(Json kwargs, ParseJsonArgs(request->kwargs_json(), "kwargs_json", true));
