@@ -1,6 +1,7 @@
 #include "services/wamp/local_client.h"
 
 #include "absl/strings/str_cat.h"
+#include "services/common/status.h"
 
 namespace thingtank::wamp {
 
@@ -81,14 +82,8 @@ void LocalClient::Deliver(const Json& m) {
   const uint64_t request = type == kError ? m[2].get<uint64_t>() : m[1].get<uint64_t>();
   if (type == kResult || (type == kError && m[1].get<int>() == 48)) {
     if (type == kResult && m[2].is_object() && m[2].value("progress", false)) return;
-    CallFn fn;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = calls_.find(request);
-      if (it == calls_.end()) return;
-      fn = std::move(it->second);
-      calls_.erase(it);
-    }
+    CallFn fn = TakeCall(request);
+    if (!fn) return;
     CallResult result;
     EventData p;
     if (type == kError) {
@@ -106,17 +101,31 @@ void LocalClient::Deliver(const Json& m) {
   replies_[request] = m;  // PUBLISHED, SUBSCRIBED, or an ERROR for them
 }
 
+LocalClient::CallFn LocalClient::TakeCall(uint64_t request) {
+  absl::MutexLock lock(&mu_);
+  auto it = calls_.find(request);
+  if (it == calls_.end()) return nullptr;
+  CallFn fn = std::move(it->second);
+  calls_.erase(it);
+  return fn;
+}
+
+absl::StatusOr<Json> LocalClient::TakeReply(uint64_t request) {
+  absl::MutexLock lock(&mu_);
+  auto it = replies_.find(request);
+  if (it == replies_.end()) return absl::UnavailableError("the session left the realm");
+  Json reply = std::move(it->second);
+  replies_.erase(it);
+  return reply;
+}
+
 absl::StatusOr<uint64_t> LocalClient::Publish(const std::string& topic, Json args, Json kwargs) {
   const uint64_t request = next_request_++;
   Json m = Json::array({16, request, {{"acknowledge", true}}, topic});
   if (!args.empty() || !kwargs.empty()) m.push_back(args.is_array() ? std::move(args) : Json::array());
   if (!kwargs.empty()) m.push_back(std::move(kwargs));
   if (absl::Status s = realm_->Handle(session_id_, m); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
-  auto it = replies_.find(request);
-  if (it == replies_.end()) return absl::UnavailableError("the session left the realm");
-  Json reply = std::move(it->second);
-  replies_.erase(it);
+  TT_ASSIGN_OR_RETURN(Json reply, TakeReply(request));
   if (reply[0] == kPublished) return reply[2].get<uint64_t>();
   return absl::InvalidArgumentError(absl::StrCat(reply[4].get<std::string>(), ": ",
                                                  reply.size() > 5 ? reply[5][0].dump() : ""));
@@ -136,14 +145,8 @@ void LocalClient::Call(const std::string& procedure, Json args, Json kwargs,
   if (!kwargs.empty()) m.push_back(std::move(kwargs));
   absl::Status s = realm_->Handle(session_id_, m);
   if (!s.ok()) {
-    CallFn fn;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = calls_.find(request);
-      if (it == calls_.end()) return;
-      fn = std::move(it->second);
-      calls_.erase(it);
-    }
+    CallFn fn = TakeCall(request);
+    if (!fn) return;
     fn(CallResult{"wamp.error.invalid_argument", Json::array({std::string(s.message())})});
   }
 }
@@ -153,16 +156,13 @@ absl::Status LocalClient::Subscribe(const std::string& topic, MatchPolicy match,
   Json m = Json::array(
       {32, request, {{"match", std::string(MatchPolicyName(match))}}, topic});
   if (absl::Status s = realm_->Handle(session_id_, m); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
-  auto it = replies_.find(request);
-  if (it == replies_.end()) return absl::UnavailableError("the session left the realm");
-  Json reply = std::move(it->second);
-  replies_.erase(it);
+  TT_ASSIGN_OR_RETURN(Json reply, TakeReply(request));
   if (reply[0] != kSubscribed) {
     return absl::InvalidArgumentError(absl::StrCat(reply[4].get<std::string>(), ": ",
                                                    reply.size() > 5 ? reply[5][0].dump() : ""));
   }
   const uint64_t id = reply[2].get<uint64_t>();
+  absl::MutexLock lock(&mu_);
   subscriptions_[id] = std::move(on_event);
   topics_[id] = topic;
   return absl::OkStatus();

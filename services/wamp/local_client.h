@@ -60,6 +60,10 @@ class LocalClient : public std::enable_shared_from_this<LocalClient> {
   class PeerImpl;
   LocalClient(std::shared_ptr<Realm> realm, uint64_t session_id);
   void Deliver(const Json& message);  // from the realm, under its lock
+  // Removes and returns a pending call's callback (empty if none).
+  CallFn TakeCall(uint64_t request);
+  // Removes and returns the synchronous reply to `request`.
+  absl::StatusOr<Json> TakeReply(uint64_t request);
 
   const std::shared_ptr<Realm> realm_;
   const uint64_t session_id_;
