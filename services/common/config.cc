@@ -132,6 +132,14 @@ std::vector<Flag> Flags() {
          c->api_keys_file = v;
          return absl::OkStatus();
        }},
+      {"gateway-address", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         if (v.find(':') == std::string::npos) {
+           return FlagError("gateway-address", "must be host:port");
+         }
+         c->gateway_address = v;
+         return absl::OkStatus();
+       }},
       {"wamp-config", false,
        [](ServeConfig* c, const std::string& v) -> absl::Status {
          c->wamp_config_file = v;
@@ -322,6 +330,8 @@ one process (monolithic mode), data in ./data.
   --wamp-ws-port=N       WAMP WebSocket port, path /ws (default 8080; 0 picks one)
   --wamp-config=FILE     WAMP realms, roles and principals (services/wamp/README.md);
                          default: realm1, anonymous from loopback may do everything
+  --gateway-address=H:P  microservice mode: where a wamp service reaches the other
+                         services (its bridge and rules); monolithic: in-process
   --time-scale=N         run the service clock N times faster (demos)
   --sync-writes          fsync every write (power-loss durable)
   --default-deadline=D   deadline for calls that carry none (default 60s)

@@ -32,6 +32,7 @@ struct ServeConfig {
   std::string data_dir = "./data";
   AuthMode auth = AuthMode::kNone;
   std::string api_keys_file;
+  std::string gateway_address;   // --gateway-address: the wamp bridge's way to the others
   std::string wamp_config_file;  // --wamp-config; empty: DefaultWampConfig()
   bool allow_insecure = false;                // --allow-insecure: auth=none off loopback
   double time_scale = 1.0;

@@ -124,6 +124,11 @@ class WebSocketSession final : public ConnectionHandler {
     info.authprovider = result.authprovider;
     const Json* cancels = FindPath(hello_details_, {"roles", "callee", "features", "call_canceling"});
     info.callee_cancels = cancels != nullptr && cancels->is_boolean() && cancels->get<bool>();
+    // Join before WELCOME: once the client holds its WELCOME, the meta API
+    // and the sessions gauge already count it (nothing is routed to a session
+    // before it subscribes or registers, so WELCOME is still its first message).
+    state_ = State::kEstablished;
+    realm_->Join(info, peer_);
     SendMessage(Json::array({static_cast<int>(MessageType::kWelcome), session_id_,
                              Json::object({{"realm", realm_name_},
                                            {"authid", info.authid},
@@ -131,8 +136,6 @@ class WebSocketSession final : public ConnectionHandler {
                                            {"authmethod", info.authmethod},
                                            {"authprovider", info.authprovider},
                                            {"roles", RouterRoles()}})}));
-    state_ = State::kEstablished;
-    realm_->Join(info, peer_);
   }
 
   void OnEstablished(MessageType type, Json& m) {

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/routes.h"
@@ -35,9 +37,15 @@ class RunningWamp final : public RunningService {
     return {{"wamp_ws", websocket->port()}};
   }
   void OnServing(grpc::Server* server) override {
+    // The bridge and the rules reach the other services through the gateway:
+    // in this process (monolithic) its in-process channel, else
+    // --gateway-address.
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
-    std::shared_ptr<grpc::Channel> channel = server->InProcessChannel(args);
+    std::shared_ptr<grpc::Channel> channel =
+        gateway_address.empty()
+            ? server->InProcessChannel(args)
+            : grpc::CreateCustomChannel(gateway_address, grpc::InsecureChannelCredentials(), args);
     bridge->SetChannel(channel);
     rules->SetChannel(channel);
   }
@@ -46,6 +54,7 @@ class RunningWamp final : public RunningService {
     websocket->Shutdown();
   }
 
+  std::string gateway_address;  // empty: the gateway runs in this process
   std::unique_ptr<Db> db;
   std::unique_ptr<ThreadPool> executor;
   std::unique_ptr<wamp::Router> router;
@@ -56,32 +65,52 @@ class RunningWamp final : public RunningService {
   std::unique_ptr<wamp::WebSocketServer> websocket;
 };
 
-absl::StatusOr<wamp::WampConfig> LoadWampConfig(const std::string& path) {
-  if (path.empty()) return wamp::DefaultWampConfig();
+// What --wamp-config declares: the router's config and the forwarding rules.
+struct LoadedConfig {
+  wamp::WampConfig wamp;
+  std::vector<wamp::v1::Rule> rules;
+};
+
+// An error about the --wamp-config file, keeping the code.
+absl::Status ConfigError(const std::string& path, const absl::Status& status) {
+  return absl::Status(status.code(),
+                      absl::StrCat("--wamp-config ", path, ": ", status.message()));
+}
+
+absl::StatusOr<LoadedConfig> LoadWampConfig(const std::string& path) {
+  if (path.empty()) return LoadedConfig{wamp::DefaultWampConfig(), {}};
   std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("--wamp-config: cannot read ", path));
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("--wamp-config ", path, ": cannot read"));
   std::stringstream text;
-  text << in.rdbuf();
+  text << in.rdbuf();  // read once: both parsers see the same text
   auto config = wamp::ParseWampConfig(text.str());
-  if (!config.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--wamp-config ", path, ": ",
-                                                   config.status().message()));
-  }
-  return config;
+  if (!config.ok()) return ConfigError(path, absl::InvalidArgumentError(config.status().message()));
+  auto rules = wamp::ParseConfigRules(text.str());
+  if (!rules.ok()) return ConfigError(path, rules.status());  // INVALID_ARGUMENT
+  return LoadedConfig{*std::move(config), *std::move(rules)};
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& context) {
   auto running = std::make_unique<RunningWamp>();
-  TT_ASSIGN_OR_RETURN(wamp::WampConfig config, LoadWampConfig(context.config->wamp_config_file));
+  if (!context.config->Runs("gateway")) {
+    if (context.config->gateway_address.empty()) {
+      return absl::InvalidArgumentError(
+          "--gateway-address: required to run wamp without the gateway (its bridge calls the "
+          "other services through it)");
+    }
+    running->gateway_address = context.config->gateway_address;
+  }
+  const std::string& config_path = context.config->wamp_config_file;
+  TT_ASSIGN_OR_RETURN(LoadedConfig config, LoadWampConfig(config_path));
   Db::Options db_options;
   db_options.path = (std::filesystem::path(context.config->data_dir) / "wamp").string();
   db_options.column_families = wamp::RuleEngine::ColumnFamilies();
   db_options.sync_writes = context.config->sync_writes;
   TT_ASSIGN_OR_RETURN(running->db, Db::Open(db_options));
   running->executor = std::make_unique<ThreadPool>("wamp-exec", 2, 10000);
-  running->router = std::make_unique<wamp::Router>(std::move(config), context.clock,
+  running->router = std::make_unique<wamp::Router>(std::move(config.wamp), context.clock,
                                                    context.metrics->registry());
   std::map<std::string, std::vector<const google::protobuf::ServiceDescriptor*>> services;
   for (const char* name : {"queues", "tables"}) services[name] = gateway::ProtoServicesOf(name);
@@ -90,6 +119,10 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& co
   TT_ASSIGN_OR_RETURN(running->rules,
                       wamp::RuleEngine::Open(running->db.get(), running->router.get(), context.clock,
                                                  context.metrics->registry()));
+  // Before the channel is set: the config's rules start with the stored ones.
+  if (absl::Status s = running->rules->Ensure(config.rules); !s.ok()) {
+    return ConfigError(config_path, s);
+  }
   running->runner = std::make_unique<UnaryRunner>(wamp::v1::WampService::service_full_name(), "wamp",
                                                   running->executor.get(), context.rpc_metrics,
                                                   context.gate);
