@@ -18,6 +18,8 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "grpcpp/client_context.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -637,29 +639,30 @@ absl::Status ValidateTopic(const std::string& prefix, const std::string& topic,
   return absl::OkStatus();
 }
 
-absl::Status ValidateRule(const v1::Rule& rule) {
+// `p` names the rule in errors: "rule" (CreateRule) or "rules[i]" (config).
+absl::Status ValidateRule(const v1::Rule& rule, const std::string& p) {
   switch (rule.kind_case()) {
     case v1::Rule::kTopicToQueue: {
       const auto& r = rule.topic_to_queue();
-      TT_RETURN_IF_ERROR(ValidateTopic("rule.topic_to_queue", r.topic(), r.match(), true));
-      if (r.queue().empty()) return InvalidField("rule.topic_to_queue.queue", "is required");
+      TT_RETURN_IF_ERROR(ValidateTopic(p + ".topic_to_queue", r.topic(), r.match(), true));
+      if (r.queue().empty()) return InvalidField(p + ".topic_to_queue.queue", "is required");
       return absl::OkStatus();
     }
     case v1::Rule::kQueueToTopic: {
       const auto& r = rule.queue_to_topic();
-      if (r.queue().empty()) return InvalidField("rule.queue_to_topic.queue", "is required");
-      return ValidateTopic("rule.queue_to_topic", r.topic(), "", false);
+      if (r.queue().empty()) return InvalidField(p + ".queue_to_topic.queue", "is required");
+      return ValidateTopic(p + ".queue_to_topic", r.topic(), "", false);
     }
     case v1::Rule::kTopicToTable: {
       const auto& r = rule.topic_to_table();
-      TT_RETURN_IF_ERROR(ValidateTopic("rule.topic_to_table", r.topic(), r.match(), true));
-      if (r.table().empty()) return InvalidField("rule.topic_to_table.table", "is required");
+      TT_RETURN_IF_ERROR(ValidateTopic(p + ".topic_to_table", r.topic(), r.match(), true));
+      if (r.table().empty()) return InvalidField(p + ".topic_to_table.table", "is required");
       if (r.key_template().empty()) {
-        return InvalidField("rule.topic_to_table.key_template",
+        return InvalidField(p + ".topic_to_table.key_template",
                             "is required: one template per key attribute");
       }
       for (const auto& [name, text] : r.key_template()) {
-        const std::string field = absl::StrCat("rule.topic_to_table.key_template[\"", name, "\"]");
+        const std::string field = absl::StrCat(p, ".topic_to_table.key_template[\"", name, "\"]");
         if (name.empty()) return InvalidField(field, "attribute name is empty");
         if (text.empty()) return InvalidField(field, "template is empty");
         absl::StatusOr<std::vector<TemplatePart>> parts = ParseTemplate(text);
@@ -668,7 +671,7 @@ absl::Status ValidateRule(const v1::Rule& rule) {
       return absl::OkStatus();
     }
     default:
-      return InvalidField("rule.kind",
+      return InvalidField(p + ".kind",
                           "set exactly one of topic_to_queue, queue_to_topic, topic_to_table");
   }
 }
@@ -680,6 +683,48 @@ std::string EncodeRecord(uint64_t seq, const v1::Rule& rule) {
   keys::AppendUint64(&out, seq);
   out += rule.SerializeAsString();
   return out;
+}
+
+// The shape of the ids Create assigns: "r-" and 12 lowercase hex digits.
+bool IsGeneratedId(std::string_view id) {
+  if (id.size() != 14 || id.substr(0, 2) != "r-") return false;
+  return std::all_of(id.begin() + 2, id.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// A config rule's id: chosen by the operator, 1..64 of letters, digits,
+// '-', '_', '.', and not shaped like a generated id (those belong to rules
+// created by RPC, which config never touches).
+absl::Status ValidateConfigId(const std::string& id, const std::string& p) {
+  if (id.empty()) return InvalidField(p + ".id", "is required");
+  if (id.size() > 64) return InvalidField(p + ".id", "is longer than 64 characters");
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return InvalidField(p + ".id", "may hold only letters, digits, '-', '_' and '.'");
+  }
+  if (IsGeneratedId(id)) {
+    return InvalidField(p + ".id",
+                        "has the shape of a generated id (r- and 12 hex digits), reserved for "
+                        "rules created by CreateRule");
+  }
+  return absl::OkStatus();
+}
+
+// Validates config rules without the router: ids (valid, unique) and kinds.
+absl::Status ValidateConfigRules(const std::vector<v1::Rule>& rules) {
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const std::string p = absl::StrCat("rules[", i, "]");
+    TT_RETURN_IF_ERROR(ValidateConfigId(rules[i].id(), p));
+    auto [it, inserted] = seen.emplace(rules[i].id(), i);
+    if (!inserted) {
+      return InvalidField(p + ".id", absl::StrCat("\"", rules[i].id(), "\" is already used by rules[",
+                                                  it->second, "]"));
+    }
+    TT_RETURN_IF_ERROR(ValidateRule(rules[i], p));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -740,7 +785,7 @@ class RuleEngine::Impl {
       return ErrorWithReason(absl::StatusCode::kNotFound, "NoSuchRealm",
                              absl::StrCat("rule.realm: no realm named \"", rule.realm(), "\""));
     }
-    TT_RETURN_IF_ERROR(ValidateRule(rule));
+    TT_RETURN_IF_ERROR(ValidateRule(rule, "rule"));
     absl::MutexLock lock(&mu_);
     std::string id;
     do {
@@ -753,6 +798,58 @@ class RuleEngine::Impl {
     Entry& e = rules_[id] = Entry{seq, rule, nullptr};
     StartLocked(&e);
     return rule;
+  }
+
+  absl::Status Ensure(std::vector<v1::Rule> rules) {
+    TT_RETURN_IF_ERROR(ValidateConfigRules(rules));
+    for (size_t i = 0; i < rules.size(); ++i) {
+      v1::Rule& rule = rules[i];
+      if (rule.realm().empty()) rule.set_realm(kDefaultRealm);
+      if (router_->FindRealm(rule.realm()) == nullptr) {
+        // A config error (the same file declares the realms): INVALID_ARGUMENT.
+        return InvalidField(absl::StrCat("rules[", i, "].realm"),
+                            absl::StrCat("no realm named \"", rule.realm(), "\""));
+      }
+    }
+    // Store what is new or changed (one write), then swap the runners.
+    std::vector<std::string> changed;
+    std::vector<std::shared_ptr<Runner>> old;
+    {
+      absl::MutexLock lock(&mu_);
+      rocksdb::WriteBatch batch;
+      std::vector<Entry> entries;
+      for (const v1::Rule& rule : rules) {
+        auto it = rules_.find(rule.id());
+        if (it != rules_.end() &&
+            google::protobuf::util::MessageDifferencer::Equals(it->second.rule, rule)) {
+          continue;  // unchanged: keep it running
+        }
+        // A replaced rule keeps its place in the list.
+        const uint64_t seq = it != rules_.end() ? it->second.seq : next_seq_++;
+        batch.Put(cf_, rule.id(), EncodeRecord(seq, rule));
+        entries.push_back(Entry{seq, rule, nullptr});
+      }
+      if (entries.empty()) return absl::OkStatus();
+      TT_RETURN_IF_ERROR(db_->Write(&batch));
+      for (Entry& e : entries) {
+        const std::string id = e.rule.id();
+        Entry& slot = rules_[id];
+        if (slot.runner != nullptr) old.push_back(std::move(slot.runner));
+        slot = std::move(e);
+        changed.push_back(id);
+        TT_LOG_INFO("wamp rule from config stored rule={} kind={}", id,
+                    kKindNames[KindOf(slot.rule)]);
+      }
+    }
+    // Outside mu_: stopping waits for the old rules' callbacks. The new
+    // versions start after, so no event is forwarded twice by one rule.
+    for (auto& r : old) r->Stop();
+    absl::MutexLock lock(&mu_);
+    for (const std::string& id : changed) {
+      auto it = rules_.find(id);
+      if (it != rules_.end()) StartLocked(&it->second);  // unless deleted meanwhile
+    }
+    return absl::OkStatus();
   }
 
   std::vector<v1::Rule> List() const {
@@ -870,9 +967,35 @@ void RuleEngine::SetChannel(std::shared_ptr<grpc::Channel> channel) {
   impl_->SetChannel(std::move(channel));
 }
 absl::StatusOr<v1::Rule> RuleEngine::Create(v1::Rule rule) { return impl_->Create(std::move(rule)); }
+absl::Status RuleEngine::Ensure(const std::vector<v1::Rule>& rules) {
+  return impl_->Ensure(rules);
+}
 std::vector<v1::Rule> RuleEngine::List() const { return impl_->List(); }
 absl::Status RuleEngine::Delete(const std::string& id) { return impl_->Delete(id); }
 void RuleEngine::Drain() { impl_->Drain(); }
 RuleEngine::Stats RuleEngine::stats() const { return impl_->stats(); }
+
+absl::StatusOr<std::vector<v1::Rule>> ParseConfigRules(std::string_view json_text) {
+  const Json doc = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return absl::InvalidArgumentError("not valid JSON");
+  if (!doc.is_object()) return absl::InvalidArgumentError("the config must be a JSON object");
+  std::vector<v1::Rule> rules;
+  auto list = doc.find("rules");
+  if (list == doc.end() || list->is_null()) return rules;
+  if (!list->is_array()) return InvalidField("rules", "must be an array of rules");
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;  // a misspelt field is an error
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string p = absl::StrCat("rules[", i, "]");
+    const Json& item = (*list)[i];
+    if (!item.is_object()) return InvalidField(p, "must be an object");
+    v1::Rule rule;
+    auto status = google::protobuf::util::JsonStringToMessage(Dump(item), &rule, options);
+    if (!status.ok()) return InvalidField(p, std::string(status.message()));
+    rules.push_back(std::move(rule));
+  }
+  TT_RETURN_IF_ERROR(ValidateConfigRules(rules));
+  return rules;
+}
 
 }  // namespace thingtank::wamp

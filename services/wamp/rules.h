@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -30,6 +31,15 @@
 #include "thingtank/wamp/v1/wamp.pb.h"
 
 namespace thingtank::wamp {
+
+// The top-level "rules" array of the --wamp-config JSON text (other fields
+// are ignored; no "rules" means none): each element is a
+// thingtank.wamp.v1.Rule in the protobuf JSON mapping, with a required "id"
+// (1..64 letters, digits, '-', '_', '.'; unique; not shaped like a generated
+// id "r-" + 12 hex digits). INVALID_ARGUMENT naming the place, e.g.
+// "rules[1].topic_to_queue.queue: is required" or "rules[0]: <parser message>".
+// Realms are checked by RuleEngine::Ensure.
+absl::StatusOr<std::vector<v1::Rule>> ParseConfigRules(std::string_view json_text);
 
 class RuleEngine {
  public:
@@ -59,6 +69,15 @@ class RuleEngine {
   // Validates (INVALID_ARGUMENT naming the field, e.g. "rule.topic_to_queue.queue"),
   // assigns an id, stores durably, starts. NOT_FOUND when the realm is unknown.
   absl::StatusOr<v1::Rule> Create(v1::Rule rule);
+  // Makes the rules of the config file (ids chosen by the operator) stored
+  // and running: a stored rule with the same id and the same content is kept
+  // as it runs; one that differs is replaced (stored, restarted, keeping its
+  // place in the list); a missing one is stored and started (when the channel
+  // is set). Other stored rules (created by RPC, or dropped from the config)
+  // are untouched. Checks everything before changing anything:
+  // INVALID_ARGUMENT naming the field as "rules[i]..." (an unknown realm
+  // included). Changes are stored in one write. Call off reactor threads.
+  absl::Status Ensure(const std::vector<v1::Rule>& rules);
   // Every rule, in creation order.
   std::vector<v1::Rule> List() const;
   // Stops the rule (none of its callbacks runs after this returns) and removes
