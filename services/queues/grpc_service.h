@@ -40,11 +40,16 @@ class QueuesGrpcService final : public v1::QueuesService::CallbackService {
   grpc::ServerUnaryReactor* ReceiveMessages(grpc::CallbackServerContext* context,
                                             const v1::ReceiveMessagesRequest* request,
                                             v1::ReceiveMessagesResponse* response) override {
-    return runner_->RunAsync(context, "ReceiveMessages", [this, request, response](UnaryRunner::Done done) {
-      domain_->ReceiveMessages(*request, [response, done](absl::StatusOr<v1::ReceiveMessagesResponse> r) {
-        if (r.ok()) *response = std::move(*r);
-        done(r.status());
-      });
+    return runner_->RunAsync(context, "ReceiveMessages", [this, context, request, response](UnaryRunner::Done done) {
+      domain_->ReceiveMessages(
+          *request,
+          [response, done](absl::StatusOr<v1::ReceiveMessagesResponse> r) {
+            if (r.ok()) *response = std::move(*r);
+            done(r.status());
+          },
+          // The context lives until the call is finished, i.e. while the
+          // waiter holds `done`.
+          [context] { return context->IsCancelled(); });
     });
   }
 

@@ -110,8 +110,11 @@ class QueueService {
   // Long poll: calls `done` exactly once, possibly inline (messages available,
   // or wait 0, or an error), or later from a clock timer thread, an executor
   // thread, or the thread of a call that made a message available. Never
-  // parks a thread.
-  void ReceiveMessages(const v1::ReceiveMessagesRequest& request, ReceiveCallback done);
+  // parks a thread. `cancelled` (may be empty) tells whether the caller has
+  // gone: a waiting receive whose caller left takes no message (it would
+  // stay invisible for its visibility timeout for nobody).
+  void ReceiveMessages(const v1::ReceiveMessagesRequest& request, ReceiveCallback done,
+                       std::function<bool()> cancelled = nullptr);
   absl::StatusOr<v1::DeleteMessageResponse> DeleteMessage(const v1::DeleteMessageRequest& request);
   absl::StatusOr<v1::DeleteMessageBatchResponse> DeleteMessageBatch(
       const v1::DeleteMessageBatchRequest& request);

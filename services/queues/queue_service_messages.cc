@@ -264,7 +264,8 @@ absl::Status QueueService::ValidateReceive(const v1::ReceiveMessagesRequest& req
 }
 
 void QueueService::ReceiveMessages(const v1::ReceiveMessagesRequest& request,
-                                   ReceiveCallback done) {
+                                   ReceiveCallback done,
+                                   std::function<bool()> cancelled) {
   absl::StatusOr<QueuePtr> found = Find(request.queue_name());
   if (!found.ok()) return done(found.status());
   if (absl::Status s = ValidateReceive(request); !s.ok()) return done(s);
@@ -301,6 +302,7 @@ void QueueService::ReceiveMessages(const v1::ReceiveMessagesRequest& request,
         w.request = request;
         w.visibility_micros = absl::ToInt64Microseconds(visibility);
         w.done = std::move(done);
+        w.cancelled = std::move(cancelled);
         std::weak_ptr<QueueState> weak = qp;
         std::shared_ptr<Lifeline> life = lifeline_;
         // Answered on the clock thread: a timeout touches no storage.
@@ -435,6 +437,13 @@ absl::Status QueueService::ReceiveNow(QueueState* q, QueueState* dlq,
 void QueueService::ServeWaiters(QueueState* q, QueueState* dlq, Deferred* deferred) {
   while (!q->waiters.empty() && !q->index.Candidates(1).empty()) {
     Waiter& w = q->waiters.front();
+    if (w.cancelled && w.cancelled()) {
+      clock_->Cancel(w.timer);
+      deferred->replies.emplace_back(std::move(w.done),
+                                     absl::CancelledError("the receive was cancelled"));
+      q->waiters.pop_front();
+      continue;
+    }
     v1::ReceiveMessagesResponse response;
     absl::Status status =
         ReceiveNow(q, dlq, w.request, w.visibility_micros, &response, deferred);

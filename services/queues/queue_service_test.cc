@@ -226,6 +226,27 @@ TEST_F(QueueServiceTest, LongPollWakesOnSend) {
   clock_.Advance(absl::Seconds(30));
 }
 
+// A long poll whose caller went away (RPC cancelled) must not take the
+// message: it would stay invisible for its visibility timeout for nobody.
+TEST_F(QueueServiceTest, CancelledLongPollTakesNoMessage) {
+  Create("q");
+  v1::ReceiveMessagesRequest req;
+  req.set_queue_name("q");
+  *req.mutable_wait_time() = Secs(20);
+  bool gone = false;
+  auto abandoned = StartReceive(req, [&gone] { return gone; });
+  auto live = StartReceive(req);
+  gone = true;
+  Send("q", "m");
+  ASSERT_TRUE(abandoned->called);
+  EXPECT_EQ(abandoned->result.status().code(), absl::StatusCode::kCancelled);
+  ASSERT_TRUE(live->called) << "the next waiter gets the message";
+  ASSERT_TRUE(live->result.ok());
+  ASSERT_EQ(live->result->messages_size(), 1);
+  EXPECT_EQ(live->result->messages(0).body(), "m");
+  clock_.Advance(absl::Seconds(30));  // no timer of the abandoned waiter fires
+}
+
 TEST_F(QueueServiceTest, LongPollWakesWhenDelayPasses) {
   Create("q");
   Send("q", "later", 5);

@@ -85,13 +85,17 @@ class QueueServiceTest
     return r.ok() ? *r : v1::SendMessageResponse();
   }
   // Starts a receive; the slot fills when the callback runs.
-  std::shared_ptr<PendingReceive> StartReceive(v1::ReceiveMessagesRequest req) {
+  std::shared_ptr<PendingReceive> StartReceive(v1::ReceiveMessagesRequest req,
+                                               std::function<bool()> cancelled = nullptr) {
     auto slot = std::make_shared<PendingReceive>();
-    service_->ReceiveMessages(req, [slot](absl::StatusOr<v1::ReceiveMessagesResponse> r) {
-      EXPECT_FALSE(slot->called) << "callback called twice";
-      slot->called = true;
-      slot->result = std::move(r);
-    });
+    service_->ReceiveMessages(
+        req,
+        [slot](absl::StatusOr<v1::ReceiveMessagesResponse> r) {
+          EXPECT_FALSE(slot->called) << "callback called twice";
+          slot->called = true;
+          slot->result = std::move(r);
+        },
+        std::move(cancelled));
     return slot;
   }
   // A receive that must answer at once (wait 0).

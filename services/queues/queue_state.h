@@ -24,6 +24,9 @@ struct Waiter {
   v1::ReceiveMessagesRequest request;
   int64_t visibility_micros = 0;
   std::function<void(absl::StatusOr<v1::ReceiveMessagesResponse>)> done;
+  // True once the caller has gone (its RPC was cancelled): the waiter must
+  // not take messages any more. May be empty.
+  std::function<bool()> cancelled;
   Clock::TimerId timer = 0;
 };
 
