@@ -7,7 +7,7 @@
 #include "services/common/grpc_status.h"
 #include "services/common/status.h"
 #include "services/wamp/codec/uri.h"
-#include "services/wamp/local_client.h"
+#include "services/wamp/router/local_client.h"
 
 namespace thingtank::wamp {
 

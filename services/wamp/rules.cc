@@ -28,7 +28,7 @@
 #include "services/common/status.h"
 #include "services/common/storage/key_codec.h"
 #include "services/wamp/codec/uri.h"
-#include "services/wamp/local_client.h"
+#include "services/wamp/router/local_client.h"
 #include "thingtank/queues/v1/queues.grpc.pb.h"
 #include "thingtank/tables/v1/tables.grpc.pb.h"
 

@@ -33,7 +33,7 @@
 #include "services/queues/queue_service.h"
 #include "services/tables/grpc_service.h"
 #include "services/tables/table_service.h"
-#include "services/wamp/local_client.h"
+#include "services/wamp/router/local_client.h"
 #include "services/wamp/router/router.h"
 
 namespace thingtank::wamp {

@@ -1,4 +1,4 @@
-#include "services/wamp/local_client.h"
+#include "services/wamp/router/local_client.h"
 
 #include "absl/strings/str_cat.h"
 #include "services/common/status.h"
