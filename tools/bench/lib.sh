@@ -128,3 +128,50 @@ while True:
     last[:] = [snap(), time.time()]
 PYEOF
 }
+
+# wait_marker FILE TEXT PID: until FILE contains TEXT (or PID exits).
+wait_marker() {
+  local file="$1" text="$2" pid="$3"
+  while ! grep -qF -- "$text" "$file" 2>/dev/null; do
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.05
+  done
+}
+
+# profile_window SCENARIO ERR BENCH_PID END_MARKER: with PROFILE=1 samples the
+# per-thread CPU of $SERVER_PID and BENCH_PID into $TMP/SCENARIO.cpu until ERR
+# shows END_MARKER; with PERF=1 perf-records $SERVER_PID for $PERF_SECONDS into
+# $TMP/SCENARIO.perf. Call it when the measured window starts.
+profile_window() {
+  local scenario="$1" err="$2" bench_pid="$3" end_marker="$4" sampler="" perf_pid=""
+  if [[ "$PROFILE" == 1 ]]; then
+    thread_cpu "$TMP/$scenario.cpu" "server=$SERVER_PID" "bench=$bench_pid" &
+    sampler=$!
+  fi
+  if [[ "$PERF" == 1 ]]; then
+    perf record -F 999 -g -o "$TMP/$scenario.perf" -p "$SERVER_PID" -- sleep "$PERF_SECONDS" \
+      >"$TMP/$scenario.perf.log" 2>&1 &
+    perf_pid=$!
+  fi
+  if [[ -n "$sampler" ]]; then
+    wait_marker "$err" "$end_marker" "$bench_pid" || true
+    kill -TERM "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+  fi
+  [[ -n "$perf_pid" ]] && { wait "$perf_pid" 2>/dev/null || true; }
+  return 0
+}
+
+# print_profile SCENARIO: what profile_window collected, if anything.
+print_profile() {
+  local scenario="$1"
+  if [[ -s "$TMP/$scenario.cpu" ]]; then
+    echo "     busiest threads (process:thread, share of one core):" >&2
+    cat "$TMP/$scenario.cpu" >&2
+  fi
+  if [[ -s "$TMP/$scenario.perf" ]]; then
+    echo "     server perf profile (self time, top symbols):" >&2
+    perf report -i "$TMP/$scenario.perf" --no-children --sort dso,sym -g none --stdio 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -25 | sed 's/^/     /' >&2 || true
+  fi
+}

@@ -46,18 +46,9 @@ fi
 
 make_tmp tables-bench
 
-# wait_marker FILE TEXT PID: until FILE contains TEXT (or PID exits).
-wait_marker() {
-  local file="$1" text="$2" pid="$3"
-  while ! grep -qF -- "$text" "$file" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.05
-  done
-}
-
 # bench SCENARIO: one tables_bench process per scenario, results in $TMP/SCENARIO.json.
 bench() {
-  local scenario="$1" bench_pid sampler="" perf_pid=""
+  local scenario="$1" bench_pid
   local out="$TMP/$scenario.json" err="$TMP/$scenario.err"
   echo "== $scenario (127.0.0.1:$PORT, concurrency $CONCURRENCY, then 1)" >&2
   "$BENCH" --endpoint "127.0.0.1:$PORT" --scenario "$scenario" --label monolithic \
@@ -69,21 +60,7 @@ bench() {
   # profile from then on, skipping the 1 s warm-up.
   if [[ "$PROFILE" == 1 || "$PERF" == 1 ]] && wait_marker "$err" "measuring $scenario c=$CONCURRENCY" "$bench_pid"; then
     sleep 1
-    if [[ "$PROFILE" == 1 ]]; then
-      thread_cpu "$TMP/$scenario.cpu" "server=$SERVER_PID" "bench=$bench_pid" &
-      sampler=$!
-    fi
-    if [[ "$PERF" == 1 ]]; then
-      perf record -F 999 -g -o "$TMP/$scenario.perf" -p "$SERVER_PID" -- sleep "$PERF_SECONDS" \
-        >"$TMP/$scenario.perf.log" 2>&1 &
-      perf_pid=$!
-    fi
-    if [[ -n "$sampler" ]]; then
-      wait_marker "$err" "measuring $scenario c=1" "$bench_pid" || true
-      kill -TERM "$sampler" 2>/dev/null || true
-      wait "$sampler" 2>/dev/null || true
-    fi
-    [[ -n "$perf_pid" ]] && { wait "$perf_pid" 2>/dev/null || true; }
+    profile_window "$scenario" "$err" "$bench_pid" "measuring $scenario c=1"
   fi
   local rc=0
   wait "$bench_pid" || rc=$?
@@ -103,15 +80,7 @@ for r in json.load(open(sys.argv[1]))["results"]:
     print(f"   {r['scenario']:<12} c={r['concurrency']:<3} calls/s {r['calls_per_s']:>9.0f}  "
           f"items/s {r['items_per_s']:>9.0f}  p50 {r['p50_us']:>8.1f} us  p99 {r['p99_us']:>8.1f} us{extra}")
 PYEOF
-  if [[ -s "$TMP/$scenario.cpu" ]]; then
-    echo "     busiest threads (process:thread, share of one core):" >&2
-    cat "$TMP/$scenario.cpu" >&2
-  fi
-  if [[ -s "$TMP/$scenario.perf" ]]; then
-    echo "     server perf profile (self time, top symbols):" >&2
-    perf report -i "$TMP/$scenario.perf" --no-children --sort dso,sym -g none --stdio 2>/dev/null |
-      grep -v '^#' | grep -v '^$' | head -25 | sed 's/^/     /' >&2 || true
-  fi
+  print_profile "$scenario"
 }
 
 BENCH_ARGS=("$@")

@@ -63,18 +63,9 @@ fi
 
 make_tmp wamp-bench
 
-# wait_marker FILE TEXT PID: until FILE contains TEXT (or PID exits).
-wait_marker() {
-  local file="$1" text="$2" pid="$3"
-  while ! grep -qF -- "$text" "$file" 2>/dev/null; do
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.05
-  done
-}
-
 # bench SCENARIO: one wamp_bench process per scenario, results in $TMP/SCENARIO.json.
 bench() {
-  local scenario="$1" bench_pid sampler="" perf_pid="" extra=()
+  local scenario="$1" bench_pid extra=()
   local out="$TMP/$scenario.json" err="$TMP/$scenario.err"
   if [[ "$scenario" == latency ]]; then
     local rate="$RATE"
@@ -93,21 +84,7 @@ bench() {
   PIDS+=("$bench_pid")
   # The measured window runs from "measuring" to "measured" on wamp_bench's stderr.
   if [[ "$PROFILE" == 1 || "$PERF" == 1 ]] && wait_marker "$err" "measuring" "$bench_pid"; then
-    if [[ "$PROFILE" == 1 ]]; then
-      thread_cpu "$TMP/$scenario.cpu" "server=$SERVER_PID" "bench=$bench_pid" &
-      sampler=$!
-    fi
-    if [[ "$PERF" == 1 ]]; then
-      perf record -F 999 -g -o "$TMP/$scenario.perf" -p "$SERVER_PID" -- sleep "$PERF_SECONDS" \
-        >"$TMP/$scenario.perf.log" 2>&1 &
-      perf_pid=$!
-    fi
-    if [[ -n "$sampler" ]]; then
-      wait_marker "$err" "measured" "$bench_pid" || true
-      kill -TERM "$sampler" 2>/dev/null || true
-      wait "$sampler" 2>/dev/null || true
-    fi
-    [[ -n "$perf_pid" ]] && { wait "$perf_pid" 2>/dev/null || true; }
+    profile_window "$scenario" "$err" "$bench_pid" "measured"
   fi
   local rc=0
   wait "$bench_pid" || rc=$?
@@ -116,15 +93,7 @@ bench() {
   if ((rc != 0)); then
     echo "run_wamp_bench: wamp_bench $scenario exited $rc (errors above)" >&2
   fi
-  if [[ -s "$TMP/$scenario.cpu" ]]; then
-    echo "     busiest threads (process:thread, share of one core):" >&2
-    cat "$TMP/$scenario.cpu" >&2
-  fi
-  if [[ -s "$TMP/$scenario.perf" ]]; then
-    echo "     server perf profile (self time, top symbols):" >&2
-    perf report -i "$TMP/$scenario.perf" --no-children --sort dso,sym -g none --stdio 2>/dev/null |
-      grep -v '^#' | grep -v '^$' | head -25 | sed 's/^/     /' >&2 || true
-  fi
+  print_profile "$scenario"
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     echo "run_wamp_bench: the server exited during $scenario; its log:" >&2
     tail -50 "$TMP/server.log" >&2 || true
