@@ -421,6 +421,20 @@ class WampToThingTankTest(BridgeTestBase):
         kw = got.kwresults if isinstance(got, CallResult) else {}
         self.assertNotIn("item", kw, got)
 
+    def test_the_wamp_service_itself(self):
+        # The wamp service is behind the gateway too: its rules can be
+        # managed from WAMP.
+        c = self.client("json", "rules-caller")
+        created = self.call_ok(c, "thingtank.wamp.create_rule",
+                               rule={"topic_to_queue": {"topic": "bridge.self.t",
+                                                        "queue": "bridge-self"}})
+        rule_id = created.kwresults["rule"]["id"]
+        listed = self.call_ok(c, "thingtank.wamp.list_rules")
+        self.assertIn(rule_id, [r["id"] for r in listed.kwresults["rules"]])
+        self.assertIsNone(self.call_ok(c, "thingtank.wamp.delete_rule", id=rule_id))
+        e = c.call_error("thingtank.wamp.delete_rule", id=rule_id)
+        self.assertEqual(e.error, "thingtank.error.not_found", e)
+
 
 # ---------------------------------------------------------------------------
 # 2. gRPC -> a procedure of a WAMP callee

@@ -113,7 +113,10 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& co
   running->router = std::make_unique<wamp::Router>(std::move(config.wamp), context.clock,
                                                    context.metrics->registry());
   std::map<std::string, std::vector<const google::protobuf::ServiceDescriptor*>> services;
-  for (const char* name : {"queues", "tables"}) services[name] = gateway::ProtoServicesOf(name);
+  // Every service behind the gateway, this one included (rules can be managed from WAMP).
+  for (const char* name : {"queues", "tables", "wamp"}) {
+    services[name] = gateway::ProtoServicesOf(name);
+  }
   running->bridge = std::make_unique<wamp::Bridge>(services);
   running->bridge->Install(running->router.get());
   TT_ASSIGN_OR_RETURN(running->rules,
