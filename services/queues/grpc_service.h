@@ -17,7 +17,8 @@ class QueuesGrpcService final : public v1::QueuesService::CallbackService {
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                     \
                                    const v1::Method##Request* request,                       \
                                    v1::Method##Response* response) override {                \
-    return Unary(context, #Method, response, [this, request] { return domain_->Method(*request); }); \
+    return runner_->RunInto(context, #Method, response,                                      \
+                            [this, request] { return domain_->Method(*request); });          \
   }
   TT_QUEUES_UNARY(CreateQueue)
   TT_QUEUES_UNARY(GetQueueUrl)
@@ -54,18 +55,6 @@ class QueuesGrpcService final : public v1::QueuesService::CallbackService {
   }
 
  private:
-  // `call` runs the domain method; a lambda rather than a member-function
-  // pointer (GCC 12's ASan+UBSan misreports calls through the latter).
-  template <typename Response, typename Call>
-  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, const char* method,
-                                  Response* response, Call call) {
-    return runner_->Run(context, method, [response, call]() -> absl::Status {
-      absl::StatusOr<Response> result = call();
-      if (result.ok()) *response = std::move(*result);
-      return result.status();
-    });
-  }
-
   QueueService* const domain_;
   UnaryRunner* const runner_;
 };

@@ -24,7 +24,8 @@ class TablesGrpcService final : public TablesGrpcBase {
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                     \
                                    const v1::Method##Request* request,                       \
                                    v1::Method##Response* response) override {                \
-    return Unary(context, #Method, response, [this, request] { return domain_->Method(*request); }); \
+    return runner_->RunInto(context, #Method, response,                                      \
+                            [this, request] { return domain_->Method(*request); });          \
   }
   TT_TABLES_UNARY(CreateTable)
   TT_TABLES_UNARY(DescribeTable)
@@ -92,18 +93,6 @@ class TablesGrpcService final : public TablesGrpcBase {
                       [](void* p) { delete static_cast<std::string*>(p); }, items)};
       *response = grpc::ByteBuffer(slices, 2);
       return absl::OkStatus();
-    });
-  }
-
-  // `call` runs the domain method; a lambda rather than a member-function
-  // pointer (GCC 12's ASan+UBSan misreports calls through the latter).
-  template <typename Response, typename Call>
-  grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* context, const char* method,
-                                  Response* response, Call call) {
-    return runner_->Run(context, method, [response, call]() -> absl::Status {
-      absl::StatusOr<Response> result = call();
-      if (result.ok()) *response = std::move(*result);
-      return result.status();
     });
   }
 

@@ -8,6 +8,7 @@
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/impl/codegen/proto_utils.h"  // SerializationTraits for protobuf messages
 #include "services/common/grpc_status.h"
 #include "services/common/status.h"
 
@@ -115,15 +116,17 @@ void Bridge::Invoke(ProcedureCall call, std::function<void(ProcedureOutcome)> do
   if (stub == nullptr) {
     return done(ErrorFrom(grpc::Status(grpc::StatusCode::UNAVAILABLE, "ThingTank is starting")));
   }
-  std::string bytes;
-  request->SerializeToString(&bytes);
   struct State {
     grpc::ClientContext context;
     grpc::ByteBuffer request, response;
   };
   auto state = std::make_shared<State>();
-  grpc::Slice slice(bytes);
-  state->request = grpc::ByteBuffer(&slice, 1);
+  bool own_buffer = false;
+  if (!grpc::SerializationTraits<google::protobuf::Message>::Serialize(*request, &state->request,
+                                                                        &own_buffer)
+           .ok()) {
+    return done(ProcedureOutcome::Error("wamp.error.invalid_argument", "unserializable request"));
+  }
   state->context.set_deadline(std::chrono::system_clock::now() +
                               std::chrono::milliseconds(absl::ToInt64Milliseconds(kCallDeadline)));
   const std::string path =
@@ -134,12 +137,9 @@ void Bridge::Invoke(ProcedureCall call, std::function<void(ProcedureOutcome)> do
         if (!status.ok()) return done(ErrorFrom(status));
         std::unique_ptr<google::protobuf::Message> response(
             factory->GetPrototype(method->output_type())->New());
-        std::vector<grpc::Slice> slices;
-        std::string raw;
-        if (state->response.Dump(&slices).ok()) {
-          for (const auto& s : slices) raw.append(reinterpret_cast<const char*>(s.begin()), s.size());
-        }
-        if (!response->ParseFromString(raw)) {
+        if (!grpc::SerializationTraits<google::protobuf::Message>::Deserialize(
+                 &state->response, response.get())
+                 .ok()) {
           return done(ProcedureOutcome::Error("thingtank.error.internal", "unparsable response"));
         }
         google::protobuf::util::JsonPrintOptions print_options;

@@ -122,8 +122,7 @@ absl::StatusOr<Json> LocalClient::TakeReply(uint64_t request) {
 absl::StatusOr<uint64_t> LocalClient::Publish(const std::string& topic, Json args, Json kwargs) {
   const uint64_t request = next_request_++;
   Json m = Json::array({16, request, {{"acknowledge", true}}, topic});
-  if (!args.empty() || !kwargs.empty()) m.push_back(args.is_array() ? std::move(args) : Json::array());
-  if (!kwargs.empty()) m.push_back(std::move(kwargs));
+  AppendPayload(m, &args, &kwargs);
   if (absl::Status s = realm_->Handle(session_id_, m); !s.ok()) return s;
   TT_ASSIGN_OR_RETURN(Json reply, TakeReply(request));
   if (reply[0] == kPublished) return reply[2].get<uint64_t>();
@@ -141,8 +140,7 @@ void LocalClient::Call(const std::string& procedure, Json args, Json kwargs,
   Json options = Json::object();
   if (timeout > absl::ZeroDuration()) options["timeout"] = absl::ToInt64Milliseconds(timeout);
   Json m = Json::array({48, request, std::move(options), procedure});
-  if (!args.empty() || !kwargs.empty()) m.push_back(args.is_array() ? std::move(args) : Json::array());
-  if (!kwargs.empty()) m.push_back(std::move(kwargs));
+  AppendPayload(m, &args, &kwargs);
   absl::Status s = realm_->Handle(session_id_, m);
   if (!s.ok()) {
     CallFn fn = TakeCall(request);

@@ -36,6 +36,15 @@ class OutMessage {
   std::array<std::shared_ptr<const std::string>, 3> encoded_;
 };
 
+// Appends Arguments and ArgumentsKw to a message, omitting them when empty
+// (never null): every message the router or an in-process client builds.
+inline void AppendPayload(Json& message, const Json* args, const Json* kwargs) {
+  const bool has_kwargs = kwargs != nullptr && kwargs->is_object() && !kwargs->empty();
+  const bool has_args = args != nullptr && args->is_array() && !args->empty();
+  if (has_args || has_kwargs) message.push_back(has_args ? *args : Json::array());
+  if (has_kwargs) message.push_back(*kwargs);
+}
+
 class Peer {
  public:
   virtual ~Peer() = default;

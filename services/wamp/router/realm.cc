@@ -29,14 +29,6 @@ std::string StringOption(const Json& options, const char* name, const std::strin
   return it != options.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
-// Appends Arguments and ArgumentsKw, omitting them when empty (never null).
-void AppendPayload(Json& message, const Json* args, const Json* kwargs) {
-  const bool has_kwargs = kwargs != nullptr && kwargs->is_object() && !kwargs->empty();
-  const bool has_args = args != nullptr && args->is_array() && !args->empty();
-  if (has_args || has_kwargs) message.push_back(has_args ? *args : Json::array());
-  if (has_kwargs) message.push_back(*kwargs);
-}
-
 const Json* Element(const Json& m, size_t i) { return m.size() > i ? &m[i] : nullptr; }
 
 // An id from a client value: any non-negative integer (JSON and MessagePack
