@@ -9,8 +9,9 @@
 namespace thingtank::tables {
 
 // The gRPC face of the tables domain: each handler hands its request to the
-// domain on the service's executor (via UnaryRunner) and finishes with the
-// domain's answer. Nothing else happens here. Does not own its dependencies.
+// domain on the service's executor (via UnaryRunner), or first tries the
+// domain's non-blocking variant on the reactor thread (item reads and
+// writes), and finishes with the domain's answer. Nothing else happens here. Does not own its dependencies.
 // Query and Scan are raw methods: their responses are assembled from stored
 // item bytes without parsing (TableService::QueryEncoded).
 using TablesGrpcBase = v1::TablesService::WithRawCallbackMethod_Query<
@@ -34,28 +35,33 @@ class TablesGrpcService final : public TablesGrpcBase {
   TT_TABLES_UNARY(DeleteTable)
   TT_TABLES_UNARY(UpdateTimeToLive)
   TT_TABLES_UNARY(DescribeTimeToLive)
-  TT_TABLES_UNARY(PutItem)
-  TT_TABLES_UNARY(DeleteItem)
-  TT_TABLES_UNARY(UpdateItem)
   TT_TABLES_UNARY(BatchGetItem)
   TT_TABLES_UNARY(BatchWriteItem)
   TT_TABLES_UNARY(TransactWriteItems)
   TT_TABLES_UNARY(TransactGetItems)
 #undef TT_TABLES_UNARY
 
-  // Usually served from memory: answered on the reactor thread when the item
-  // is in the memtable or block cache, on the executor otherwise.
-  grpc::ServerUnaryReactor* GetItem(grpc::CallbackServerContext* context,
-                                    const v1::GetItemRequest* request,
-                                    v1::GetItemResponse* response) override {
-    auto answer = [response](absl::StatusOr<v1::GetItemResponse> result) {
-      if (result.ok()) *response = std::move(*result);
-      return result.status();
-    };
-    return runner_->RunNonBlockingFirst(
-        context, "GetItem", [this, request, answer] { return answer(domain_->GetItemNonBlocking(*request)); },
-        [this, request, answer] { return answer(domain_->GetItem(*request)); });
+  // Item reads and writes, usually served from memory: answered on the
+  // reactor thread when the (old) item is in the memtable or block cache, the
+  // table's write lock is free and RocksDB would not stall; on the executor
+  // otherwise.
+#define TT_TABLES_NON_BLOCKING_FIRST(Method)                                                 \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                     \
+                                   const v1::Method##Request* request,                       \
+                                   v1::Method##Response* response) override {                \
+    auto answer = [response](absl::StatusOr<v1::Method##Response> result) {                  \
+      if (result.ok()) *response = std::move(*result);                                       \
+      return result.status();                                                                \
+    };                                                                                       \
+    return runner_->RunNonBlockingFirst(                                                     \
+        context, #Method, [this, request, answer] { return answer(domain_->Method##NonBlocking(*request)); }, \
+        [this, request, answer] { return answer(domain_->Method(*request)); });              \
   }
+  TT_TABLES_NON_BLOCKING_FIRST(GetItem)
+  TT_TABLES_NON_BLOCKING_FIRST(PutItem)
+  TT_TABLES_NON_BLOCKING_FIRST(DeleteItem)
+  TT_TABLES_NON_BLOCKING_FIRST(UpdateItem)
+#undef TT_TABLES_NON_BLOCKING_FIRST
 
   grpc::ServerUnaryReactor* Query(grpc::CallbackServerContext* context,
                                   const grpc::ByteBuffer* request,

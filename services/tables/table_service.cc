@@ -482,7 +482,8 @@ void TableService::Stage(TableState* t, const Mutation& m, rocksdb::WriteBatch* 
   }
 }
 
-absl::Status TableService::Commit(rocksdb::WriteBatch* batch, const Deltas& deltas) {
+absl::Status TableService::Commit(rocksdb::WriteBatch* batch, const Deltas& deltas,
+                                  bool non_blocking) {
   std::vector<std::pair<TableState*, storage::TableCounters>> next;
   for (const auto& [t, delta] : deltas.by_table) {
     storage::TableCounters c;
@@ -494,7 +495,7 @@ absl::Status TableService::Commit(rocksdb::WriteBatch* batch, const Deltas& delt
     if (delta.first != 0 || delta.second != 0) store_.PutCounters(batch, t->id, c);
     next.emplace_back(t, c);
   }
-  TT_RETURN_IF_ERROR(store_.Write(batch));
+  TT_RETURN_IF_ERROR(store_.Write(batch, non_blocking));
   for (auto& [t, c] : next) {
     absl::MutexLock lock(&t->mu);
     t->item_count = c.item_count();

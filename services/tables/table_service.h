@@ -62,7 +62,7 @@ struct TableServiceOptions {
 // types. One synchronous method per RPC of thingtank.tables.v1.TablesService.
 //
 // Every method is thread-safe and blocks on RocksDB: run it on an executor,
-// never on a gRPC reactor thread. Each write (with its condition check and the
+// never on a gRPC reactor thread (the *NonBlocking ones excepted). Each write (with its condition check and the
 // table's item count and size) commits in one WriteBatch under the table's
 // write lock; a transaction locks its tables in id order and commits in one
 // batch. Timers (CREATING -> ACTIVE, TTL sweep) run on `clock` and post their
@@ -101,6 +101,14 @@ class TableService {
   absl::StatusOr<v1::GetItemResponse> GetItemNonBlocking(const v1::GetItemRequest& request);
   absl::StatusOr<v1::DeleteItemResponse> DeleteItem(const v1::DeleteItemRequest& request);
   absl::StatusOr<v1::UpdateItemResponse> UpdateItem(const v1::UpdateItemRequest& request);
+  // PutItem, DeleteItem and UpdateItem that never block: safe on a gRPC
+  // reactor thread. Return WouldBlock() (nothing written or charged) when
+  // another thread holds the table's write lock, when the old item is not in
+  // memory, when RocksDB would stall the write, or with sync_writes; then
+  // call the blocking method.
+  absl::StatusOr<v1::PutItemResponse> PutItemNonBlocking(const v1::PutItemRequest& request);
+  absl::StatusOr<v1::DeleteItemResponse> DeleteItemNonBlocking(const v1::DeleteItemRequest& request);
+  absl::StatusOr<v1::UpdateItemResponse> UpdateItemNonBlocking(const v1::UpdateItemRequest& request);
 
   // Reads of many items (table_service_query.cc).
   absl::StatusOr<v1::QueryResponse> Query(const v1::QueryRequest& request);
@@ -175,19 +183,29 @@ class TableService {
                                                    const internal::ReadView& view,
                                                    int64_t* stored_size, bool non_blocking = false);
   absl::StatusOr<v1::GetItemResponse> DoGetItem(const v1::GetItemRequest& request, bool non_blocking);
+  // How a one-item write gets the table's write lock: waits for it (may
+  // block), or only takes it when free and must not block (WouldBlock()).
+  enum class WriteMode { kBlocking, kNonBlocking };
+  absl::StatusOr<v1::PutItemResponse> DoPutItem(const v1::PutItemRequest& request, WriteMode mode);
+  absl::StatusOr<v1::DeleteItemResponse> DoDeleteItem(const v1::DeleteItemRequest& request,
+                                                      WriteMode mode);
+  absl::StatusOr<v1::UpdateItemResponse> DoUpdateItem(const v1::UpdateItemRequest& request,
+                                                      WriteMode mode);
   void Stage(TableState* t, const Mutation& m, rocksdb::WriteBatch* batch, Deltas* deltas);
   // Adds the counters of every table in `deltas` to `batch`, writes it and
   // updates the in-memory counters. Call with each table's write_mu held.
-  absl::Status Commit(rocksdb::WriteBatch* batch, const Deltas& deltas);
+  // `non_blocking` as Db::Write's.
+  absl::Status Commit(rocksdb::WriteBatch* batch, const Deltas& deltas, bool non_blocking = false);
   // The one-item write of PutItem, DeleteItem and UpdateItem: under the
-  // table's write_mu reads the item at m->key; when `holds` is true of it,
+  // table's write_mu (taken as `mode` says) reads the item at m->key; when
+  // `holds` is true of it,
   // `prepare` completes *m and says whether to write, the write is committed
   // and `respond` fills the response's attributes. Then charges
   // WriteUnits(max(old size, m->new_size)) and answers those units, or
   // ConditionalCheckFailedException when the condition did not hold.
   using OldItemFn = void(const std::optional<v1::Item>& old, const AttributeMap& old_attrs);
   absl::StatusOr<double> WriteItem(
-      TableState* t, Mutation* m, absl::FunctionRef<bool(const AttributeMap&)> holds,
+      TableState* t, WriteMode mode, Mutation* m, absl::FunctionRef<bool(const AttributeMap&)> holds,
       absl::FunctionRef<absl::StatusOr<bool>(const std::optional<v1::Item>& old,
                                              const AttributeMap& old_attrs)>
           prepare,

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "absl/cleanup/cleanup.h"
 #include "services/tables/expression/expression.h"
 #include "services/tables/table_service.h"
 
@@ -42,6 +43,15 @@ AttributeMap Only(const AttributeMap& item, const std::vector<std::string>& name
 }  // namespace
 
 absl::StatusOr<v1::PutItemResponse> TableService::PutItem(const v1::PutItemRequest& request) {
+  return DoPutItem(request, WriteMode::kBlocking);
+}
+
+absl::StatusOr<v1::PutItemResponse> TableService::PutItemNonBlocking(const v1::PutItemRequest& request) {
+  return DoPutItem(request, WriteMode::kNonBlocking);
+}
+
+absl::StatusOr<v1::PutItemResponse> TableService::DoPutItem(const v1::PutItemRequest& request,
+                                                          WriteMode mode) {
   TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
   TT_RETURN_IF_ERROR(ValidateItem(request.item(), t->schema, "item"));
   TT_RETURN_IF_ERROR(CheckReturnValues(request.return_values(), false));
@@ -61,7 +71,7 @@ absl::StatusOr<v1::PutItemResponse> TableService::PutItem(const v1::PutItemReque
   TT_ASSIGN_OR_RETURN(
       const double units,
       WriteItem(
-          t.get(), &m, [&](const AttributeMap& old) { return Holds(condition, old); },
+          t.get(), mode, &m, [&](const AttributeMap& old) { return Holds(condition, old); },
           [](const std::optional<v1::Item>&, const AttributeMap&) -> absl::StatusOr<bool> {
             return true;
           },
@@ -114,8 +124,16 @@ absl::StatusOr<v1::GetItemResponse> TableService::DoGetItem(const v1::GetItemReq
   return response;
 }
 
-absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItem(
-    const v1::DeleteItemRequest& request) {
+absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItem(const v1::DeleteItemRequest& request) {
+  return DoDeleteItem(request, WriteMode::kBlocking);
+}
+
+absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItemNonBlocking(const v1::DeleteItemRequest& request) {
+  return DoDeleteItem(request, WriteMode::kNonBlocking);
+}
+
+absl::StatusOr<v1::DeleteItemResponse> TableService::DoDeleteItem(const v1::DeleteItemRequest& request,
+                                                          WriteMode mode) {
   TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
   TT_RETURN_IF_ERROR(ValidateKey(request.key(), t->schema, "key"));
   TT_RETURN_IF_ERROR(CheckReturnValues(request.return_values(), false));
@@ -132,7 +150,7 @@ absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItem(
   TT_ASSIGN_OR_RETURN(
       const double units,
       WriteItem(
-          t.get(), &m, [&](const AttributeMap& old) { return Holds(condition, old); },
+          t.get(), mode, &m, [&](const AttributeMap& old) { return Holds(condition, old); },
           [&](const std::optional<v1::Item>&, const AttributeMap&) -> absl::StatusOr<bool> {
             return m.old_stored_size >= 0;
           },
@@ -146,8 +164,16 @@ absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItem(
   return response;
 }
 
-absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItem(
-    const v1::UpdateItemRequest& request) {
+absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItem(const v1::UpdateItemRequest& request) {
+  return DoUpdateItem(request, WriteMode::kBlocking);
+}
+
+absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItemNonBlocking(const v1::UpdateItemRequest& request) {
+  return DoUpdateItem(request, WriteMode::kNonBlocking);
+}
+
+absl::StatusOr<v1::UpdateItemResponse> TableService::DoUpdateItem(const v1::UpdateItemRequest& request,
+                                                          WriteMode mode) {
   TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
   TT_RETURN_IF_ERROR(ValidateKey(request.key(), t->schema, "key"));
   expr::Substitutions subs(&request.expression_attribute_names(),
@@ -177,7 +203,7 @@ absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItem(
   TT_ASSIGN_OR_RETURN(
       const double units,
       WriteItem(
-          t.get(), &m, [&](const AttributeMap& old) { return Holds(condition, old); },
+          t.get(), mode, &m, [&](const AttributeMap& old) { return Holds(condition, old); },
           [&](const std::optional<v1::Item>& old,
               const AttributeMap& old_attrs) -> absl::StatusOr<bool> {
             m.new_item.emplace();
@@ -213,7 +239,7 @@ absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItem(
 }
 
 absl::StatusOr<double> TableService::WriteItem(
-    TableState* t, Mutation* m, absl::FunctionRef<bool(const AttributeMap&)> holds,
+    TableState* t, WriteMode mode, Mutation* m, absl::FunctionRef<bool(const AttributeMap&)> holds,
     absl::FunctionRef<absl::StatusOr<bool>(const std::optional<v1::Item>& old,
                                            const AttributeMap& old_attrs)>
         prepare,
@@ -221,10 +247,19 @@ absl::StatusOr<double> TableService::WriteItem(
   const internal::ReadView view = View(*t);
   int64_t old_size = 0;
   bool failed = false;
+  const bool non_blocking = mode == WriteMode::kNonBlocking;
   {
-    absl::MutexLock wl(&t->write_mu);
+    if (!non_blocking) {
+      t->write_mu.Lock();
+    } else if (!t->write_mu.TryLock()) {
+      // Taken: the holder may be reading from disk. (Waiting briefly first
+      // measured slower: the spinning takes the CPU the holder needs.)
+      return WouldBlock();
+    }
+    absl::Cleanup unlock = [t] { t->write_mu.Unlock(); };
     TT_RETURN_IF_ERROR(CheckLive(t));
-    TT_ASSIGN_OR_RETURN(std::optional<v1::Item> old, ReadItem(m->key, view, &m->old_stored_size));
+    TT_ASSIGN_OR_RETURN(std::optional<v1::Item> old,
+                        ReadItem(m->key, view, &m->old_stored_size, non_blocking));
     const v1::Item empty;
     const AttributeMap& old_attrs = old ? old->attributes() : empty.attributes();
     old_size = ItemSize(old_attrs);
@@ -236,7 +271,7 @@ absl::StatusOr<double> TableService::WriteItem(
         rocksdb::WriteBatch batch;
         Deltas deltas;
         Stage(t, *m, &batch, &deltas);
-        TT_RETURN_IF_ERROR(Commit(&batch, deltas));
+        TT_RETURN_IF_ERROR(Commit(&batch, deltas, non_blocking));
         respond(old, old_attrs);
       }
     }

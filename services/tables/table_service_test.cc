@@ -378,5 +378,84 @@ TEST_F(TableServiceTest, NonBlockingGetAnswersFromMemoryOrSaysItWouldBlock) {
   EXPECT_EQ(service_->GetItemNonBlocking(get).status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(TableServiceTest, NonBlockingWritesCommitFromMemoryOrSayTheyWouldBlock) {
+  Create("nbw");
+  v1::PutItemRequest put;
+  put.set_table_name("nbw");
+  *put.mutable_item() = Map({{"pk", S("a")}, {"v", N("7")}});
+  ASSERT_TRUE(service_->PutItemNonBlocking(put).ok());
+  EXPECT_EQ(Describe("nbw").item_count(), 1);
+  EXPECT_EQ(events_.Written("nbw"), 1);
+
+  // Answers that need no disk come as they are: a failed condition...
+  put.set_condition_expression("attribute_not_exists(pk)");
+  absl::Status failed = service_->PutItemNonBlocking(put).status();
+  EXPECT_EQ(failed.code(), absl::StatusCode::kFailedPrecondition) << failed;
+  EXPECT_EQ(events_.Get("ccf", "nbw"), 1);
+  // ... an update and a delete.
+  v1::UpdateItemRequest update;
+  update.set_table_name("nbw");
+  (*update.mutable_key())["pk"] = S("a");
+  update.set_update_expression("SET v = v + :one");
+  (*update.mutable_expression_attribute_values())[":one"] = N("1");
+  update.set_return_values(v1::RETURN_VALUE_UPDATED_NEW);
+  auto updated = service_->UpdateItemNonBlocking(update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->attributes().at("v").n(), "8");
+  v1::DeleteItemRequest del;
+  del.set_table_name("nbw");
+  (*del.mutable_key())["pk"] = S("a");
+  ASSERT_TRUE(service_->DeleteItemNonBlocking(del).ok());
+  EXPECT_EQ(Describe("nbw").item_count(), 0);
+
+  // The old item on disk only, caches cold: the write declines, and nothing
+  // is written or charged; the blocking write then does it.
+  ASSERT_TRUE(Put("nbw", {{"pk", S("b")}, {"v", N("1")}}).ok());
+  for (const auto& cf : TableService::ColumnFamilies()) {
+    ASSERT_TRUE(FromRocks(db_->raw()->Flush(rocksdb::FlushOptions(), db_->cf(cf))).ok());
+  }
+  Reopen();
+  const double written = events_.Written("nbw");
+  put.clear_condition_expression();
+  *put.mutable_item() = Map({{"pk", S("b")}, {"v", N("2")}});
+  EXPECT_TRUE(IsWouldBlock(service_->PutItemNonBlocking(put).status()));
+  EXPECT_EQ(events_.Written("nbw"), written);
+  v1::GetItemRequest get;
+  get.set_table_name("nbw");
+  (*get.mutable_key())["pk"] = S("b");
+  EXPECT_EQ(service_->GetItem(get)->item().at("v").n(), "1");
+  ASSERT_TRUE(service_->PutItem(put).ok());
+  EXPECT_EQ(service_->GetItem(get)->item().at("v").n(), "2");
+  EXPECT_EQ(Describe("nbw").item_count(), 1);
+}
+
+TEST_F(TableServiceTest, NonBlockingWritesRacingBlockingOnesLoseNoIncrement) {
+  // What the gRPC face does: try the non-blocking write (it declines when
+  // another thread holds the table's write lock), else the blocking one.
+  Create("race");
+  constexpr int kThreads = 4, kEach = 300;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      v1::UpdateItemRequest add;
+      add.set_table_name("race");
+      (*add.mutable_key())["pk"] = S("counter");
+      add.set_update_expression("ADD n :one");
+      (*add.mutable_expression_attribute_values())[":one"] = N("1");
+      for (int i = 0; i < kEach; ++i) {
+        absl::Status s = service_->UpdateItemNonBlocking(add).status();
+        if (IsWouldBlock(s)) s = service_->UpdateItem(add).status();
+        ASSERT_TRUE(s.ok()) << s;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  v1::GetItemRequest get;
+  get.set_table_name("race");
+  (*get.mutable_key())["pk"] = S("counter");
+  EXPECT_EQ(service_->GetItem(get)->item().at("n").n(), std::to_string(kThreads * kEach));
+  EXPECT_EQ(Describe("race").item_count(), 1);
+}
+
 }  // namespace
 }  // namespace thingtank::tables

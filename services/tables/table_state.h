@@ -13,7 +13,8 @@
 namespace thingtank::tables {
 
 // One table in memory. `write_mu` serializes every check-and-write of the
-// table (held across the RocksDB read, condition and write); `mu` guards the
+// table (held across the RocksDB read, condition and write; writers on
+// reactor threads only try it); `mu` guards the
 // settings, counters and buckets and is held only briefly. Order: write_mu
 // before mu; never registry_mu_ while holding either.
 struct TableState {

@@ -149,7 +149,7 @@ profile_window() {
     sampler=$!
   fi
   if [[ "$PERF" == 1 ]]; then
-    perf record -F 999 -g -o "$TMP/$scenario.perf" -p "$SERVER_PID" -- sleep "$PERF_SECONDS" \
+    perf record -F 999 --call-graph "${PERF_CALL_GRAPH:-fp}" -o "$TMP/$scenario.perf" -p "$SERVER_PID" -- sleep "$PERF_SECONDS" \
       >"$TMP/$scenario.perf.log" 2>&1 &
     perf_pid=$!
   fi

@@ -215,11 +215,20 @@ RawWorker::RawWorker(Loop* loop, grpc::GenericStub* stub, std::string method,
     : Worker(loop), stub_(stub), method_(std::move(method)), requests_(std::move(requests)),
       units_(std::move(units)) {}
 
+RawWorker::RawWorker(Loop* loop, grpc::GenericStub* stub, std::string method, Next next, Units units)
+    : Worker(loop), stub_(stub), method_(std::move(method)), make_(std::move(next)), units_(std::move(units)) {}
+
 void RawWorker::Begin() {
   ctx_.emplace();
   SetDeadline(&*ctx_);
+  const grpc::ByteBuffer* request;
+  if (make_) {
+    made_ = make_(next_++);
+    request = &made_;
+  } else {
+    request = &requests_[next_++ % requests_.size()];
+  }
   start_ = Clock::now();
-  const grpc::ByteBuffer* request = &requests_[next_++ % requests_.size()];
   stub_->UnaryCall(&*ctx_, method_, grpc::StubOptions(), request, &response_,
                    [this](grpc::Status s) { Done(s); });
 }

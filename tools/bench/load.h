@@ -176,8 +176,11 @@ void SetDeadline(grpc::ClientContext* ctx);
 class RawWorker : public Worker {
  public:
   using Units = std::function<uint64_t(const grpc::ByteBuffer&, RawWorker*)>;
+  // Makes the request of call number `n` (a fresh key per call, ...).
+  using Next = std::function<grpc::ByteBuffer(uint64_t n)>;
   RawWorker(Loop* loop, grpc::GenericStub* stub, std::string method,
             std::vector<grpc::ByteBuffer> requests, Units units);
+  RawWorker(Loop* loop, grpc::GenericStub* stub, std::string method, Next next, Units units);
   void Miss(uint64_t n = 1) {
     if (Measuring()) misses += n;
   }
@@ -191,8 +194,10 @@ class RawWorker : public Worker {
   grpc::GenericStub* stub_;
   const std::string method_;
   std::vector<grpc::ByteBuffer> requests_;
+  Next make_;
   Units units_;
   size_t next_ = 0;
+  grpc::ByteBuffer made_;
   std::optional<grpc::ClientContext> ctx_;
   grpc::ByteBuffer response_;
   Clock::time_point start_;

@@ -16,7 +16,8 @@
 #   SCENARIOS    default health,put,get,query,batch_write
 #   PROFILE=1    sample per-thread CPU (/proc/<pid>/task, like top -H) of the server and
 #                the load generator during each scenario and print the busiest threads
-#   PERF=1       `perf record -g` the server for PERF_SECONDS (default 3) of each loaded
+#   PERF=1       `perf record` the server (call graphs: PERF_CALL_GRAPH, default fp; dwarf
+#                when the build has no frame pointers) for PERF_SECONDS (default 3) of each loaded
 #                scenario and print the top symbols (perf report --no-children --sort dso,sym)
 #   KEEP_TMP=1   keep the temp dir (server log, JSON results, perf data)
 # Extra arguments are passed to every tables_bench invocation (e.g. --query-item-bytes 200).

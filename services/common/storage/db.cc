@@ -80,8 +80,14 @@ rocksdb::ColumnFamilyHandle* Db::cf(std::string_view name) const {
   return it->second;
 }
 
-absl::Status Db::Write(rocksdb::WriteBatch* batch) {
-  return FromRocks(db_->Write(write_options_, batch));
+absl::Status Db::Write(rocksdb::WriteBatch* batch, bool non_blocking) {
+  if (!non_blocking) return FromRocks(db_->Write(write_options_, batch));
+  if (write_options_.sync) return WouldBlock();
+  rocksdb::WriteOptions options = write_options_;
+  options.no_slowdown = true;
+  rocksdb::Status s = db_->Write(options, batch);
+  if (s.IsIncomplete()) return WouldBlock();
+  return FromRocks(s);
 }
 
 absl::Status Db::Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,

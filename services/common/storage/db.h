@@ -40,7 +40,12 @@ class Db {
   // The handle of a column family named at Open; crashes on an unknown name.
   rocksdb::ColumnFamilyHandle* cf(std::string_view name) const;
 
-  absl::Status Write(rocksdb::WriteBatch* batch);
+  // With `non_blocking`, returns WouldBlock() (status.h) instead of waiting:
+  // when RocksDB would stall or slow the write down (too many memtables or
+  // level-0 files), and always with sync_writes (an fsync blocks). Otherwise
+  // the write costs a memtable insert and one write(2) into the page cache:
+  // fit for a gRPC reactor thread.
+  absl::Status Write(rocksdb::WriteBatch* batch, bool non_blocking = false);
   absl::Status Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
                    std::string_view value);
   // nullopt when the key is absent. With `non_blocking`, reads only the

@@ -59,6 +59,26 @@ TEST_F(DbTest, MissingKeyIsNulloptNotAnError) {
   EXPECT_FALSE(missing->has_value());
 }
 
+TEST_F(DbTest, NonBlockingWriteLandsUnlessWritesAreSynced) {
+  rocksdb::WriteBatch batch;
+  batch.Put(db_->cf("data"), "k", "v");
+  ASSERT_TRUE(db_->Write(&batch, /*non_blocking=*/true).ok());
+  auto got = db_->Get(db_->cf("data"), "k");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.status();
+  EXPECT_EQ(**got, "v");
+
+  // With fsync on every write there is no non-blocking write: nothing lands.
+  db_.reset();
+  auto synced = Db::Open({dir_.string(), {"data"}, /*sync_writes=*/true});
+  ASSERT_TRUE(synced.ok()) << synced.status();
+  rocksdb::WriteBatch second;
+  second.Put((*synced)->cf("data"), "k2", "v2");
+  EXPECT_TRUE(IsWouldBlock((*synced)->Write(&second, /*non_blocking=*/true)));
+  auto absent = (*synced)->Get((*synced)->cf("data"), "k2");
+  ASSERT_TRUE(absent.ok()) << absent.status();
+  EXPECT_FALSE(absent->has_value());
+}
+
 TEST(WouldBlockTest, OnlyTheMarkedStatusCounts) {
   EXPECT_TRUE(IsWouldBlock(WouldBlock()));
   EXPECT_FALSE(IsWouldBlock(absl::UnavailableError("would block on storage")));

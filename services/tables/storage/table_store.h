@@ -49,7 +49,9 @@ class TableStore {
       const std::string& lo, const std::string& hi, bool reverse,
       const std::function<bool(std::string_view key, std::string_view value)>& fn);
 
-  absl::Status Write(rocksdb::WriteBatch* b) { return db_->Write(b); }
+  absl::Status Write(rocksdb::WriteBatch* b, bool non_blocking = false) {
+    return db_->Write(b, non_blocking);
+  }
 
  private:
   Db* const db_;
