@@ -66,30 +66,36 @@ class TablesGrpcService final : public TablesGrpcBase {
   grpc::ServerUnaryReactor* Query(grpc::CallbackServerContext* context,
                                   const grpc::ByteBuffer* request,
                                   grpc::ByteBuffer* response) override {
-    return Raw<v1::QueryRequest>(context, "Query", request, response,
-                                 [this](const v1::QueryRequest& r) { return domain_->QueryEncoded(r); });
+    // Usually served from memory: on the reactor thread when it can be.
+    return Raw<v1::QueryRequest>(context, "Query", request, response, /*try_non_blocking=*/true,
+                                 [this](const v1::QueryRequest& r, bool non_blocking) {
+                                   return domain_->QueryEncoded(r, non_blocking);
+                                 });
   }
   grpc::ServerUnaryReactor* Scan(grpc::CallbackServerContext* context,
                                  const grpc::ByteBuffer* request,
                                  grpc::ByteBuffer* response) override {
-    return Raw<v1::ScanRequest>(context, "Scan", request, response,
-                                [this](const v1::ScanRequest& r) { return domain_->ScanEncoded(r); });
+    // Up to 1 MiB from anywhere in the table: always on the executor.
+    return Raw<v1::ScanRequest>(context, "Scan", request, response, /*try_non_blocking=*/false,
+                                [this](const v1::ScanRequest& r, bool) { return domain_->ScanEncoded(r); });
   }
 
  private:
   // A raw method: parses the request, sends serialize(head) + the verbatim
-  // items as the response bytes.
+  // items as the response bytes. `call(parsed, non_blocking)`; with
+  // `try_non_blocking` first non-blocking on the reactor thread, then (on
+  // WouldBlock) blocking on the executor.
   template <typename Request, typename Call>
   grpc::ServerUnaryReactor* Raw(grpc::CallbackServerContext* context, const char* method,
                                 const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                                Call call) {
-    return runner_->Run(context, method, [request, response, call]() -> absl::Status {
+                                bool try_non_blocking, Call call) {
+    auto run = [request, response, call](bool non_blocking) -> absl::Status {
       Request parsed;
       grpc::ByteBuffer copy(*request);
       if (!grpc::SerializationTraits<Request>::Deserialize(&copy, &parsed).ok()) {
         return absl::InvalidArgumentError("the request is not a valid protobuf message");
       }
-      auto result = call(parsed);
+      auto result = call(parsed, non_blocking);
       if (!result.ok()) return result.status();
       // Two slices, head then items; the items string is handed over, not copied.
       auto* items = new std::string(std::move(result->items));
@@ -99,7 +105,10 @@ class TablesGrpcService final : public TablesGrpcBase {
                       [](void* p) { delete static_cast<std::string*>(p); }, items)};
       *response = grpc::ByteBuffer(slices, 2);
       return absl::OkStatus();
-    });
+    };
+    if (!try_non_blocking) return runner_->Run(context, method, [run] { return run(false); });
+    return runner_->RunNonBlockingFirst(context, method, [run] { return run(true); },
+                                        [run] { return run(false); });
   }
 
   TableService* const domain_;

@@ -123,7 +123,10 @@ class TableService {
     Response head;
     std::string items;
   };
-  absl::StatusOr<Encoded<v1::QueryResponse>> QueryEncoded(const v1::QueryRequest& request);
+  // With `non_blocking` (safe on a gRPC reactor thread): WouldBlock() when an
+  // item is not in memory or the page would pass 256 KiB; nothing is charged.
+  absl::StatusOr<Encoded<v1::QueryResponse>> QueryEncoded(const v1::QueryRequest& request,
+                                                          bool non_blocking = false);
   absl::StatusOr<Encoded<v1::ScanResponse>> ScanEncoded(const v1::ScanRequest& request);
 
   // Batches and transactions (table_service_batch.cc).

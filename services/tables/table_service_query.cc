@@ -15,6 +15,9 @@ using internal::Invalid;
 namespace {
 
 constexpr int64_t kPageBytes = 1024 * 1024;
+// The most item bytes a non-blocking page reads (~0.2 ms of a reactor
+// thread); larger pages go to the executor.
+constexpr int64_t kNonBlockingPageBytes = 256 * 1024;
 
 bool IsType(const v1::AttributeValue& v, v1::ScalarAttributeType t) {
   switch (t) {
@@ -69,6 +72,8 @@ struct TableService::PageSpec {
   bool count_only = false;
   uint32_t segment = 0;
   uint32_t total_segments = 0;  // 0: no split
+  // Memory only, and at most kNonBlockingPageBytes of items, else WouldBlock().
+  bool non_blocking = false;
 };
 
 struct TableService::Page {
@@ -91,7 +96,8 @@ absl::Status TableService::ReadPage(TableState* t, const PageSpec& spec, Page* p
   v1::Item scratch;
   bool stopped = false;
   TT_RETURN_IF_ERROR(store_.ForEachItem(
-      spec.lo, spec.hi, spec.reverse, [&](std::string_view key, std::string_view value) {
+      spec.lo, spec.hi, spec.non_blocking, spec.reverse,
+      [&](std::string_view key, std::string_view value) {
         if (spec.total_segments > 0 &&
             storage::SegmentOf(storage::HashPart(key, t->prefix.size()), spec.total_segments) !=
                 spec.segment) {
@@ -127,6 +133,10 @@ absl::Status TableService::ReadPage(TableState* t, const PageSpec& spec, Page* p
         if (expired) return true;
         ++page->scanned;
         page->bytes += size;
+        if (spec.non_blocking && page->bytes > kNonBlockingPageBytes) {
+          error = WouldBlock();  // too long a stay on a reactor thread
+          return false;
+        }
         if (verbatim) {
           ++page->count;
           storage::AppendItemField(value, &page->encoded);
@@ -191,7 +201,7 @@ absl::StatusOr<v1::ScanResponse> TableService::Scan(const v1::ScanRequest& reque
 }
 
 absl::StatusOr<TableService::Encoded<v1::QueryResponse>> TableService::QueryEncoded(
-    const v1::QueryRequest& request) {
+    const v1::QueryRequest& request, bool non_blocking) {
   TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
   if (request.key_condition_expression().empty()) {
     return Invalid("key_condition_expression", "required");
@@ -289,6 +299,7 @@ absl::StatusOr<TableService::Encoded<v1::QueryResponse>> TableService::QueryEnco
   spec.limit = request.limit();
   spec.expressions = &e;
   spec.count_only = request.select() == v1::SELECT_COUNT;
+  spec.non_blocking = non_blocking;
   Encoded<v1::QueryResponse> response;
   TT_RETURN_IF_ERROR(ReadPageInto(t.get(), spec, request, &response));
   return response;

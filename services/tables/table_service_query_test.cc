@@ -167,5 +167,42 @@ TEST_F(QueryTest, ScanSegmentsCoverTheTableExactlyOnce) {
                "total_segments");
 }
 
+TEST_F(QueryTest, NonBlockingQueryServesMemoryOrSaysItWouldBlock) {
+  Create("tbl", "S", "N");
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Put("tbl", {{"pk", S("dev")}, {"sk", N(std::to_string(i))}}).ok());
+  }
+  auto hot = service_->QueryEncoded(Q(), /*non_blocking=*/true);
+  ASSERT_TRUE(hot.ok()) << hot.status();
+  EXPECT_EQ(hot->head.count(), 3);
+
+  // Errors that need no disk come as they are.
+  auto bad = Q();
+  bad.set_limit(-1);
+  EXPECT_EQ(service_->QueryEncoded(bad, true).status().code(), StatusCode::kInvalidArgument);
+
+  // A page over 256 KiB is left to the executor, even from memory.
+  const std::string big(100 * 1024, 'x');
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Put("tbl", {{"pk", S("big")}, {"sk", N(std::to_string(i))}, {"data", S(big)}}).ok());
+  }
+  auto q = Q();
+  (*q.mutable_expression_attribute_values())[":h"] = S("big");
+  EXPECT_TRUE(IsWouldBlock(service_->QueryEncoded(q, true).status()));
+  auto blocking = service_->Query(q);
+  ASSERT_TRUE(blocking.ok()) << blocking.status();
+  EXPECT_EQ(blocking->count(), 3);
+
+  // On disk only, caches cold: it declines, charging nothing.
+  for (const auto& cf : TableService::ColumnFamilies()) {
+    ASSERT_TRUE(FromRocks(db_->raw()->Flush(rocksdb::FlushOptions(), db_->cf(cf))).ok());
+  }
+  Reopen();
+  EXPECT_TRUE(IsWouldBlock(service_->QueryEncoded(Q(), true).status()));
+  auto cold = service_->Query(Q());
+  ASSERT_TRUE(cold.ok()) << cold.status();
+  EXPECT_EQ(cold->count(), 3);
+}
+
 }  // namespace
 }  // namespace thingtank::tables

@@ -72,7 +72,8 @@ void TableService::SweepTable(const TablePtr& t) {
   std::vector<std::string> candidates;
   const std::string hi = keys::PrefixSuccessor(t->prefix);
   const absl::Status scanned =
-      store_.ForEachItem(t->prefix, hi, false, [&](std::string_view key, std::string_view value) {
+      store_.ForEachItem(t->prefix, hi, /*non_blocking=*/false, /*reverse=*/false,
+                         [&](std::string_view key, std::string_view value) {
         v1::Item item;
         if (item.ParseFromArray(value.data(), static_cast<int>(value.size())) &&
             view.Expired(item.attributes())) {

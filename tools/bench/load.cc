@@ -1,5 +1,6 @@
 #include "load.h"
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -152,7 +153,8 @@ std::string ToJson(const Result& r, const UnitNames& names) {
     << names.units_json << "\": " << r.units << ", \"ops\": " << r.ops << ", \"errors\": " << r.errors << ", \""
     << names.misses_json << "\": " << r.misses << ", \"calls_per_s\": " << r.calls_per_s << ", \""
     << names.units_rate_json << "\": " << r.units_per_s << ", \"p50_us\": " << r.p50_us
-    << ", \"p99_us\": " << r.p99_us << ", \"max_us\": " << r.max_us << ", \"latency_of\": \"" << r.latency_of
+    << ", \"p99_us\": " << r.p99_us << ", \"max_us\": " << r.max_us << ", \"offered_per_s\": " << r.offered_per_s
+    << ", \"latency_of\": \"" << r.latency_of
     << "\", \"first_error\": \"" << JsonEscape(r.first_error) << "\"}";
   return j.str();
 }
@@ -201,11 +203,58 @@ bool Worker::CallDone(const grpc::Status& status) {
     // Do not spin against a failing server.
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  if (loop_->pacer != nullptr) {
+    // Paced: the worker goes back to the pacer (which may start its next
+    // call at once) before the call counts as ended, so the number of calls
+    // in flight cannot touch 0 in between while more are due.
+    due_.reset();
+    if (loop_->phase.load(std::memory_order_relaxed) != kStop) loop_->pacer->Release(this);
+    loop_->WorkerStopped();
+    return false;
+  }
   if (loop_->phase.load(std::memory_order_relaxed) == kStop) {
     loop_->WorkerStopped();
     return false;
   }
   return true;
+}
+
+void Pacer::Add(Worker* w) {
+  std::lock_guard<std::mutex> lock(mu_);
+  free_.push_back(w);
+}
+
+void Pacer::Due(Clock::time_point due) {
+  Worker* w;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) {
+      late_.push_back(due);
+      return;
+    }
+    w = free_.back();
+    free_.pop_back();
+  }
+  Launch(w, due);
+}
+
+void Pacer::Release(Worker* w) {
+  Clock::time_point due;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (late_.empty()) {
+      free_.push_back(w);
+      return;
+    }
+    due = late_.front();
+    late_.pop_front();
+  }
+  Launch(w, due);
+}
+
+void Pacer::Launch(Worker* w, Clock::time_point due) {
+  w->due_ = due;
+  w->Start();
 }
 
 void SetDeadline(grpc::ClientContext* ctx) { ctx->set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
@@ -275,6 +324,25 @@ bool Connections::WaitConnected(const std::string& program) {
   return true;
 }
 
+namespace {
+// Adds up the workers' counters and latencies into `r`.
+void Collect(const std::vector<std::unique_ptr<Worker>>& workers, Result* r) {
+  std::vector<int64_t> all;
+  for (auto& w : workers) {
+    r->calls += w->calls;
+    r->units += w->units;
+    r->errors += w->errors;
+    r->misses += w->misses;
+    if (r->first_error.empty()) r->first_error = w->first_error;
+    all.insert(all.end(), w->latencies_ns_.begin(), w->latencies_ns_.end());
+  }
+  r->ops = all.size();
+  r->calls_per_s = static_cast<double>(r->calls) / r->seconds;
+  r->units_per_s = static_cast<double>(r->units) / r->seconds;
+  FillPercentiles(&all, r);
+}
+}  // namespace
+
 Result RunClosed(const std::string& scenario, int concurrency, int channels, double warmup, double seconds,
                  const WorkerFactory& make) {
   Loop loop;
@@ -295,19 +363,51 @@ Result RunClosed(const std::string& scenario, int concurrency, int channels, dou
   r.channels = channels;
   r.latency_of = "call";
   r.seconds = std::chrono::duration<double>(t1 - t0).count();
-  std::vector<int64_t> all;
-  for (auto& w : workers) {
-    r.calls += w->calls;
-    r.units += w->units;
-    r.errors += w->errors;
-    r.misses += w->misses;
-    if (r.first_error.empty()) r.first_error = w->first_error;
-    all.insert(all.end(), w->latencies_ns_.begin(), w->latencies_ns_.end());
+  Collect(workers, &r);
+  return r;
+}
+
+
+Result RunPaced(const std::string& scenario, double rate, int workers, int channels, double warmup,
+                double seconds, const WorkerFactory& make) {
+  Loop loop;
+  Pacer pacer(&loop);
+  loop.pacer = &pacer;
+  std::vector<std::unique_ptr<Worker>> pool;
+  for (int i = 0; i < workers; ++i) {
+    pool.push_back(make(&loop, i));
+    pacer.Add(pool.back().get());
   }
-  r.ops = all.size();
-  r.calls_per_s = static_cast<double>(r.calls) / r.seconds;
-  r.units_per_s = static_cast<double>(r.units) / r.seconds;
-  FillPercentiles(&all, &r);
+  // Wake up on time: the default 50 us timer slack would delay every tick.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
+  const auto start = Clock::now();
+  const auto measure_from = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
+  const auto end = measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  auto next = start;
+  auto t0 = measure_from;
+  for (;;) {
+    const auto now = Clock::now();
+    if (loop.phase.load() == kWarmup && now >= measure_from) {
+      t0 = now;
+      loop.phase.store(kMeasure);
+    }
+    if (now >= end) break;
+    for (; next <= now; next += interval) pacer.Due(next);
+    std::this_thread::sleep_until(std::min(next, end));
+  }
+  loop.phase.store(kStop);
+  const auto t1 = Clock::now();
+  loop.WaitAllStopped();
+
+  Result r;
+  r.scenario = scenario;
+  r.concurrency = workers;
+  r.channels = channels;
+  r.latency_of = "call";
+  r.offered_per_s = rate;
+  r.seconds = std::chrono::duration<double>(t1 - t0).count();
+  Collect(pool, &r);
   return r;
 }
 

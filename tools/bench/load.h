@@ -17,6 +17,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <iosfwd>
 #include <memory>
@@ -80,6 +81,7 @@ struct Result {
   double p50_us = 0;
   double p99_us = 0;
   double max_us = 0;
+  double offered_per_s = 0;  // paced runs: the calls started per second; 0: closed loop
   std::string latency_of;  // "call", "cycle", "wake-up"
   std::string first_error;
 };
@@ -106,10 +108,14 @@ void PrintHuman(const Result& r, const UnitNames& names);
 
 enum Phase : int { kWarmup = 0, kMeasure = 1, kStop = 2 };
 
-// Shared state of one closed-loop run.
+class Pacer;
+
+// Shared state of one run. `active` counts workers (closed loop) or calls in
+// flight (paced: `pacer` set).
 class Loop {
  public:
   std::atomic<int> phase{kWarmup};
+  Pacer* pacer = nullptr;
 
   void WorkerStarted() { active_.fetch_add(1); }
   void WorkerStopped();
@@ -150,9 +156,12 @@ class Worker {
   bool CallDone(const grpc::Status& status);
 
   // Accounts one completed operation (call or cycle) started at `start`.
+  // In a paced run the latency counts from when the call was due, not from
+  // when a worker got to it.
   void OpDone(Clock::time_point start, uint64_t n_units) {
     if (!Measuring()) return;
     units += n_units;
+    if (due_) start = *due_;
     latencies_ns_.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
   }
 
@@ -162,7 +171,31 @@ class Worker {
   }
 
  private:
+  friend class Pacer;
   Loop* loop_;
+  std::optional<Clock::time_point> due_;  // paced runs: when the current call was due
+};
+
+// Open-loop load: hands calls, each due at a fixed time, to free workers
+// (one call each at a time); a call due while every worker is busy waits for
+// the first to free up, and its latency still counts from when it was due
+// (no coordinated omission). Thread-safe.
+class Pacer {
+ public:
+  explicit Pacer(Loop* loop) : loop_(loop) {}
+  void Add(Worker* w);
+  // One call is due at `due`.
+  void Due(Clock::time_point due);
+  // `w` finished its call (Worker::CallDone).
+  void Release(Worker* w);
+
+ private:
+  void Launch(Worker* w, Clock::time_point due);
+
+  Loop* const loop_;
+  std::mutex mu_;
+  std::vector<Worker*> free_;
+  std::deque<Clock::time_point> late_;
 };
 
 void SetDeadline(grpc::ClientContext* ctx);
@@ -279,6 +312,12 @@ using WorkerFactory = std::function<std::unique_ptr<Worker>(Loop*, int)>;
 // Runs `concurrency` workers: warm-up, then a measured window of `seconds`.
 Result RunClosed(const std::string& scenario, int concurrency, int channels, double warmup, double seconds,
                  const WorkerFactory& make);
+
+// Open loop at `rate` calls per second (see Pacer) with up to `workers`
+// calls in flight: warm-up, then a measured window of `seconds`. Result's
+// offered_per_s is `rate`.
+Result RunPaced(const std::string& scenario, double rate, int workers, int channels, double warmup,
+                double seconds, const WorkerFactory& make);
 
 // "<pid>-<ms>": makes resource names unique per run.
 std::string RunId();

@@ -5,9 +5,13 @@
 // item scenario runs on a fresh on-demand (PAY_PER_REQUEST) table, so throughput
 // limits never interfere, preloads what it reads, warms up, then measures for
 // --seconds; it prints throughput (calls/s, items/s) and latency percentiles.
-// With --unloaded-seconds S every scenario is measured a second time at
-// concurrency 1 on the same table (the unloaded latency). A grpc.health.v1
-// Check baseline at the same concurrency is the "health" scenario.
+// With --paced-percent P every scenario is then measured open-loop, calls
+// started at P% of the throughput just measured (the latency under load
+// without the closed loop's own queue: at concurrency 32 a closed loop makes
+// the median 32 / throughput whatever the server does). With
+// --unloaded-seconds S it is measured once more at concurrency 1 on the same
+// table (the unloaded latency). A grpc.health.v1 Check baseline at the same
+// concurrency is the "health" scenario.
 //
 // Uses generated clients only (no server internals).
 
@@ -57,6 +61,7 @@ struct Options : bench::CommonOptions {
   int query_items = 100;         // Query limit: items per call
   int query_item_bytes = 1024;   // size of a Query table item
   int unloaded_seconds = 0;      // > 0: also measure each scenario at concurrency 1
+  int paced_percent = 0;         // > 0: also measure each scenario paced at this % of its throughput
 };
 
 void Usage(std::ostream& out) {
@@ -64,6 +69,7 @@ void Usage(std::ostream& out) {
          "                    [--concurrency N] [--channels N] [--seconds S] [--warmup S] [--label TEXT] [--json]\n"
          "                    [--item-bytes N] [--preload-items N] [--devices N] [--items-per-device N]\n"
          "                    [--query-items N] [--query-item-bytes N] [--unloaded-seconds N]\n"
+         "                    [--paced-percent P]\n"
          "scenarios: health put get query batch_write (all = every one)\n"
          "  health       grpc.health.v1.Health/Check baseline (empty request, GenericStub)\n"
          "  put          PutItem, --item-bytes items (default 1 KiB), a unique key per call\n"
@@ -156,6 +162,15 @@ class Bench {
     std::cerr << kProgram << ": measuring " << scenario << " c=" << o_.concurrency << std::endl;
     out.push_back(bench::RunClosed(scenario, o_.concurrency, o_.channels, o_.warmup, o_.seconds,
                                    [&](Loop* loop, int i) { return make(loop, i, 0); }));
+    if (o_.paced_percent > 0 && out.back().calls_per_s > 0) {
+      // The latency under load without the closed loop's self-made queue:
+      // calls started at a steady share of the throughput just measured.
+      const double rate = out.back().calls_per_s * o_.paced_percent / 100.0;
+      std::cerr << kProgram << ": measuring " << scenario << " paced " << static_cast<int64_t>(rate) << "/s"
+                << std::endl;
+      out.push_back(bench::RunPaced(scenario, rate, o_.concurrency, o_.channels, std::min(o_.warmup, 0.5),
+                                    o_.seconds, [&](Loop* loop, int i) { return make(loop, i, 2); }));
+    }
     if (o_.unloaded_seconds > 0) {
       std::cerr << kProgram << ": measuring " << scenario << " c=1" << std::endl;
       out.push_back(bench::RunClosed(scenario, 1, 1, std::min(o_.warmup, 0.5), o_.unloaded_seconds,
@@ -422,7 +437,8 @@ int main(int argc, char** argv) {
                          {"--items-per-device", &o.items_per_device},
                          {"--query-items", &o.query_items},
                          {"--query-item-bytes", &o.query_item_bytes},
-                         {"--unloaded-seconds", &o.unloaded_seconds}})) {
+                         {"--unloaded-seconds", &o.unloaded_seconds},
+                         {"--paced-percent", &o.paced_percent}})) {
     return 2;
   }
   const std::vector<std::string> scenarios =

@@ -117,10 +117,11 @@ void TableStore::DeleteItem(rocksdb::WriteBatch* b, const std::string& key) {
 }
 
 absl::Status TableStore::ForEachItem(
-    const std::string& lo, const std::string& hi, bool reverse,
+    const std::string& lo, const std::string& hi, bool non_blocking, bool reverse,
     const std::function<bool(std::string_view, std::string_view)>& fn) {
   if (!(lo < hi)) return absl::OkStatus();
   rocksdb::ReadOptions options;
+  if (non_blocking) options.read_tier = rocksdb::kBlockCacheTier;
   rocksdb::Slice lo_slice(lo);
   rocksdb::Slice hi_slice(hi);
   options.iterate_lower_bound = &lo_slice;
@@ -142,6 +143,7 @@ absl::Status TableStore::ForEachItem(
       it->Next();
     }
   }
+  if (non_blocking && it->status().IsIncomplete()) return WouldBlock();
   return FromRocks(it->status());
 }
 

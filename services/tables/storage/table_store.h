@@ -44,9 +44,10 @@ class TableStore {
   void PutItem(rocksdb::WriteBatch* b, const std::string& key, const std::string& value);
   void DeleteItem(rocksdb::WriteBatch* b, const std::string& key);
   // Visits items with lo <= key < hi in order (reverse: descending) until `fn`
-  // returns false.
+  // returns false. With `non_blocking`, memtables and block cache only, and
+  // WouldBlock() when an item needs a file read.
   absl::Status ForEachItem(
-      const std::string& lo, const std::string& hi, bool reverse,
+      const std::string& lo, const std::string& hi, bool non_blocking, bool reverse,
       const std::function<bool(std::string_view key, std::string_view value)>& fn);
 
   absl::Status Write(rocksdb::WriteBatch* b, bool non_blocking = false) {
