@@ -15,8 +15,9 @@
 #   CONCURRENCY  outstanding calls (default 32)      CHANNELS  connections (default 4)
 #   DURATION     measured seconds per scenario (default 3)
 #   UNLOADED     measured seconds at concurrency 1 (default 2)
-#   PACED        open-loop rate, % of each scenario's closed-loop throughput (default 50)
-#   SCENARIOS    default health,put,get,query,batch_write
+#   PACED        open-loop rate, % of each scenario's closed-loop throughput (default 25)
+#   SCENARIOS    default health,put,get,query,query_readings,batch_write
+#                (query: 100 items of 1 KiB; query_readings: 100 sensor readings of ~100 B)
 #   PROFILE=1    sample per-thread CPU (/proc/<pid>/task, like top -H) of the server and
 #                the load generator during each scenario and print the busiest threads
 #   PERF=1       `perf record` the server (call graphs: PERF_CALL_GRAPH, default fp; dwarf
@@ -34,8 +35,8 @@ CONCURRENCY="${CONCURRENCY:-32}"
 CHANNELS="${CHANNELS:-4}"
 DURATION="${DURATION:-3}"
 UNLOADED="${UNLOADED:-2}"
-PACED="${PACED:-50}"
-SCENARIOS="${SCENARIOS:-health,put,get,query,batch_write}"
+PACED="${PACED:-25}"
+SCENARIOS="${SCENARIOS:-health,put,get,query,query_readings,batch_write}"
 PROFILE="${PROFILE:-0}"
 PERF="${PERF:-0}"
 PERF_SECONDS="${PERF_SECONDS:-3}"
@@ -53,19 +54,24 @@ make_tmp tables-bench
 
 # bench SCENARIO: one tables_bench process per scenario, results in $TMP/SCENARIO.json.
 bench() {
-  local scenario="$1" bench_pid
+  local scenario="$1" bench_pid run="$1" extra=()
   local out="$TMP/$scenario.json" err="$TMP/$scenario.err"
-  echo "== $scenario (127.0.0.1:$PORT, concurrency $CONCURRENCY, then 1)" >&2
-  "$BENCH" --endpoint "127.0.0.1:$PORT" --scenario "$scenario" --label monolithic \
+  if [[ "$scenario" == query_readings ]]; then
+    run=query
+    extra=(--query-item-bytes 100)
+  fi
+  echo "== $scenario (127.0.0.1:$PORT, concurrency $CONCURRENCY, paced $PACED %, then 1)" >&2
+  "$BENCH" --endpoint "127.0.0.1:$PORT" --scenario "$run" --label monolithic \
     --concurrency "$CONCURRENCY" --channels "$CHANNELS" --seconds "$DURATION" \
-    --unloaded-seconds "$UNLOADED" --paced-percent "$PACED" --json "${BENCH_ARGS[@]}" >"$out" 2>"$err" &
+    --unloaded-seconds "$UNLOADED" --paced-percent "$PACED" --json "${extra[@]}" "${BENCH_ARGS[@]}" \
+    >"$out" 2>"$err" &
   bench_pid=$!
   PIDS+=("$bench_pid")
   # The loaded pass starts (after any preload) when tables_bench says "measuring";
   # profile from then on, skipping the 1 s warm-up.
-  if [[ "$PROFILE" == 1 || "$PERF" == 1 ]] && wait_marker "$err" "measuring $scenario c=$CONCURRENCY" "$bench_pid"; then
+  if [[ "$PROFILE" == 1 || "$PERF" == 1 ]] && wait_marker "$err" "measuring $run c=$CONCURRENCY" "$bench_pid"; then
     sleep 1
-    profile_window "$scenario" "$err" "$bench_pid" "measuring $scenario paced"
+    profile_window "$scenario" "$err" "$bench_pid" "measuring $run paced"
   fi
   local rc=0
   wait "$bench_pid" || rc=$?
@@ -104,7 +110,8 @@ for s in ${SCENARIOS//,/ }; do bench "$s"; done
 import json, math, os, sys
 tmp, conc, paced_pct = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 loaded, paced, unloaded = {}, {}, {}
-for s in ("health", "put", "get", "query", "batch_write"):
+ORDER = ("health", "put", "get", "query", "query_readings", "batch_write")
+for s in ORDER:
     p = os.path.join(tmp, f"{s}.json")
     if not os.path.exists(p):
         continue
@@ -122,8 +129,8 @@ def g(d, s, k):
 
 base = g(loaded, "health", "calls_per_s")
 names = {"health": "Health Check (baseline)", "put": "PutItem 1 KiB", "get": "GetItem",
-         "query": "Query 100 items", "batch_write": "BatchWriteItem 25 x 1 KiB"}
-targets = {"put": 0.6, "get": 0.7, "query": 0.3}
+         "query": "Query 100 x 1 KiB", "query_readings": "Query 100 x ~100 B", "batch_write": "BatchWriteItem 25 x 1 KiB"}
+targets = {"put": 0.6, "get": 0.7, "query": 0.3, "query_readings": 0.3}
 
 print()
 print(f"Tables benchmark, monolithic gateway: throughput closed-loop c={conc}; latency paced at "
@@ -144,11 +151,11 @@ for s, t in targets.items():
     if s in loaded:
         v = loaded[s]["calls_per_s"] / base
         rows.append((f"{names[s]} / baseline calls/s", f"{v:.2f}", f">= {t}", v >= t))
-for s in ("health", "put", "get", "query", "batch_write"):
+for s in ORDER:
     if s in paced and s in unloaded:
         p99, c1 = paced[s]["p99_us"], unloaded[s]["p50_us"]
         rows.append((f"{names[s]} paced p99 / unloaded p50", f"{p99 / c1:.1f}", "<= 10", p99 <= 10 * c1))
-for s in ("put", "get", "query", "batch_write"):
+for s in ORDER[1:]:
     for d in (loaded, paced):
         if s in d and (d[s]["errors"] or d[s]["misses"]):
             rows.append((f"{names[s]} errors/misses", f"{d[s]['errors']}/{d[s]['misses']}", "0", False))
