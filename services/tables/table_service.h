@@ -51,6 +51,11 @@ struct TableServiceOptions {
   absl::Duration ttl_sweep_interval = absl::Seconds(1);
   // Most expired items one sweep deletes per table (the rest wait a period).
   int64_t ttl_max_deletes_per_sweep = 1000;
+  // Most items one sweep looks at per table: a sweep goes on where the last
+  // one stopped, so its cost is bounded whatever the table's size (a table of
+  // 1M items is gone through every 100 periods). Reads hide expired items at
+  // once anyway; DynamoDB itself deletes them "within a few days".
+  int64_t ttl_max_scanned_per_sweep = 10000;
   // Seconds of provisioned capacity a table can save up (DynamoDB: 300).
   double burst_seconds = 300;
   // How long a TransactWriteItems client_request_token is remembered.

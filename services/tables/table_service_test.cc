@@ -191,6 +191,42 @@ TEST_F(TableServiceTest, TtlHidesAtOnceAndSweeperDeletes) {
             "expires");
 }
 
+TEST_F(TableServiceTest, TtlSweepLooksAtABoundedNumberOfItemsAndGoesOnWhereItStopped) {
+  options_.ttl_sweep_interval = absl::Seconds(1);
+  options_.ttl_max_scanned_per_sweep = 10;
+  Reopen();
+  Create("tbl");
+  v1::UpdateTimeToLiveRequest ttl;
+  ttl.set_table_name("tbl");
+  ttl.mutable_time_to_live_specification()->set_enabled(true);
+  ttl.mutable_time_to_live_specification()->set_attribute_name("expires");
+  ASSERT_TRUE(service_->UpdateTimeToLive(ttl).ok());
+  const std::string soon = std::to_string(absl::ToUnixSeconds(clock_.Now()) + 1);
+  // Keys of one length sort by their bytes: 10 live items a00..a09, then 15
+  // expiring ones k00..k14.
+  auto key = [](char c, int i) { return std::string(1, c) + (i < 10 ? "0" : "") + std::to_string(i); };
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Put("tbl", {{"pk", S(key('a', i))}}).ok());
+  for (int i = 0; i < 15; ++i) {
+    ASSERT_TRUE(Put("tbl", {{"pk", S(key('k', i))}, {"expires", N(soon)}}).ok());
+  }
+  // 10 items looked at per sweep, each sweep going on from the last: the
+  // live ten, then ten expired, then the last five (a sweep starting over
+  // each time would never get past the live ones).
+  for (int64_t want : {0, 10, 15}) {
+    clock_.Advance(absl::Seconds(1));
+    EXPECT_EQ(events_.Get("ttl", "tbl"), want);
+    EXPECT_EQ(Describe("tbl").item_count(), 25 - want);
+  }
+  // The table's end was reached: the next pass starts over, and finds an
+  // expired item after the live ten one sweep later.
+  ASSERT_TRUE(Put("tbl", {{"pk", S(key('a', 10))}, {"expires", N(soon)}}).ok());
+  clock_.Advance(absl::Seconds(1));  // a00..a09
+  EXPECT_EQ(events_.Get("ttl", "tbl"), 15);
+  clock_.Advance(absl::Seconds(1));  // a10
+  EXPECT_EQ(events_.Get("ttl", "tbl"), 16);
+  EXPECT_EQ(Describe("tbl").item_count(), 10);
+}
+
 TEST_F(TableServiceTest, ThrottlingOnTheManualClock) {
   options_.burst_seconds = 5;
   Reopen();

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "services/common/storage/key_codec.h"
+#include "services/tables/storage/encoded_item.h"
 #include "services/tables/table_service.h"
 
 namespace thingtank::tables {
@@ -68,19 +69,39 @@ void TableService::Sweep() {
 void TableService::SweepTable(const TablePtr& t) {
   const internal::ReadView view = View(*t);
   if (view.ttl_attribute.empty()) return;
-  // Find candidates without the write lock, then re-check each under it.
+  // Find candidates without the write lock (reading only each item's TTL
+  // attribute from its stored bytes), then re-check each under it. Goes on
+  // from where the last sweep stopped; wraps around at the table's end.
+  std::string from;
+  {
+    absl::ReaderMutexLock lock(&t->mu);
+    from = t->sweep_from.empty() ? t->prefix : t->sweep_from;
+  }
   std::vector<std::string> candidates;
+  int64_t scanned_items = 0;
+  std::string next_from;  // stays empty when the scan reaches the table's end
   const std::string hi = keys::PrefixSuccessor(t->prefix);
   const absl::Status scanned =
-      store_.ForEachItem(t->prefix, hi, /*non_blocking=*/false, /*reverse=*/false,
+      store_.ForEachItem(from, hi, /*non_blocking=*/false, /*reverse=*/false,
                          [&](std::string_view key, std::string_view value) {
-        v1::Item item;
-        if (item.ParseFromArray(value.data(), static_cast<int>(value.size())) &&
-            view.Expired(item.attributes())) {
-          candidates.emplace_back(key);
-        }
-        return static_cast<int64_t>(candidates.size()) < options_.ttl_max_deletes_per_sweep;
-      });
+                           absl::StatusOr<storage::EncodedItemInfo> info =
+                               storage::InspectEncodedItem(value, view.ttl_attribute);
+                           if (info.ok() && view.ExpiredNumber(info->ttl_number)) {
+                             candidates.emplace_back(key);
+                           }
+                           if (++scanned_items < options_.ttl_max_scanned_per_sweep &&
+                               static_cast<int64_t>(candidates.size()) <
+                                   options_.ttl_max_deletes_per_sweep) {
+                             return true;
+                           }
+                           next_from = storage::Successor(key);
+                           return false;
+                         });
+  if (!scanned.ok()) return;
+  {
+    absl::MutexLock lock(&t->mu);
+    t->sweep_from = next_from;
+  }
   if (!scanned.ok() || candidates.empty()) return;
   int64_t deleted = 0;
   {

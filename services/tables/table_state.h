@@ -36,6 +36,8 @@ struct TableState {
   TokenBucket write_bucket ABSL_GUARDED_BY(mu);
   // Set (under write_mu and mu) when the table is deleted.
   bool deleted ABSL_GUARDED_BY(mu) = false;
+  // Where the next TTL sweep starts (an item key; empty: the table's start).
+  std::string sweep_from ABSL_GUARDED_BY(mu);
 };
 
 using TablePtr = std::shared_ptr<TableState>;
