@@ -11,7 +11,8 @@ namespace thingtank::tables {
 // The gRPC face of the tables domain: each handler hands its request to the
 // domain on the service's executor (via UnaryRunner), or first tries the
 // domain's non-blocking variant on the reactor thread (item reads and
-// writes), and finishes with the domain's answer. Nothing else happens here. Does not own its dependencies.
+// writes, Query), and finishes with the domain's answer. Nothing else happens
+// here. Does not own its dependencies.
 // Query and Scan are raw methods: their responses are assembled from stored
 // item bytes without parsing (TableService::QueryEncoded).
 using TablesGrpcBase = v1::TablesService::WithRawCallbackMethod_Query<
@@ -54,7 +55,8 @@ class TablesGrpcService final : public TablesGrpcBase {
       return result.status();                                                                \
     };                                                                                       \
     return runner_->RunNonBlockingFirst(                                                     \
-        context, #Method, [this, request, answer] { return answer(domain_->Method##NonBlocking(*request)); }, \
+        context, #Method,                                                                    \
+        [this, request, answer] { return answer(domain_->Method##NonBlocking(*request)); },  \
         [this, request, answer] { return answer(domain_->Method(*request)); });              \
   }
   TT_TABLES_NON_BLOCKING_FIRST(GetItem)
@@ -77,7 +79,9 @@ class TablesGrpcService final : public TablesGrpcBase {
                                  grpc::ByteBuffer* response) override {
     // Up to 1 MiB from anywhere in the table: always on the executor.
     return Raw<v1::ScanRequest>(context, "Scan", request, response, /*try_non_blocking=*/false,
-                                [this](const v1::ScanRequest& r, bool) { return domain_->ScanEncoded(r); });
+                                [this](const v1::ScanRequest& r, bool) {
+                                  return domain_->ScanEncoded(r);
+                                });
   }
 
  private:

@@ -67,7 +67,8 @@ struct TableServiceOptions {
 // types. One synchronous method per RPC of thingtank.tables.v1.TablesService.
 //
 // Every method is thread-safe and blocks on RocksDB: run it on an executor,
-// never on a gRPC reactor thread (the *NonBlocking ones excepted). Each write (with its condition check and the
+// never on a gRPC reactor thread (the *NonBlocking ones, and QueryEncoded
+// with non_blocking, excepted). Each write (with its condition check and the
 // table's item count and size) commits in one WriteBatch under the table's
 // write lock; a transaction locks its tables in id order and commits in one
 // batch. Timers (CREATING -> ACTIVE, TTL sweep) run on `clock` and post their
@@ -112,8 +113,10 @@ class TableService {
   // memory, when RocksDB would stall the write, or with sync_writes; then
   // call the blocking method.
   absl::StatusOr<v1::PutItemResponse> PutItemNonBlocking(const v1::PutItemRequest& request);
-  absl::StatusOr<v1::DeleteItemResponse> DeleteItemNonBlocking(const v1::DeleteItemRequest& request);
-  absl::StatusOr<v1::UpdateItemResponse> UpdateItemNonBlocking(const v1::UpdateItemRequest& request);
+  absl::StatusOr<v1::DeleteItemResponse> DeleteItemNonBlocking(
+      const v1::DeleteItemRequest& request);
+  absl::StatusOr<v1::UpdateItemResponse> UpdateItemNonBlocking(
+      const v1::UpdateItemRequest& request);
 
   // Reads of many items (table_service_query.cc).
   absl::StatusOr<v1::QueryResponse> Query(const v1::QueryRequest& request);
@@ -213,7 +216,8 @@ class TableService {
   // ConditionalCheckFailedException when the condition did not hold.
   using OldItemFn = void(const std::optional<v1::Item>& old, const AttributeMap& old_attrs);
   absl::StatusOr<double> WriteItem(
-      TableState* t, WriteMode mode, Mutation* m, absl::FunctionRef<bool(const AttributeMap&)> holds,
+      TableState* t, WriteMode mode, Mutation* m,
+      absl::FunctionRef<bool(const AttributeMap&)> holds,
       absl::FunctionRef<absl::StatusOr<bool>(const std::optional<v1::Item>& old,
                                              const AttributeMap& old_attrs)>
           prepare,

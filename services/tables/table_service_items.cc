@@ -46,7 +46,8 @@ absl::StatusOr<v1::PutItemResponse> TableService::PutItem(const v1::PutItemReque
   return DoPutItem(request, WriteMode::kBlocking);
 }
 
-absl::StatusOr<v1::PutItemResponse> TableService::PutItemNonBlocking(const v1::PutItemRequest& request) {
+absl::StatusOr<v1::PutItemResponse> TableService::PutItemNonBlocking(
+    const v1::PutItemRequest& request) {
   return DoPutItem(request, WriteMode::kNonBlocking);
 }
 
@@ -124,16 +125,18 @@ absl::StatusOr<v1::GetItemResponse> TableService::DoGetItem(const v1::GetItemReq
   return response;
 }
 
-absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItem(const v1::DeleteItemRequest& request) {
+absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItem(
+    const v1::DeleteItemRequest& request) {
   return DoDeleteItem(request, WriteMode::kBlocking);
 }
 
-absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItemNonBlocking(const v1::DeleteItemRequest& request) {
+absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItemNonBlocking(
+    const v1::DeleteItemRequest& request) {
   return DoDeleteItem(request, WriteMode::kNonBlocking);
 }
 
-absl::StatusOr<v1::DeleteItemResponse> TableService::DoDeleteItem(const v1::DeleteItemRequest& request,
-                                                          WriteMode mode) {
+absl::StatusOr<v1::DeleteItemResponse> TableService::DoDeleteItem(
+    const v1::DeleteItemRequest& request, WriteMode mode) {
   TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
   TT_RETURN_IF_ERROR(ValidateKey(request.key(), t->schema, "key"));
   TT_RETURN_IF_ERROR(CheckReturnValues(request.return_values(), false));
@@ -164,16 +167,18 @@ absl::StatusOr<v1::DeleteItemResponse> TableService::DoDeleteItem(const v1::Dele
   return response;
 }
 
-absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItem(const v1::UpdateItemRequest& request) {
+absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItem(
+    const v1::UpdateItemRequest& request) {
   return DoUpdateItem(request, WriteMode::kBlocking);
 }
 
-absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItemNonBlocking(const v1::UpdateItemRequest& request) {
+absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItemNonBlocking(
+    const v1::UpdateItemRequest& request) {
   return DoUpdateItem(request, WriteMode::kNonBlocking);
 }
 
-absl::StatusOr<v1::UpdateItemResponse> TableService::DoUpdateItem(const v1::UpdateItemRequest& request,
-                                                          WriteMode mode) {
+absl::StatusOr<v1::UpdateItemResponse> TableService::DoUpdateItem(
+    const v1::UpdateItemRequest& request, WriteMode mode) {
   TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
   TT_RETURN_IF_ERROR(ValidateKey(request.key(), t->schema, "key"));
   expr::Substitutions subs(&request.expression_attribute_names(),
@@ -239,7 +244,8 @@ absl::StatusOr<v1::UpdateItemResponse> TableService::DoUpdateItem(const v1::Upda
 }
 
 absl::StatusOr<double> TableService::WriteItem(
-    TableState* t, WriteMode mode, Mutation* m, absl::FunctionRef<bool(const AttributeMap&)> holds,
+    TableState* t, WriteMode mode, Mutation* m,
+    absl::FunctionRef<bool(const AttributeMap&)> holds,
     absl::FunctionRef<absl::StatusOr<bool>(const std::optional<v1::Item>& old,
                                            const AttributeMap& old_attrs)>
         prepare,

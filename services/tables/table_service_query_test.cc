@@ -184,7 +184,8 @@ TEST_F(QueryTest, NonBlockingQueryServesMemoryOrSaysItWouldBlock) {
   // A page over 256 KiB is left to the executor, even from memory.
   const std::string big(100 * 1024, 'x');
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(Put("tbl", {{"pk", S("big")}, {"sk", N(std::to_string(i))}, {"data", S(big)}}).ok());
+    ASSERT_TRUE(
+        Put("tbl", {{"pk", S("big")}, {"sk", N(std::to_string(i))}, {"data", S(big)}}).ok());
   }
   auto q = Q();
   (*q.mutable_expression_attribute_values())[":h"] = S("big");

@@ -204,7 +204,9 @@ TEST_F(TableServiceTest, TtlSweepLooksAtABoundedNumberOfItemsAndGoesOnWhereItSto
   const std::string soon = std::to_string(absl::ToUnixSeconds(clock_.Now()) + 1);
   // Keys of one length sort by their bytes: 10 live items a00..a09, then 15
   // expiring ones k00..k14.
-  auto key = [](char c, int i) { return std::string(1, c) + (i < 10 ? "0" : "") + std::to_string(i); };
+  auto key = [](char c, int i) {
+    return std::string(1, c) + (i < 10 ? "0" : "") + std::to_string(i);
+  };
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(Put("tbl", {{"pk", S(key('a', i))}}).ok());
   for (int i = 0; i < 15; ++i) {
     ASSERT_TRUE(Put("tbl", {{"pk", S(key('k', i))}, {"expires", N(soon)}}).ok());
