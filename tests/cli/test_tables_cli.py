@@ -131,6 +131,70 @@ class TablesCliTest(test_cli.CliTestCase):
         scanned = self.json_ok("scan", "cli-readings")
         self.assertEqual(int(scanned["count"]), 6)
 
+    def test_batches_and_transactions(self):
+        self.create_active("cli-batch", "--hash-key", "id:S", "--on-demand")
+        self.create_active("cli-batch2", "--hash-key", "id:S", "--on-demand")
+        # BatchWriteItem over two tables, in DynamoDB's request shape.
+        written = self.ok("batch-write", "--request-items", json.dumps({
+            "cli-batch": [{"PutRequest": {"Item": {"id": {"S": "a"}, "n": {"N": "1"}}}},
+                          {"PutRequest": {"Item": {"id": {"S": "b"}}}}],
+            "cli-batch2": [{"PutRequest": {"Item": {"id": {"S": "x"}}}}]}))
+        self.assertIn("all writes done", written)
+        got = self.ok("batch-get", "--request-items", json.dumps({
+            "cli-batch": {"Keys": [{"id": {"S": "a"}}, {"id": {"S": "b"}}, {"id": {"S": "zz"}}],
+                          "ConsistentRead": True},
+            "cli-batch2": {"Keys": [{"id": {"S": "x"}}], "ProjectionExpression": "id"}}))
+        lines = got.splitlines()
+        self.assertEqual(sorted(lines[:3]), ['cli-batch {"id":{"S":"a"},"n":{"N":"1"}}',
+                                             'cli-batch {"id":{"S":"b"}}',
+                                             'cli-batch2 {"id":{"S":"x"}}'])
+        self.assertEqual(lines[3], "3 items")
+
+        # TransactWriteItems: all or nothing.
+        increment = {"Update": {"TableName": "cli-batch", "Key": {"id": {"S": "a"}},
+                                "UpdateExpression": "SET n = n + :one",
+                                "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+        check_b = {"ConditionCheck": {"TableName": "cli-batch", "Key": {"id": {"S": "b"}},
+                                      "ConditionExpression": "attribute_exists(id)"}}
+        applied = self.ok("transact-write", "--transact-items",
+                          json.dumps([increment, check_b]), "--token", "cli-token-1")
+        self.assertIn("2 actions applied", applied)
+        # The same token again within 10 minutes: nothing applied twice.
+        self.ok("transact-write", "--transact-items", json.dumps([increment, check_b]),
+                "--token", "cli-token-1")
+        check_zz = {"ConditionCheck": {"TableName": "cli-batch", "Key": {"id": {"S": "zz"}},
+                                       "ConditionExpression": "attribute_exists(id)"}}
+        failed = self.cli("transact-write", "--transact-items", json.dumps([increment, check_zz]))
+        self.assertEqual(failed.returncode, 1)
+        self.assertIn("TransactionCanceledException", failed.stderr)
+        read = self.ok("transact-get", "--transact-items", json.dumps([
+            {"Get": {"TableName": "cli-batch", "Key": {"id": {"S": "a"}}}},
+            {"Get": {"TableName": "cli-batch2", "Key": {"id": {"S": "nope"}}}}]))
+        self.assertEqual(read.splitlines(), ['{"id":{"S":"a"},"n":{"N":"2"}}', "{}"])
+
+        # --plain keeps numbers exact; --json prints the response message.
+        self.ok("batch-write", "--plain", "--request-items",
+                '{"cli-batch": [{"PutRequest": {"Item": {"id": "p", '
+                '"pi": 3.14159265358979323846264338327950288}}}]}')
+        self.assertIn('"pi":3.14159265358979323846264338327950288',
+                      self.ok("get", "cli-batch", "--plain", "--key", '{"id": "p"}'))
+        response = self.json_ok("batch-write", "--request-items", json.dumps(
+            {"cli-batch": [{"DeleteRequest": {"Key": {"id": {"S": "p"}}}}]}))
+        self.assertEqual(response.get("unprocessed_items", {}), {})
+
+        # Malformed requests name the place.
+        result = self.cli("batch-write", "--request-items",
+                          '{"cli-batch": [{"PutRequest": {"Itm": {}}}]}')
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("RequestItems.cli-batch[0].PutRequest.Itm", result.stderr)
+        result = self.cli("transact-write", "--transact-items", '{"Put": {}}')
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("TransactItems: expected a JSON array", result.stderr)
+        result = self.cli("batch-get", "--request-items",
+                          '{"cli-batch": {"Keys": [{"id": {"N": "1"}}]}}')
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("must be of type S", result.stderr)
+
     def test_unknown_table(self):
         result = self.cli("describe", "cli-no-such-table")
         self.assertEqual(result.returncode, 1)

@@ -87,13 +87,38 @@ const Service& Tables() {
                    expression),
               items),
          WithStub(&tables::Scan)},
+        {"batch-write", {}, "up to 25 puts and deletes over tables (BatchWriteItem)",
+         Join({{"request-items", "JSON",
+                "{\"TABLE\": [{\"PutRequest\": {\"Item\": {...}}}, {\"DeleteRequest\": {\"Key\": "
+                "{...}}}]}"}},
+              items),
+         WithStub(&tables::BatchWrite)},
+        {"batch-get", {}, "up to 100 items by key over tables (BatchGetItem)",
+         Join({{"request-items", "JSON",
+                "{\"TABLE\": {\"Keys\": [{...}], \"ProjectionExpression\": \"...\", "
+                "\"ConsistentRead\": true}}"}},
+              items),
+         WithStub(&tables::BatchGet)},
+        {"transact-write", {}, "all-or-nothing writes and checks (TransactWriteItems)",
+         Join({{"transact-items", "JSON",
+                "[{\"Put\"|\"Update\"|\"Delete\"|\"ConditionCheck\": {\"TableName\": \"...\", "
+                "\"Item\"|\"Key\": {...}, \"ConditionExpression\": \"...\", ...}}]"},
+               {"token", "TOKEN",
+                "client request token: a retry within 10 minutes applies nothing twice"}},
+              items),
+         WithStub(&tables::TransactWrite)},
+        {"transact-get", {}, "read up to 100 items at one point in time (TransactGetItems)",
+         Join({{"transact-items", "JSON", "[{\"Get\": {\"TableName\": \"...\", \"Key\": {...}}}]"}},
+              items),
+         WithStub(&tables::TransactGet)},
     };
     return Service{
         "tables", "Client commands of the tables service (Amazon DynamoDB semantics).",
         {"table", "NAME", "the table (instead of the <table> argument)"},
         "Items, keys and values are JSON in DynamoDB's form, {\"msgid\": {\"S\": \"1\"}, "
         "\"n\": {\"N\": \"5\"}},\nor with --plain in plain JSON, {\"msgid\": \"1\", \"n\": 5}. "
-        "A JSON flag may be - (stdin) or @FILE.\n",
+        "A JSON flag may be - (stdin) or @FILE. Batch and transaction requests take DynamoDB's\n"
+        "request shapes (member names as in the AWS CLI's --request-items / --transact-items).\n",
         std::move(commands)};
   }();
   return kService;

@@ -1,6 +1,9 @@
 #include "tools/thingtank/cli/tables_commands.h"
 
+#include <algorithm>
+#include <functional>
 #include <optional>
+#include <vector>
 
 #include "tools/thingtank/cli/tables_format.h"
 #include "tools/thingtank/cli/tables_json.h"
@@ -394,6 +397,125 @@ int Scan(const CommandContext& c) {
   v1::ScanResponse response;
   const grpc::Status status = c.stub.Scan(c.connection.NewContext().get(), request, &response);
   return Finish(c, status, response, [&](std::ostream& os) { PrintPage(c, response, os); });
+}
+
+namespace {
+
+// Reads request member `member` (DynamoDB's shape, see ParseRequest) from
+// JSON flag `flag` into `request`.
+bool RequestFlag(const CommandContext& c, const std::string& flag, const std::string& member,
+                 google::protobuf::Message* request, int* exit) {
+  if (!c.args.Has(flag)) {
+    *exit = c.UsageError("missing --" + flag);
+    return false;
+  }
+  std::string text;
+  std::string error;
+  if (!JsonText(c, flag, &text, exit)) return false;
+  if (!ParseRequest(text, member, c.plain(), request, &error)) {
+    *exit = c.UsageError("--" + flag + ": " + error);
+    return false;
+  }
+  return true;
+}
+
+// "TABLE ITEM" lines in table name order (a protobuf map has none).
+template <typename ItemsOfTable>
+void PrintPerTable(const google::protobuf::Map<std::string, ItemsOfTable>& map,
+                   const std::function<void(const std::string&, const ItemsOfTable&)>& print) {
+  std::vector<std::string> names;
+  for (const auto& [name, unused] : map) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) print(name, map.at(name));
+}
+
+}  // namespace
+
+int BatchWrite(const CommandContext& c) {
+  v1::BatchWriteItemRequest request;
+  int exit = kExitOk;
+  if (!RequestFlag(c, "request-items", "RequestItems", &request, &exit)) return exit;
+  v1::BatchWriteItemResponse response;
+  const grpc::Status status =
+      c.stub.BatchWriteItem(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    int unprocessed = 0;
+    PrintPerTable<v1::WriteRequestList>(
+        response.unprocessed_items(), [&](const std::string& table, const v1::WriteRequestList& l) {
+          for (const v1::WriteRequest& w : l.requests()) {
+            ++unprocessed;
+            const bool put = w.has_put_request();
+            os << "unprocessed " << table << (put ? " put " : " delete ")
+               << AttributeMapToJson(put ? w.put_request().item() : w.delete_request().key(),
+                                     c.plain())
+               << "\n";
+          }
+        });
+    if (unprocessed == 0) {
+      os << "all writes done\n";
+    } else {
+      os << unprocessed << " writes not done (throttled): retry them\n";
+    }
+  });
+}
+
+int BatchGet(const CommandContext& c) {
+  v1::BatchGetItemRequest request;
+  int exit = kExitOk;
+  if (!RequestFlag(c, "request-items", "RequestItems", &request, &exit)) return exit;
+  v1::BatchGetItemResponse response;
+  const grpc::Status status =
+      c.stub.BatchGetItem(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    int found = 0, unprocessed = 0;
+    PrintPerTable<v1::ItemList>(response.responses(),
+                                [&](const std::string& table, const v1::ItemList& items) {
+                                  for (const v1::Item& item : items.items()) {
+                                    ++found;
+                                    os << table << " "
+                                       << AttributeMapToJson(item.attributes(), c.plain()) << "\n";
+                                  }
+                                });
+    PrintPerTable<v1::KeysAndAttributes>(
+        response.unprocessed_keys(), [&](const std::string& table, const v1::KeysAndAttributes& k) {
+          for (const v1::Item& key : k.keys()) {
+            ++unprocessed;
+            os << "unprocessed " << table << " " << AttributeMapToJson(key.attributes(), c.plain())
+               << "\n";
+          }
+        });
+    os << found << (found == 1 ? " item" : " items");
+    if (unprocessed > 0) os << ", " << unprocessed << " keys not read (throttled): retry them";
+    os << "\n";
+  });
+}
+
+int TransactWrite(const CommandContext& c) {
+  v1::TransactWriteItemsRequest request;
+  int exit = kExitOk;
+  if (!RequestFlag(c, "transact-items", "TransactItems", &request, &exit)) return exit;
+  request.set_client_request_token(c.args.Get("token"));
+  v1::TransactWriteItemsResponse response;
+  const grpc::Status status =
+      c.stub.TransactWriteItems(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    os << request.transact_items_size() << " actions applied\n";
+  });
+}
+
+int TransactGet(const CommandContext& c) {
+  v1::TransactGetItemsRequest request;
+  int exit = kExitOk;
+  if (!RequestFlag(c, "transact-items", "TransactItems", &request, &exit)) return exit;
+  v1::TransactGetItemsResponse response;
+  const grpc::Status status =
+      c.stub.TransactGetItems(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    // One line per Get, in request order; {} where there is no such item.
+    for (const v1::Item& item : response.responses()) {
+      os << AttributeMapToJson(item.attributes(), c.plain()) << "\n";
+    }
+  });
 }
 
 }  // namespace thingtank::cli::tables

@@ -37,5 +37,9 @@ int UpdateItem(const CommandContext& c);
 int DeleteItem(const CommandContext& c);
 int Query(const CommandContext& c);
 int Scan(const CommandContext& c);
+int BatchWrite(const CommandContext& c);
+int BatchGet(const CommandContext& c);
+int TransactWrite(const CommandContext& c);
+int TransactGet(const CommandContext& c);
 
 }  // namespace thingtank::cli::tables

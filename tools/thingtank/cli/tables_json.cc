@@ -343,6 +343,155 @@ bool ParseAttributeMap(const std::string& json, bool plain, AttributeMap* out,
   return true;
 }
 
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+// "ConditionCheck" -> "condition_check": DynamoDB's member names are the
+// proto fields' names in PascalCase.
+std::string SnakeOf(const std::string& pascal) {
+  std::string out;
+  for (size_t i = 0; i < pascal.size(); ++i) {
+    const char c = pascal[i];
+    if (std::isupper(static_cast<unsigned char>(c))) {
+      if (i > 0) out += '_';
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+bool RequestToMessage(const Value& in, bool plain, const std::string& path, Message* out,
+                      std::string* error);
+
+bool Fail(const std::string& path, const std::string& what, std::string* error) {
+  *error = path + ": " + what;
+  return false;
+}
+
+// A scalar (string, bool, enum) field of `out` from `in`.
+bool ScalarToField(const Value& in, const std::string& path, const FieldDescriptor* f,
+                   Message* out, std::string* error) {
+  const auto* r = out->GetReflection();
+  switch (f->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      if (in.kind_case() != Value::kStringValue || IsMarkedNumber(in)) {
+        return Fail(path, "expected a string", error);
+      }
+      r->SetString(out, f, in.string_value());
+      return true;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      if (in.kind_case() != Value::kBoolValue) return Fail(path, "expected true or false", error);
+      r->SetBool(out, f, in.bool_value());
+      return true;
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      // "TOTAL" for RETURN_CONSUMED_CAPACITY_TOTAL.
+      std::string prefix = SnakeOf(f->enum_type()->name());
+      std::transform(prefix.begin(), prefix.end(), prefix.begin(), ::toupper);
+      const auto* value = in.kind_case() == Value::kStringValue
+                              ? f->enum_type()->FindValueByName(prefix + "_" + in.string_value())
+                              : nullptr;
+      if (value == nullptr) return Fail(path, "not a " + f->enum_type()->name() + " value", error);
+      r->SetEnum(out, f, value);
+      return true;
+    }
+    default:
+      return Fail(path, "unsupported field", error);
+  }
+}
+
+// One entry of map field `f` of `out`: `key` -> `in`.
+bool MapEntryToField(const std::string& key, const Value& in, bool plain,
+                     const std::string& path, const FieldDescriptor* f, Message* out,
+                     std::string* error) {
+  Message* entry = out->GetReflection()->AddMessage(out, f);
+  const FieldDescriptor* key_field = entry->GetDescriptor()->map_key();
+  const FieldDescriptor* value_field = entry->GetDescriptor()->map_value();
+  entry->GetReflection()->SetString(entry, key_field, key);
+  if (value_field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+    return ScalarToField(in, path, value_field, entry, error);
+  }
+  Message* value = entry->GetReflection()->MutableMessage(entry, value_field);
+  if (value_field->message_type() == v1::AttributeValue::descriptor()) {
+    std::string attribute_error;
+    auto* attribute = static_cast<v1::AttributeValue*>(value);
+    if (!(plain ? PlainToAttribute(in, attribute, &attribute_error)
+                : DynamoToAttribute(in, attribute, &attribute_error))) {
+      return Fail(path, attribute_error, error);
+    }
+    return true;
+  }
+  return RequestToMessage(in, plain, path, value, error);
+}
+
+bool ValueToField(const Value& in, bool plain, const std::string& path, const FieldDescriptor* f,
+                  Message* out, std::string* error) {
+  const auto* r = out->GetReflection();
+  if (f->is_map()) {
+    if (in.kind_case() != Value::kStructValue) return Fail(path, "expected a JSON object", error);
+    for (const auto& [key, value] : in.struct_value().fields()) {
+      if (!MapEntryToField(key, value, plain, path + "." + key, f, out, error)) return false;
+    }
+    return true;
+  }
+  if (f->is_repeated()) {
+    if (in.kind_case() != Value::kListValue) return Fail(path, "expected a JSON array", error);
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) return Fail(path, "unsupported", error);
+    const auto& values = in.list_value().values();
+    for (int i = 0; i < values.size(); ++i) {
+      if (!RequestToMessage(values[i], plain, path + "[" + std::to_string(i) + "]",
+                            r->AddMessage(out, f), error)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+    return RequestToMessage(in, plain, path, r->MutableMessage(out, f), error);
+  }
+  return ScalarToField(in, path, f, out, error);
+}
+
+bool RequestToMessage(const Value& in, bool plain, const std::string& path, Message* out,
+                      std::string* error) {
+  const auto* d = out->GetDescriptor();
+  // An attribute map stands for an Item (BatchGetItem's Keys).
+  if (d == v1::Item::descriptor()) {
+    return ValueToField(in, plain, path, d->FindFieldByName("attributes"), out, error);
+  }
+  // A list stands for a message whose only field is repeated (the writes of
+  // one table in BatchWriteItem).
+  if (in.kind_case() == Value::kListValue && d->field_count() == 1 && d->field(0)->is_repeated()) {
+    return ValueToField(in, plain, path, d->field(0), out, error);
+  }
+  if (in.kind_case() != Value::kStructValue) return Fail(path, "expected a JSON object", error);
+  for (const auto& [name, value] : in.struct_value().fields()) {
+    const FieldDescriptor* f = d->FindFieldByName(SnakeOf(name));
+    if (f == nullptr || SnakeOf(name) == name) {
+      return Fail(path + "." + name, "unknown member of " + d->name(), error);
+    }
+    if (!ValueToField(value, plain, path + "." + name, f, out, error)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ParseRequest(const std::string& json, const std::string& member, bool plain,
+                  google::protobuf::Message* out, std::string* error) {
+  Value value;
+  if (!ParseJson(json, &value, error)) return false;
+  const FieldDescriptor* f = out->GetDescriptor()->FindFieldByName(SnakeOf(member));
+  if (f == nullptr) {
+    *error = "no member " + member + " in " + out->GetDescriptor()->name();
+    return false;
+  }
+  return ValueToField(value, plain, member, f, out, error);
+}
+
 bool ParseNameMap(const std::string& json, NameMap* out, std::string* error) {
   Value value;
   if (!ParseJson(json, &value, error)) return false;

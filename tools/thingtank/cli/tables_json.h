@@ -19,6 +19,7 @@
 #include <string>
 
 #include <google/protobuf/map.h>
+#include <google/protobuf/message.h>
 
 #include "thingtank/tables/v1/tables.pb.h"
 
@@ -36,6 +37,16 @@ bool ParseAttributeMap(const std::string& json, bool plain, AttributeMap* out,
 
 // Parses expression attribute names: a JSON object of "#token" to name.
 bool ParseNameMap(const std::string& json, NameMap* out, std::string* error);
+
+// Parses `json`, the value of request member `member` in DynamoDB's shape
+// ("RequestItems" of BatchWriteItem, "TransactItems" of TransactWriteItems,
+// ...), into that field of `out`. Member names are the proto fields in
+// PascalCase (TableName, ConditionExpression, PutRequest, ...); items, keys
+// and expression attribute values are attribute maps as above; a JSON array
+// stands for a message with one repeated field (WriteRequestList). False with
+// a one-line `error` naming the path (RequestItems.t[0].PutRequest.Itm).
+bool ParseRequest(const std::string& json, const std::string& member, bool plain,
+                  google::protobuf::Message* out, std::string* error);
 
 // One-line JSON object of an item or key, attribute names sorted.
 std::string AttributeMapToJson(const AttributeMap& map, bool plain);
