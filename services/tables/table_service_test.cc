@@ -167,11 +167,7 @@ TEST_F(TableServiceTest, TtlHidesAtOnceAndSweeperDeletes) {
   options_.ttl_sweep_interval = absl::Seconds(60);
   Reopen();
   Create("tbl");
-  v1::UpdateTimeToLiveRequest ttl;
-  ttl.set_table_name("tbl");
-  ttl.mutable_time_to_live_specification()->set_enabled(true);
-  ttl.mutable_time_to_live_specification()->set_attribute_name("expires");
-  ASSERT_TRUE(service_->UpdateTimeToLive(ttl).ok());
+  EnableTtl("tbl", "expires");
   const int64_t now = absl::ToUnixSeconds(clock_.Now());
   ASSERT_TRUE(Put("tbl", {{"pk", S("soon")}, {"expires", N(std::to_string(now + 10))}}).ok());
   ASSERT_TRUE(Put("tbl", {{"pk", S("later")}, {"expires", N(std::to_string(now + 1000))}}).ok());
@@ -196,11 +192,7 @@ TEST_F(TableServiceTest, TtlSweepLooksAtABoundedNumberOfItemsAndGoesOnWhereItSto
   options_.ttl_max_scanned_per_sweep = 10;
   Reopen();
   Create("tbl");
-  v1::UpdateTimeToLiveRequest ttl;
-  ttl.set_table_name("tbl");
-  ttl.mutable_time_to_live_specification()->set_enabled(true);
-  ttl.mutable_time_to_live_specification()->set_attribute_name("expires");
-  ASSERT_TRUE(service_->UpdateTimeToLive(ttl).ok());
+  EnableTtl("tbl", "expires");
   const std::string soon = std::to_string(absl::ToUnixSeconds(clock_.Now()) + 1);
   // Keys of one length sort by their bytes: 10 live items a00..a09, then 15
   // expiring ones k00..k14.
@@ -259,11 +251,7 @@ TEST_F(TableServiceTest, RestartRecoversItemsCountsTtlAndTokens) {
   Create("tbl");
   ASSERT_TRUE(Put("tbl", {{"pk", S("a")}, {"v", S("1")}}).ok());
   ASSERT_TRUE(Put("tbl", {{"pk", S("b")}, {"v", S("2")}}).ok());
-  v1::UpdateTimeToLiveRequest ttl;
-  ttl.set_table_name("tbl");
-  ttl.mutable_time_to_live_specification()->set_enabled(true);
-  ttl.mutable_time_to_live_specification()->set_attribute_name("exp");
-  ASSERT_TRUE(service_->UpdateTimeToLive(ttl).ok());
+  EnableTtl("tbl", "exp");
   v1::TransactWriteItemsRequest tx;
   tx.set_client_request_token("tok-1");
   auto* put = tx.add_transact_items()->mutable_put();
@@ -357,11 +345,7 @@ TEST_F(TableServiceTest, ExpiredItemsHiddenFromEveryRead) {
   options_.ttl_sweep_interval = absl::Hours(1);
   Reopen();
   Create("tbl", "S", "N");
-  v1::UpdateTimeToLiveRequest ttl;
-  ttl.set_table_name("tbl");
-  ttl.mutable_time_to_live_specification()->set_enabled(true);
-  ttl.mutable_time_to_live_specification()->set_attribute_name("exp");
-  ASSERT_TRUE(service_->UpdateTimeToLive(ttl).ok());
+  EnableTtl("tbl", "exp");
   const std::string past = std::to_string(absl::ToUnixSeconds(clock_.Now()) - 1);
   ASSERT_TRUE(Put("tbl", {{"pk", S("d")}, {"sk", N("1")}, {"exp", N(past)}}).ok());
   ASSERT_TRUE(Put("tbl", {{"pk", S("d")}, {"sk", N("2")}}).ok());

@@ -88,6 +88,15 @@ class TableServiceTest
     ASSERT_TRUE(created.ok()) << created.status();
     clock_.Advance(absl::Milliseconds(150));
   }
+  // Turns time to live on for `table`, expiry in attribute `attribute`.
+  void EnableTtl(const std::string& table, const std::string& attribute) {
+    v1::UpdateTimeToLiveRequest ttl;
+    ttl.set_table_name(table);
+    ttl.mutable_time_to_live_specification()->set_enabled(true);
+    ttl.mutable_time_to_live_specification()->set_attribute_name(attribute);
+    auto enabled = service_->UpdateTimeToLive(ttl);
+    ASSERT_TRUE(enabled.ok()) << enabled.status();
+  }
   static v1::ScalarAttributeType Type(const std::string& t) {
     return t == "N" ? v1::SCALAR_ATTRIBUTE_TYPE_N
                     : (t == "B" ? v1::SCALAR_ATTRIBUTE_TYPE_B : v1::SCALAR_ATTRIBUTE_TYPE_S);
