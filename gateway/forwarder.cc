@@ -1,11 +1,15 @@
 #include "gateway/forwarder.h"
 
+#include <atomic>
+#include <functional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/routes.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/impl/rpc_service_method.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/client_callback.h"
 #include "grpcpp/support/server_callback.h"
 #include "services/common/grpc_status.h"
 
@@ -18,6 +22,83 @@ bool Forwardable(absl::string_view key) {
   return key != "authorization" && !absl::StartsWith(key, "grpc-") && key != "user-agent" &&
          key != "te" && key != "content-type" && !absl::StartsWith(key, ":");
 }
+
+// A server-streaming call relayed to the backend: toward the caller a
+// ServerWriteReactor, toward the backend a generic bidi call (on the wire a
+// server stream is a stream with one request). One message in flight: the next
+// response is read from the backend only once the last one is written to the
+// caller, so a slow caller slows the backend's stream down instead of piling
+// messages up here. Deletes itself when both sides are done.
+class StreamRelay {
+ public:
+  using Done = std::function<void(const grpc::Status&)>;
+  StreamRelay(std::unique_ptr<grpc::ClientContext> backend_context, const grpc::ByteBuffer& request,
+              Done done)
+      : context_(std::move(backend_context)), request_(request), done_(std::move(done)),
+        down_(this), up_(this) {}
+
+  // Starts the backend call; the returned reactor is the caller's side.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Start(grpc::GenericStub* stub, const std::string& method) {
+    stub->PrepareBidiStreamingCall(context_.get(), method, grpc::StubOptions(), &up_);
+    up_.StartWriteLast(&request_, grpc::WriteOptions());
+    up_.StartRead(&message_);
+    up_.StartCall();
+    return &down_;
+  }
+
+ private:
+  class Down final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+   public:
+    explicit Down(StreamRelay* relay) : relay_(relay) {}
+    void OnWriteDone(bool ok) override {
+      if (ok) {
+        relay_->up_.StartRead(&relay_->message_);
+      } else {
+        relay_->context_->TryCancel();  // the caller is gone
+      }
+    }
+    void OnCancel() override { relay_->context_->TryCancel(); }
+    void OnDone() override { relay_->Unref(); }
+
+   private:
+    StreamRelay* const relay_;
+  };
+  class Up final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    explicit Up(StreamRelay* relay) : relay_(relay) {}
+    void OnReadDone(bool ok) override {
+      // Not ok: the stream ended; OnDone brings its status.
+      if (ok) relay_->down_.StartWrite(&relay_->message_);
+    }
+    void OnDone(const grpc::Status& status) override {
+      relay_->done_(status);
+      relay_->down_.Finish(status);
+      relay_->Unref();
+    }
+
+   private:
+    StreamRelay* const relay_;
+  };
+
+  void Unref() {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
+  std::unique_ptr<grpc::ClientContext> context_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer message_;
+  Done done_;
+  Down down_;
+  Up up_;
+  std::atomic<int> refs_{2};  // Down::OnDone and Up::OnDone
+};
+
+// A caller's stream that ends at once with `status` (refused at the gate).
+class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
 
 }  // namespace
 
@@ -33,9 +114,19 @@ ForwardingService::ForwardingService(const google::protobuf::ServiceDescriptor* 
   int index = 0;
   for (int i = 0; i < descriptor->method_count(); ++i) {
     const auto* method = descriptor->method(i);
-    if (method->client_streaming() || method->server_streaming()) continue;
+    if (method->client_streaming()) continue;
     method_names_.push_back(absl::StrCat("/", descriptor->full_name(), "/", method->name()));
     const std::string& name = method_names_.back();
+    if (method->server_streaming()) {
+      AddMethod(new grpc::internal::RpcServiceMethod(
+          name.c_str(), grpc::internal::RpcMethod::SERVER_STREAMING, nullptr));
+      MarkMethodRawCallback(
+          index++, new grpc::internal::CallbackServerStreamingHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+                       [this, &name](grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+                         return ForwardStream(context, name, request);
+                       }));
+      continue;
+    }
     AddMethod(new grpc::internal::RpcServiceMethod(name.c_str(), grpc::internal::RpcMethod::NORMAL_RPC,
                                                    nullptr));
     MarkMethodRawCallback(
@@ -45,6 +136,44 @@ ForwardingService::ForwardingService(const google::protobuf::ServiceDescriptor* 
                        return Forward(context, name, request, response);
                      }));
   }
+}
+
+std::unique_ptr<grpc::ClientContext> ForwardingService::BackendContext(
+    const grpc::CallbackServerContext& context, bool stream) const {
+  auto client_context = std::make_unique<grpc::ClientContext>();
+  if (stream) {
+    // A stream (a subscription) may rightly run for hours: only the caller's deadline.
+    client_context->set_deadline(context.deadline());
+  } else {
+    const auto fallback = std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(absl::ToInt64Milliseconds(default_deadline_));
+    client_context->set_deadline(std::min(context.deadline(), fallback));
+  }
+  for (const auto& [key, value] : context.client_metadata()) {
+    if (Forwardable(absl::string_view(key.data(), key.size()))) {
+      client_context->AddMetadata(std::string(key.data(), key.size()), std::string(value.data(), value.size()));
+    }
+  }
+  return client_context;
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* ForwardingService::ForwardStream(
+    grpc::CallbackServerContext* context, const std::string& method, const grpc::ByteBuffer* request) {
+  RpcMetrics::Method* series = metrics_->ForMethod(method);
+  series->Started();
+  const absl::Time start = absl::Now();
+  auto done = [series, start](const grpc::Status& status) {
+    series->Handled(status.error_code(), absl::Now() - start);
+  };
+  if (gate_ != nullptr) {
+    if (absl::Status admitted = gate_->Admit(*context, short_name_); !admitted.ok()) {
+      const grpc::Status status = ToGrpcStatus(admitted);
+      done(status);
+      return new RefusedStream(status);
+    }
+  }
+  auto* relay = new StreamRelay(BackendContext(*context, /*stream=*/true), *request, std::move(done));
+  return relay->Start(&stub_, method);
 }
 
 grpc::ServerUnaryReactor* ForwardingService::Forward(grpc::CallbackServerContext* context,
@@ -65,15 +194,7 @@ grpc::ServerUnaryReactor* ForwardingService::Forward(grpc::CallbackServerContext
       return reactor;
     }
   }
-  auto* client_context = new grpc::ClientContext();
-  const auto fallback = std::chrono::system_clock::now() +
-                        std::chrono::milliseconds(absl::ToInt64Milliseconds(default_deadline_));
-  client_context->set_deadline(std::min(context->deadline(), fallback));
-  for (const auto& [key, value] : context->client_metadata()) {
-    if (Forwardable(absl::string_view(key.data(), key.size()))) {
-      client_context->AddMetadata(std::string(key.data(), key.size()), std::string(value.data(), value.size()));
-    }
-  }
+  grpc::ClientContext* client_context = BackendContext(*context, /*stream=*/false).release();
   stub_.UnaryCall(client_context, method, grpc::StubOptions(), request, response,
                   [client_context, finish](grpc::Status status) {
                     delete client_context;

@@ -20,8 +20,8 @@ namespace thingtank::gateway {
 // registers every method under its real name, so health, reflection and
 // routing by full method name all work, and forwards each call as raw gRPC
 // frames: request and response stay serialized ByteBuffers, never parsed.
-// Deadlines pass through; calls without one get `default_deadline`.
-// Unary methods only (every method behind the gateway today is unary).
+// Deadlines pass through; unary calls without one get `default_deadline`.
+// Unary and server-streaming methods (client and bidi streaming: none yet).
 class ForwardingService final : public grpc::Service {
  public:
   ForwardingService(const google::protobuf::ServiceDescriptor* descriptor, std::string short_name,
@@ -31,6 +31,13 @@ class ForwardingService final : public grpc::Service {
  private:
   grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* context, const std::string& method,
                                     const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* ForwardStream(grpc::CallbackServerContext* context,
+                                                            const std::string& method,
+                                                            const grpc::ByteBuffer* request);
+  // The context of the backend call: the caller's deadline (a unary call
+  // without one gets the default; a stream none) and its forwardable metadata.
+  std::unique_ptr<grpc::ClientContext> BackendContext(const grpc::CallbackServerContext& context,
+                                                      bool stream) const;
 
   const std::string short_name_;
   grpc::GenericStub stub_;

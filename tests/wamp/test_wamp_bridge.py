@@ -641,6 +641,61 @@ class PubSubTest(BridgeTestBase):
 # 4. Forwarding rules
 
 
+class MicroserviceSubscribeTest(unittest.TestCase):
+    """Microservice mode: the gateway relays the Subscribe server stream to a
+    wamp process. The gateway's default deadline (2 s here) caps unary calls
+    only: a subscription outlives it."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_build()
+        # The bridge (WAMP -> gRPC) is not used here; it needs some address.
+        cls.backend = tt.ServerProcess(["--services=wamp", "--wamp-port", "0", "--metrics-port", "0",
+                                        "--wamp-ws-port", "0", "--gateway-address", "127.0.0.1:1"])
+        cls.addClassCleanup(cls.backend.cleanup)
+        cls.backend.start(required=("wamp", "metrics", "wamp_ws"))
+        cls.gateway = tt.ServerProcess([
+            "--services=gateway", "--backends=wamp=127.0.0.1:%d" % cls.backend.ports["wamp"],
+            "--gateway-port", "0", "--metrics-port", "0", "--wamp-ws-port", "0",
+            "--default-deadline", "2s"])
+        cls.addClassCleanup(cls.gateway.cleanup)
+        cls.gateway.start(required=("gateway", "metrics"))
+        cls.channel = tt.ready_channel(cls.gateway.ports["gateway"])
+        cls.addClassCleanup(cls.channel.close)
+        cls.wamp = wamp_pb2_grpc.WampServiceStub(cls.channel)
+
+    def publish(self, topic, *args):
+        return self.wamp.Publish(wamp_pb2.PublishRequest(topic=topic, args_json=json.dumps(list(args))),
+                                 timeout=T).publication
+
+    def test_subscribe_through_the_gateway(self):
+        stream = GrpcStream(self.wamp.Subscribe(wamp_pb2.SubscribeRequest(topic="com.example.ms"),
+                                                timeout=60))
+        self.addCleanup(stream.cancel)
+        deadline = time.monotonic() + EVENT_DEADLINE_S
+        while not stream.inbox.snapshot():
+            self.assertLess(time.monotonic(), deadline, "no probe event came through the gateway")
+            self.publish("com.example.ms", "probe")
+            PubSubTest._wait_quietly(stream.inbox, 0.3)
+        probes = len(stream.inbox.snapshot())
+        p1 = self.publish("com.example.ms", 1, "a")
+        self.publish("com.example.other", "not this")
+        # Past the gateway's default deadline for unary calls: still subscribed.
+        time.sleep(2.5)  # the point is the time passing; nothing to wait for
+        p2 = self.publish("com.example.ms", {"t": 21.5})
+        events = stream.inbox.wait_count(probes + 2, "2 events through the gateway")[probes:]
+        self.assertIsNone(stream.error, stream.error)
+        self.assertEqual([(e.topic, e.publication, json.loads(e.args_json)) for e in events],
+                         [("com.example.ms", p1, [1, "a"]), ("com.example.ms", p2, [{"t": 21.5}])])
+
+    def test_stream_errors_come_through(self):
+        stream = self.wamp.Subscribe(wamp_pb2.SubscribeRequest(topic="bad topic!"), timeout=T)
+        with self.assertRaises(grpc.RpcError) as cm:
+            list(stream)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT,
+                         cm.exception.details())
+
+
 class RulesTest(BridgeTestBase):
 
     def rule(self, **kind):
