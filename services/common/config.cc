@@ -331,7 +331,8 @@ one process (monolithic mode), data in ./data.
   --wamp-config=FILE     WAMP realms, roles and principals (services/wamp/README.md);
                          default: realm1, anonymous from loopback may do everything
   --gateway-address=H:P  microservice mode: where a wamp service reaches the other
-                         services (its bridge and rules); monolithic: in-process
+                         services (its bridge and rules; API key from the environment:
+                         THINGTANK_API_KEY_ID/SECRET); monolithic: in-process
   --time-scale=N         run the service clock N times faster (demos)
   --sync-writes          fsync every write (power-loss durable)
   --default-deadline=D   deadline for calls that carry none (default 60s)

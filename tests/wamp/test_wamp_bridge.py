@@ -35,6 +35,10 @@ import asyncio
 import hashlib
 import importlib
 import json
+import os
+import shutil
+import socket
+import tempfile
 import threading
 import time
 import unittest
@@ -694,6 +698,61 @@ class MicroserviceSubscribeTest(unittest.TestCase):
             list(stream)
         self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT,
                          cm.exception.details())
+
+
+class MicroserviceApiKeyTest(unittest.TestCase):
+    """Microservice mode with --auth=apikey: the wamp process's bridge presents
+    the API key from THINGTANK_API_KEY_ID/SECRET to the gateway."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_build()
+        keys_dir = tempfile.mkdtemp(prefix="thingtank-keys-")
+        cls.addClassCleanup(shutil.rmtree, keys_dir, True)
+        keys_file = os.path.join(keys_dir, "api-keys")
+        with open(keys_file, "w") as f:
+            f.write("bridge  s3cret-b  wamp\n")
+        # Each side needs the other's port: the wamp port is chosen here.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            wamp_port = probe.getsockname()[1]
+        cls.gateway = tt.ServerProcess([
+            "--services=gateway", "--backends=wamp=127.0.0.1:%d" % wamp_port,
+            "--gateway-port", "0", "--metrics-port", "0", "--wamp-ws-port", "0",
+            "--auth=apikey", "--api-keys-file", keys_file])
+        cls.addClassCleanup(cls.gateway.cleanup)
+        cls.gateway.start(required=("gateway", "metrics"))
+        env = dict(os.environ, THINGTANK_API_KEY_ID="bridge", THINGTANK_API_KEY_SECRET="s3cret-b")
+        cls.backend = tt.ServerProcess([
+            "--services=wamp", "--wamp-port", str(wamp_port), "--metrics-port", "0",
+            "--wamp-ws-port", "0", "--gateway-address", "127.0.0.1:%d" % cls.gateway.ports["gateway"]],
+            env=env)
+        cls.addClassCleanup(cls.backend.cleanup)
+        cls.backend.start(required=("wamp", "wamp_ws"))
+        # The gateway found the backend down at first; its health checks tell
+        # when it is reachable.
+        channel = tt.ready_channel(cls.gateway.ports["gateway"])
+        cls.addClassCleanup(channel.close)
+        tt.wait_until(lambda: tt.health_check(channel, "thingtank.wamp.v1.WampService") == b"\x08\x01",
+                      EVENT_DEADLINE_S, "the gateway sees the wamp backend")
+        cls.loop = Loop()
+        cls.addClassCleanup(cls.loop.close)
+
+    def test_bridge_calls_pass_the_gateways_key_check(self):
+        c = Client(self.loop, "ws://127.0.0.1:%d/ws" % self.backend.ports["wamp_ws"], "json", "keyed")
+        self.addCleanup(c.close)
+        # WAMP -> bridge -> gateway (key checked) -> the wamp process's ListRules.
+        created = c.call("thingtank.wamp.create_rule",
+                         rule={"topic_to_queue": {"topic": "keyed.t", "queue": "keyed-q"}})
+        rule_id = created.kwresults["rule"]["id"]
+        listed = c.call("thingtank.wamp.list_rules")
+        self.assertEqual([r["id"] for r in listed.kwresults["rules"]], [rule_id])
+        # The gateway does check keys: without one, a gRPC caller is refused.
+        channel = tt.ready_channel(self.gateway.ports["gateway"])
+        self.addCleanup(channel.close)
+        err = tt.call_error(wamp_pb2_grpc.WampServiceStub(channel).ListRules,
+                            wamp_pb2.ListRulesRequest())
+        self.assertEqual(err.code, grpc.StatusCode.UNAUTHENTICATED, err)
 
 
 class RulesTest(BridgeTestBase):

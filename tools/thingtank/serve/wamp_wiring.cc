@@ -1,5 +1,6 @@
 // Wiring of the wamp service: the WAMP router on its WebSocket port, the
 // bridge to the other services, forwarding rules and the gRPC face.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/routes.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/support/client_interceptor.h"
 #include "services/common/executor.h"
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
@@ -21,6 +23,54 @@
 
 namespace thingtank::serve {
 namespace {
+
+// Presents an API key on every call the bridge and the rules make through a
+// gateway in another process (microservice mode with --auth=apikey).
+class ApiKeyInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit ApiKeyInterceptor(const std::string* authorization) : authorization_(authorization) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", *authorization_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* const authorization_;
+};
+
+class ApiKeyInterceptorFactory final
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit ApiKeyInterceptorFactory(std::string authorization)
+      : authorization_(std::move(authorization)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new ApiKeyInterceptor(&authorization_);
+  }
+
+ private:
+  const std::string authorization_;
+};
+
+// "ApiKey <id>:<secret>" from THINGTANK_API_KEY_ID and THINGTANK_API_KEY_SECRET
+// (as the CLI takes them; not flags: a secret on a command line is visible to
+// every user of the machine); empty when neither is set.
+absl::StatusOr<std::string> GatewayAuthorization() {
+  const char* id = std::getenv("THINGTANK_API_KEY_ID");
+  const char* secret = std::getenv("THINGTANK_API_KEY_SECRET");
+  const bool has_id = id != nullptr && *id != '\0';
+  const bool has_secret = secret != nullptr && *secret != '\0';
+  if (has_id != has_secret) {
+    return absl::InvalidArgumentError(
+        "THINGTANK_API_KEY_ID and THINGTANK_API_KEY_SECRET go together (the API key the wamp "
+        "bridge presents to --gateway-address)");
+  }
+  if (!has_id) return std::string();
+  return absl::StrCat("ApiKey ", id, ":", secret);
+}
 
 class RunningWamp final : public RunningService {
  public:
@@ -42,10 +92,17 @@ class RunningWamp final : public RunningService {
     // --gateway-address.
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
-    std::shared_ptr<grpc::Channel> channel =
-        gateway_address.empty()
-            ? server->InProcessChannel(args)
-            : grpc::CreateCustomChannel(gateway_address, grpc::InsecureChannelCredentials(), args);
+    std::shared_ptr<grpc::Channel> channel;
+    if (gateway_address.empty()) {
+      channel = server->InProcessChannel(args);
+    } else if (gateway_authorization.empty()) {
+      channel = grpc::CreateCustomChannel(gateway_address, grpc::InsecureChannelCredentials(), args);
+    } else {
+      std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> key;
+      key.push_back(std::make_unique<ApiKeyInterceptorFactory>(gateway_authorization));
+      channel = grpc::experimental::CreateCustomChannelWithInterceptors(
+          gateway_address, grpc::InsecureChannelCredentials(), args, std::move(key));
+    }
     bridge->SetChannel(channel);
     rules->SetChannel(channel);
   }
@@ -55,6 +112,7 @@ class RunningWamp final : public RunningService {
   }
 
   std::string gateway_address;  // empty: the gateway runs in this process
+  std::string gateway_authorization;  // "ApiKey id:secret" for gateway_address, or empty
   std::unique_ptr<Db> db;
   std::unique_ptr<ThreadPool> executor;
   std::unique_ptr<wamp::Router> router;
@@ -101,6 +159,7 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& co
           "other services through it)");
     }
     running->gateway_address = context.config->gateway_address;
+    TT_ASSIGN_OR_RETURN(running->gateway_authorization, GatewayAuthorization());
   }
   const std::string& config_path = context.config->wamp_config_file;
   TT_ASSIGN_OR_RETURN(LoadedConfig config, LoadWampConfig(config_path));
