@@ -28,7 +28,9 @@ bool Forwardable(absl::string_view key) {
 // server stream is a stream with one request). One message in flight: the next
 // response is read from the backend only once the last one is written to the
 // caller, so a slow caller slows the backend's stream down instead of piling
-// messages up here. Deletes itself when both sides are done.
+// messages up here. A hold keeps the backend call open while a next read may
+// follow (its OnDone, and so the caller's Finish, come after the last write);
+// cancel on either side ends both. Deletes itself when both sides are done.
 class StreamRelay {
  public:
   using Done = std::function<void(const grpc::Status&)>;
@@ -40,6 +42,7 @@ class StreamRelay {
   // Starts the backend call; the returned reactor is the caller's side.
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Start(grpc::GenericStub* stub, const std::string& method) {
     stub->PrepareBidiStreamingCall(context_.get(), method, grpc::StubOptions(), &up_);
+    up_.AddHold();
     up_.StartWriteLast(&request_, grpc::WriteOptions());
     up_.StartRead(&message_);
     up_.StartCall();
@@ -54,7 +57,8 @@ class StreamRelay {
       if (ok) {
         relay_->up_.StartRead(&relay_->message_);
       } else {
-        relay_->context_->TryCancel();  // the caller is gone
+        relay_->context_->TryCancel();  // the caller is gone: no more reads
+        relay_->up_.RemoveHold();
       }
     }
     void OnCancel() override { relay_->context_->TryCancel(); }
@@ -67,10 +71,15 @@ class StreamRelay {
    public:
     explicit Up(StreamRelay* relay) : relay_(relay) {}
     void OnReadDone(bool ok) override {
-      // Not ok: the stream ended; OnDone brings its status.
-      if (ok) relay_->down_.StartWrite(&relay_->message_);
+      if (ok) {
+        relay_->down_.StartWrite(&relay_->message_);
+      } else {
+        RemoveHold();  // the stream ended; OnDone brings its status
+      }
     }
     void OnDone(const grpc::Status& status) override {
+      // No write to the caller is in flight: reads and writes alternate and
+      // the hold went only after the last of them.
       relay_->done_(status);
       relay_->down_.Finish(status);
       relay_->Unref();
