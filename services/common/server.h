@@ -51,11 +51,7 @@ class UnaryRunner {
   template <typename Response, typename Call>
   grpc::ServerUnaryReactor* RunInto(grpc::CallbackServerContext* context, const char* method,
                                     Response* response, Call call) {
-    return Run(context, method, [response, call = std::move(call)]() -> absl::Status {
-      absl::StatusOr<Response> result = call();
-      if (result.ok()) *response = std::move(*result);
-      return result.status();
-    });
+    return Run(context, method, Into(response, std::move(call)));
   }
 
   // Runs `fast` at once on the reactor thread; it must never block (no disk,
@@ -70,12 +66,33 @@ class UnaryRunner {
                             [slow = std::move(slow)](Done done) mutable { done(slow()); });
   }
 
+  // RunNonBlockingFirst for calls returning absl::StatusOr<Response>, moved
+  // into `response` (as RunInto).
+  template <typename Response, typename Fast, typename Slow>
+  grpc::ServerUnaryReactor* RunNonBlockingFirstInto(grpc::CallbackServerContext* context,
+                                                    const char* method, Response* response,
+                                                    Fast fast, Slow slow) {
+    return RunNonBlockingFirst(context, method, Into(response, std::move(fast)),
+                               Into(response, std::move(slow)));
+  }
+
   // Runs `fn` on the executor; `fn` calls `done` exactly once, at once or later
   // from any thread (long polls).
   grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context, const char* method,
                                      std::function<void(Done)> fn);
 
  private:
+  // `call` (returning absl::StatusOr<Response>) as a status-returning
+  // function that moves the value into `response`.
+  template <typename Response, typename Call>
+  static auto Into(Response* response, Call call) {
+    return [response, call = std::move(call)]() mutable -> absl::Status {
+      absl::StatusOr<Response> result = call();
+      if (result.ok()) *response = std::move(*result);
+      return result.status();
+    };
+  }
+
   // Admits the call, tries `inline_fn` (may be empty) on this thread, and
   // unless it finished the call, posts `fn` to the executor.
   grpc::ServerUnaryReactor* RunAsyncOrInline(grpc::CallbackServerContext* context, const char* method,

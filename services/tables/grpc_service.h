@@ -50,14 +50,10 @@ class TablesGrpcService final : public TablesGrpcBase {
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                     \
                                    const v1::Method##Request* request,                       \
                                    v1::Method##Response* response) override {                \
-    auto answer = [response](absl::StatusOr<v1::Method##Response> result) {                  \
-      if (result.ok()) *response = std::move(*result);                                       \
-      return result.status();                                                                \
-    };                                                                                       \
-    return runner_->RunNonBlockingFirst(                                                     \
-        context, #Method,                                                                    \
-        [this, request, answer] { return answer(domain_->Method##NonBlocking(*request)); },  \
-        [this, request, answer] { return answer(domain_->Method(*request)); });              \
+    return runner_->RunNonBlockingFirstInto(                                                 \
+        context, #Method, response,                                                          \
+        [this, request] { return domain_->Method##NonBlocking(*request); },                  \
+        [this, request] { return domain_->Method(*request); });                              \
   }
   TT_TABLES_NON_BLOCKING_FIRST(GetItem)
   TT_TABLES_NON_BLOCKING_FIRST(PutItem)
