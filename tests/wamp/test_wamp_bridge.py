@@ -248,6 +248,19 @@ class GrpcStream:
         self.call.cancel()
         self.thread.join(T)
 
+    def probe(self, publish_probe, what):
+        """Calls publish_probe() until an event reaches the stream (a Subscribe
+        gives no sign of the moment it is subscribed); returns how many probe
+        events arrived, to skip them."""
+        deadline = time.monotonic() + EVENT_DEADLINE_S
+        while not self.inbox.snapshot():
+            if time.monotonic() >= deadline:
+                raise AssertionError("no probe event reached the stream " + what)
+            publish_probe()
+            with self.inbox.cond:  # until one arrives, or try again after 0.3 s
+                self.inbox.cond.wait_for(lambda: self.inbox.items, 0.3)
+        return len(self.inbox.snapshot())
+
 
 # ---------------------------------------------------------------------------
 # Servers
@@ -586,13 +599,8 @@ class PubSubTest(BridgeTestBase):
             topic="com.example.sensors.", match="prefix"), timeout=60))
         self.addCleanup(stream.cancel)
         pub = self.client("msgpack", "publisher")
-        # Probe until the stream is subscribed (it gives no sign of it).
-        deadline = time.monotonic() + EVENT_DEADLINE_S
-        while not stream.inbox.snapshot():
-            self.assertLess(time.monotonic(), deadline, "no probe event reached the stream")
-            pub.publish("com.example.sensors.probe", "probe")
-            self._wait_quietly(stream.inbox, 0.3)
-        probes = len(stream.inbox.snapshot())
+        probes = stream.probe(lambda: pub.publish("com.example.sensors.probe", "probe"),
+                              "from the Autobahn publisher")
 
         args = [21.5, "celsius", {"ok": True}]
         kwargs = {"device": "d1", "list": [1, None]}
@@ -612,11 +620,6 @@ class PubSubTest(BridgeTestBase):
                          ("com.example.sensors.t2.deep", p2, "[]", {"level": 3}, 0))
         self.assertEqual((events[2].topic, events[2].publication, events[2].args_json,
                           events[2].kwargs_json), ("com.example.sensors.end", p3, '["end"]', "{}"))
-
-    @staticmethod
-    def _wait_quietly(inbox, timeout):
-        with inbox.cond:
-            inbox.cond.wait_for(lambda: inbox.items, timeout)
 
     def test_invalid_topic(self):
         for topic in ("", "bad topic!", "com..example", "com.example.#"):
@@ -676,12 +679,7 @@ class MicroserviceSubscribeTest(unittest.TestCase):
         stream = GrpcStream(self.wamp.Subscribe(wamp_pb2.SubscribeRequest(topic="com.example.ms"),
                                                 timeout=60))
         self.addCleanup(stream.cancel)
-        deadline = time.monotonic() + EVENT_DEADLINE_S
-        while not stream.inbox.snapshot():
-            self.assertLess(time.monotonic(), deadline, "no probe event came through the gateway")
-            self.publish("com.example.ms", "probe")
-            PubSubTest._wait_quietly(stream.inbox, 0.3)
-        probes = len(stream.inbox.snapshot())
+        probes = stream.probe(lambda: self.publish("com.example.ms", "probe"), "through the gateway")
         p1 = self.publish("com.example.ms", 1, "a")
         self.publish("com.example.other", "not this")
         # Past the gateway's default deadline for unary calls: still subscribed.

@@ -469,8 +469,10 @@ bool RequestToMessage(const Value& in, bool plain, const std::string& path, Mess
   }
   if (in.kind_case() != Value::kStructValue) return Fail(path, "expected a JSON object", error);
   for (const auto& [name, value] : in.struct_value().fields()) {
-    const FieldDescriptor* f = d->FindFieldByName(SnakeOf(name));
-    if (f == nullptr || SnakeOf(name) == name) {
+    // PascalCase only: "item" is not a member name, "Item" is.
+    const std::string field = SnakeOf(name);
+    const FieldDescriptor* f = field == name ? nullptr : d->FindFieldByName(field);
+    if (f == nullptr) {
       return Fail(path + "." + name, "unknown member of " + d->name(), error);
     }
     if (!ValueToField(value, plain, path + "." + name, f, out, error)) return false;
