@@ -27,7 +27,7 @@ RpcMetrics::RpcMetrics(prometheus::Registry* registry)
                    .Help("Time from receiving an RPC to sending its status.")
                    .Register(*registry)) {}
 
-RpcMetrics::Method* RpcMetrics::ForMethod(const std::string& full_method) {
+RpcMetrics::Method* RpcMetrics::ForMethod(const std::string& full_method, const char* type) {
   absl::MutexLock lock(&mu_);
   auto& slot = methods_[full_method];
   if (slot) return slot.get();
@@ -36,7 +36,7 @@ RpcMetrics::Method* RpcMetrics::ForMethod(const std::string& full_method) {
   const std::string service = full_method.substr(1, slash - 1);
   const std::string method = slash == std::string::npos ? "" : full_method.substr(slash + 1);
   const std::map<std::string, std::string> labels = {
-      {"grpc_service", service}, {"grpc_method", method}, {"grpc_type", "unary"}};
+      {"grpc_service", service}, {"grpc_method", method}, {"grpc_type", type}};
   slot = std::make_unique<Method>();
   slot->owner_ = this;
   slot->labels_ = labels;

@@ -43,8 +43,9 @@ class RpcMetrics {
     prometheus::Histogram* seconds_ = nullptr;
   };
 
-  // `full_method` is "/package.Service/Method".
-  Method* ForMethod(const std::string& full_method);
+  // `full_method` is "/package.Service/Method"; `type` the grpc_type label
+  // ("unary", "server_stream"), fixed by the method's first use.
+  Method* ForMethod(const std::string& full_method, const char* type = "unary");
 
  private:
   prometheus::Family<prometheus::Counter>& started_;

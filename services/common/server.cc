@@ -22,6 +22,10 @@ UnaryRunner::UnaryRunner(std::string full_service, std::string short_name, Execu
       metrics_(metrics),
       gate_(gate) {}
 
+RpcMetrics::Method* UnaryRunner::ServerStreamSeries(const char* method) {
+  return metrics_->ForMethod(absl::StrCat("/", full_service_, "/", method), "server_stream");
+}
+
 grpc::ServerUnaryReactor* UnaryRunner::RunAsync(grpc::CallbackServerContext* context,
                                                 const char* method, std::function<void(Done)> fn) {
   return RunAsyncOrInline(context, method, nullptr, std::move(fn));

@@ -38,6 +38,10 @@ class UnaryRunner {
   UnaryRunner(std::string full_service, std::string short_name, Executor* executor,
               RpcMetrics* metrics, CallGate* gate);
 
+  // The metric series of a server-streaming method of this service: its
+  // handler records Started() and Handled() itself.
+  RpcMetrics::Method* ServerStreamSeries(const char* method);
+
   // Runs `fn` (filling the response, returning the status) on the executor.
   template <typename Fn>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method, Fn fn) {

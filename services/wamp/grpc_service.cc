@@ -131,13 +131,23 @@ grpc::ServerUnaryReactor* WampGrpcService::Call(grpc::CallbackServerContext* con
 namespace {
 
 // Streams a subscription's events; ends on client cancel, server shutdown or
-// overflow.
+// overflow. Records the grpc_server_* series of the method (from creation to
+// OnDone), wamp_grpc_subscriptions while subscribed, and each event it queues
+// in wamp_events_delivered_total.
 class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
-  explicit SubscribeReactor(std::shared_ptr<Realm> realm) : realm_(std::move(realm)) {}
+  SubscribeReactor(RpcMetrics::Method* series, RouterMetrics* metrics)
+      : series_(series), metrics_(metrics), start_(absl::Now()) {
+    series_->Started();
+  }
 
-  void Start(const v1::SubscribeRequest& request, MatchPolicy match) {
-    client_ = LocalClient::Join(realm_, "grpc-subscribe");
+  // Ends the call at once (before Start).
+  void Fail(const absl::Status& status) { FinishOnce(ToGrpcStatus(status)); }
+
+  void Start(std::shared_ptr<Realm> realm, const v1::SubscribeRequest& request, MatchPolicy match) {
+    client_ = LocalClient::Join(realm, "grpc-subscribe");
+    subscribed_ = metrics_->GrpcSubscriptions(realm->name());
+    subscribed_->Increment();
     absl::Status s = client_->Subscribe(request.topic(), match, [this](const EventData& e) {
       v1::SubscribeResponse event;
       event.set_topic(e.topic);
@@ -160,6 +170,8 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
   void OnCancel() override { FinishOnce(grpc::Status::CANCELLED); }
   void OnDone() override {
     if (client_) client_->Leave();
+    if (subscribed_ != nullptr) subscribed_->Decrement();
+    series_->Handled(code_, absl::Now() - start_);
     delete this;
   }
 
@@ -168,13 +180,13 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
     absl::MutexLock lock(&mu_);
     if (finished_) return;
     if (queue_.size() >= kMaxQueuedEvents) {
-      finished_ = true;
-      Finish(ToGrpcStatus(QuotaExceeded("SlowConsumer", "subscription",
-                                        "more than 10000 events waiting: the client reads too slowly",
-                                        absl::Seconds(1))));
+      FinishLocked(ToGrpcStatus(QuotaExceeded(
+          "SlowConsumer", "subscription",
+          "more than 10000 events waiting: the client reads too slowly", absl::Seconds(1))));
       return;
     }
     queue_.push_back(std::move(event));
+    metrics_->EventsDelivered(1);
     WriteNextLocked();
   }
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -184,13 +196,20 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
   }
   void FinishOnce(grpc::Status status) {
     absl::MutexLock lock(&mu_);
-    if (finished_) return;
+    if (!finished_) FinishLocked(std::move(status));
+  }
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     finished_ = true;
+    code_ = status.error_code();
     Finish(std::move(status));
   }
 
-  std::shared_ptr<Realm> realm_;
+  RpcMetrics::Method* const series_;
+  RouterMetrics* const metrics_;
+  const absl::Time start_;  // wall time, for the latency metric
   std::shared_ptr<LocalClient> client_;
+  prometheus::Gauge* subscribed_ = nullptr;
+  grpc::StatusCode code_ = grpc::StatusCode::OK;  // read in OnDone, after Finish
   absl::Mutex mu_;
   std::deque<v1::SubscribeResponse> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
@@ -201,9 +220,9 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
 
 grpc::ServerWriteReactor<v1::SubscribeResponse>* WampGrpcService::Subscribe(
     grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
-  auto fail = [](const absl::Status& status) {
-    auto* reactor = new SubscribeReactor(nullptr);
-    reactor->Finish(ToGrpcStatus(status));
+  auto* reactor = new SubscribeReactor(runner_->ServerStreamSeries("Subscribe"), router_->metrics());
+  auto fail = [reactor](const absl::Status& status) {
+    reactor->Fail(status);
     return reactor;
   };
   if (gate_ != nullptr) {
@@ -217,8 +236,7 @@ grpc::ServerWriteReactor<v1::SubscribeResponse>* WampGrpcService::Subscribe(
   if (!IsValidUri(request->topic(), *match)) {
     return fail(InvalidField("topic", "must be a WAMP URI (or pattern for the match policy)"));
   }
-  auto* reactor = new SubscribeReactor(*realm);
-  reactor->Start(*request, *match);
+  reactor->Start(*std::move(realm), *request, *match);
   return reactor;
 }
 

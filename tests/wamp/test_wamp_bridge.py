@@ -621,6 +621,51 @@ class PubSubTest(BridgeTestBase):
         self.assertEqual((events[2].topic, events[2].publication, events[2].args_json,
                           events[2].kwargs_json), ("com.example.sensors.end", p3, '["end"]', "{}"))
 
+    def test_grpc_subscribe_in_metrics(self):
+        """A gRPC subscriber is visible to operators: wamp_grpc_subscriptions
+        while it is subscribed, its events in wamp_events_delivered_total, and
+        the grpc_server_* series of a server stream."""
+        def metrics():
+            status, text = tt.http_get(self.server.ports["metrics"], "/metrics")
+            self.assertEqual(status, 200)
+            return text
+
+        def subscribed(text):
+            return tt.metric_sum(text, "wamp_grpc_subscriptions", realm="realm1")
+
+        def rpc(text, name, **labels):
+            return tt.metric_sum(text, name, grpc_service="thingtank.wamp.v1.WampService",
+                                 grpc_method="Subscribe", grpc_type="server_stream", **labels)
+
+        tt.wait_until(lambda: subscribed(metrics()) == 0, T, "other tests' streams to end")
+        before = metrics()
+        stream = GrpcStream(self.wamp.Subscribe(
+            wamp_pb2.SubscribeRequest(topic="com.example.metered"), timeout=60))
+        self.addCleanup(stream.cancel)
+        stream.probe(lambda: self.publish("com.example.metered", '["probe"]'), "metered")
+        self.publish("com.example.metered", '["end"]')
+        received = stream.inbox.wait_for(
+            lambda items: items[-1] is not None and items[-1].args_json == '["end"]', "the end event")
+        during = metrics()
+        self.assertEqual(subscribed(during), 1)
+        self.assertEqual(tt.metric_sum(during, "wamp_events_delivered_total")
+                         - tt.metric_sum(before, "wamp_events_delivered_total"), len(received))
+        self.assertEqual(rpc(during, "grpc_server_started_total")
+                         - rpc(before, "grpc_server_started_total"), 1)
+
+        stream.cancel()
+        tt.wait_until(lambda: subscribed(metrics()) == 0, T, "the subscription to end")
+        bad = self.wamp.Subscribe(wamp_pb2.SubscribeRequest(topic="bad topic!"), timeout=T)
+        with self.assertRaises(grpc.RpcError):
+            list(bad)
+        after = metrics()
+        for code in ("Canceled", "InvalidArgument"):
+            self.assertEqual(rpc(after, "grpc_server_handled_total", grpc_code=code)
+                             - rpc(before, "grpc_server_handled_total", grpc_code=code), 1, code)
+        self.assertEqual(rpc(after, "grpc_server_started_total")
+                         - rpc(before, "grpc_server_started_total"), 2)
+        self.assertEqual(subscribed(after), 0)
+
     def test_invalid_topic(self):
         for topic in ("", "bad topic!", "com..example", "com.example.#"):
             with self.subTest(topic=topic):
@@ -689,6 +734,11 @@ class MicroserviceSubscribeTest(unittest.TestCase):
         self.assertIsNone(stream.error, stream.error)
         self.assertEqual([(e.topic, e.publication, json.loads(e.args_json)) for e in events],
                          [("com.example.ms", p1, [1, "a"]), ("com.example.ms", p2, [{"t": 21.5}])])
+        # A cancel at the gateway ends the subscription in the wamp process.
+        stream.cancel()
+        tt.wait_until(lambda: tt.metric_sum(tt.http_get(self.backend.ports["metrics"], "/metrics")[1],
+                                            "wamp_grpc_subscriptions", realm="realm1") == 0,
+                      T, "the wamp process to drop the subscription")
 
     def test_stream_errors_come_through(self):
         stream = self.wamp.Subscribe(wamp_pb2.SubscribeRequest(topic="bad topic!"), timeout=T)

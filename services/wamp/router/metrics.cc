@@ -31,7 +31,7 @@ RouterMetrics::RouterMetrics(prometheus::Registry* registry) {
   }
   events_delivered_ = &prometheus::BuildCounter()
                            .Name("wamp_events_delivered_total")
-                           .Help("EVENTs delivered to subscribers")
+                           .Help("EVENTs delivered to subscribers (WAMP sessions and gRPC Subscribe streams)")
                            .Register(*registry)
                            .Add({});
   calls_routed_ = &prometheus::BuildCounter()
@@ -59,6 +59,10 @@ RouterMetrics::RouterMetrics(prometheus::Registry* registry) {
                    .Name("wamp_sessions")
                    .Help("Established WAMP sessions, by realm")
                    .Register(*registry);
+  grpc_subscriptions_ = &prometheus::BuildGauge()
+                             .Name("wamp_grpc_subscriptions")
+                             .Help("Open gRPC Subscribe streams (WampService/Subscribe), by realm")
+                             .Register(*registry);
 }
 
 void RouterMetrics::Disconnect(DisconnectReason reason) {
@@ -68,6 +72,11 @@ void RouterMetrics::Disconnect(DisconnectReason reason) {
 prometheus::Gauge* RouterMetrics::Sessions(const std::string& realm) {
   absl::MutexLock lock(&mu_);
   return &sessions_->Add({{"realm", realm}});
+}
+
+prometheus::Gauge* RouterMetrics::GrpcSubscriptions(const std::string& realm) {
+  absl::MutexLock lock(&mu_);
+  return &grpc_subscriptions_->Add({{"realm", realm}});
 }
 
 }  // namespace thingtank::wamp

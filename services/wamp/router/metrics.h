@@ -30,6 +30,8 @@ class RouterMetrics {
   void Disconnect(DisconnectReason reason);
   // Sessions gauge of one realm (created on first use).
   prometheus::Gauge* Sessions(const std::string& realm);
+  // Open gRPC Subscribe streams of one realm (created on first use).
+  prometheus::Gauge* GrpcSubscriptions(const std::string& realm);
 
  private:
   static constexpr int kTypes = 71;
@@ -42,6 +44,7 @@ class RouterMetrics {
   prometheus::Family<prometheus::Counter>* out_family_;
   prometheus::Family<prometheus::Counter>* disconnects_;
   prometheus::Family<prometheus::Gauge>* sessions_;
+  prometheus::Family<prometheus::Gauge>* grpc_subscriptions_;
   std::array<prometheus::Counter*, kTypes> in_{};
   std::array<prometheus::Counter*, kTypes> out_{};
   prometheus::Counter* events_delivered_;
