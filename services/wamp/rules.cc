@@ -541,11 +541,24 @@ class TopicToTableRunner final : public Runner {
   absl::Status Begin() override {
     const auto& r = rule_.topic_to_table();
     TT_RETURN_IF_ERROR(Subscribe(r.topic(), r.match(), OnEventOf<TopicToTableRunner>()));
-    Describe();
+    Relearn();
     return absl::OkStatus();
   }
 
-  // Learns the key attributes' types once; retries after kBackoff on failure.
+  // Learns the key attributes' types, unless that is under way already. At
+  // the start; again when a put is refused as if the table had changed (it was
+  // deleted and created again, maybe with other key types): until then events
+  // go on with the types known.
+  void Relearn() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (describing_) return;
+      describing_ = true;
+    }
+    Describe();
+  }
+
+  // One DescribeTable; again after kBackoff on failure.
   void Describe() {
     tables::v1::DescribeTableRequest req;
     req.set_table_name(rule_.topic_to_table().table());
@@ -569,6 +582,7 @@ class TopicToTableRunner final : public Runner {
           {
             absl::MutexLock lock(&mu_);
             key_types_ = types;
+            describing_ = false;
             pending.swap(pending_);
             dropped = dropped_pending_;
           }
@@ -603,10 +617,11 @@ class TopicToTableRunner final : public Runner {
           stubs->tables->async()->PutItem(ctx, rq, rs, std::move(cb));
         },
         [this](const grpc::Status& s, const tables::v1::PutItemResponse&) {
-          if (s.ok()) {
-            Forwarded();
-          } else {
-            Fail("PutItem", s);
+          if (s.ok()) return Forwarded();
+          Fail("PutItem", s);
+          if (s.error_code() == grpc::StatusCode::NOT_FOUND ||
+              s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+            Relearn();
           }
         });
   }
@@ -615,6 +630,7 @@ class TopicToTableRunner final : public Runner {
   std::shared_ptr<const KeyTypes> key_types_ ABSL_GUARDED_BY(mu_);
   std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
   bool dropped_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool describing_ ABSL_GUARDED_BY(mu_) = false;  // a Describe is under way
 };
 
 // ---- validation -------------------------------------------------------------

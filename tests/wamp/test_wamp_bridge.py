@@ -817,6 +817,44 @@ class RulesTest(BridgeTestBase):
             queue_name=queue), timeout=T)
         return a.approximate_number_of_messages, a.approximate_number_of_messages_not_visible
 
+    def test_table_rule_follows_a_table_created_again(self):
+        """A topic->table rule learns the key types once; when the table is
+        deleted and created again with another range key type, the refused
+        puts make it learn them again."""
+        tpb = tt.tables_pb2
+        tt.create_table(self.tables, "rule-retyped", ("device", "S"), ("ts", "N"))
+        rule = self.rule(topic_to_table=wamp_pb2.TopicToTable(
+            topic="sensors.retyped", table="rule-retyped",
+            key_template={"device": "{kwargs.device}", "ts": "{kwargs.at}"}))
+        self.addCleanup(self.wamp.DeleteRule, wamp_pb2.DeleteRuleRequest(id=rule.id), timeout=T)
+        pub = self.client("json", "publisher")
+
+        def item_at(device):
+            """Publishes a reading of `device` until the rule has stored it."""
+            pub.publish("sensors.retyped", device=device, at="7", v=1)
+            r = self.tables.Query(tpb.QueryRequest(
+                table_name="rule-retyped", key_condition_expression="device = :d",
+                expression_attribute_values={":d": tt.av(device)}), timeout=T)
+            return list(r.items)
+
+        first = tt.wait_until(lambda: item_at("d1"), EVENT_DEADLINE_S, "d1's item", interval=0.1)
+        self.assertEqual(first[0].attributes["ts"], tpb.AttributeValue(n="7"))
+
+        self.tables.DeleteTable(tpb.DeleteTableRequest(table_name="rule-retyped"), timeout=T)
+
+        def gone():
+            try:
+                self.tables.DescribeTable(tpb.DescribeTableRequest(table_name="rule-retyped"),
+                                          timeout=T)
+                return False  # still DELETING
+            except grpc.RpcError as e:
+                return e.code() == grpc.StatusCode.NOT_FOUND
+        tt.wait_until(gone, EVENT_DEADLINE_S, "rule-retyped deleted")
+        tt.create_table(self.tables, "rule-retyped", ("device", "S"), ("ts", "S"))
+        second = tt.wait_until(lambda: item_at("d2"), EVENT_DEADLINE_S, "d2's item, a string ts",
+                                interval=0.1)
+        self.assertEqual(second[0].attributes["ts"], tpb.AttributeValue(s="7"))
+
     def test_rules(self):
         qpb, pb = tt.queues_pb2, wamp_pb2
         for q in ("rule-events", "rule-outbox"):
