@@ -10,27 +10,33 @@ Run: /usr/bin/python3 tests/cli/test_tables_cli.py
 """
 
 import json
-import time
 import unittest
 
 import test_cli
-
-ACTIVE_DEADLINE_S = 30
 
 
 class TablesCliTest(test_cli.CliTestCase):
     COMMAND = "tables"
 
     def create_active(self, *args):
-        """Creates a table and polls describe until it is ACTIVE."""
-        self.ok("create", *args)
-        deadline = time.monotonic() + ACTIVE_DEADLINE_S
-        while time.monotonic() < deadline:
-            table = self.json_ok("describe", args[0])["table"]
-            if table["table_status"] == "TABLE_STATUS_ACTIVE":
-                return table
-            time.sleep(0.05)  # poll interval, not a wait for a condition
-        self.fail("table %s not ACTIVE within %d s" % (args[0], ACTIVE_DEADLINE_S))
+        """Creates a table with --wait: the command returns once it is ACTIVE."""
+        table = self.json_ok("create", *args, "--wait")["table_description"]
+        self.assertEqual(table["table_status"], "TABLE_STATUS_ACTIVE")
+        return table
+
+    def test_create_and_delete_wait(self):
+        # Without --wait the answer is DynamoDB's: the table is CREATING.
+        self.assertRegex(self.ok("create", "cli-nowait", "--hash-key", "id:S", "--on-demand"),
+                         r"status: +CREATING\n")
+        # With --wait it is ACTIVE when the command returns: a put right after succeeds.
+        self.assertRegex(self.ok("create", "cli-wait", "--hash-key", "id:S", "--on-demand", "--wait"),
+                         r"status: +ACTIVE\n")
+        self.ok("put", "cli-wait", "--plain", "--item", '{"id": "a"}')
+        # delete --wait returns once the table is gone (not DELETING).
+        self.assertEqual(self.ok("delete", "cli-wait", "--wait"), "deleted table cli-wait\n")
+        result = self.cli("describe", "cli-wait")
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("ResourceNotFound", result.stderr)
 
     def test_classic_example(self):
         # boto: conn.create_schema(hash_key_name='msgid', hash_key_proto_value=str,

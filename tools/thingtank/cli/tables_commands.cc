@@ -1,8 +1,11 @@
 #include "tools/thingtank/cli/tables_commands.h"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <optional>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "tools/thingtank/cli/tables_format.h"
@@ -12,6 +15,36 @@ namespace thingtank::cli::tables {
 namespace {
 
 namespace v1 = thingtank::tables::v1;
+
+constexpr auto kWaitTimeout = std::chrono::seconds(60);
+constexpr auto kWaitPoll = std::chrono::milliseconds(50);
+
+// --wait: polls DescribeTable until the table is ACTIVE (`*active` then holds
+// its description) or, with `active` null, until it is gone.
+grpc::Status WaitForTable(const CommandContext& c, v1::TableDescription* active) {
+  const auto deadline = std::chrono::steady_clock::now() + kWaitTimeout;
+  v1::DescribeTableRequest request;
+  request.set_table_name(c.table());
+  while (true) {
+    v1::DescribeTableResponse response;
+    grpc::Status status = c.stub.DescribeTable(c.connection.NewContext().get(), request, &response);
+    if (active == nullptr && status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      return grpc::Status::OK;
+    }
+    if (!status.ok()) return status;
+    if (active != nullptr && response.table().table_status() == v1::TABLE_STATUS_ACTIVE) {
+      *active = response.table();
+      return grpc::Status::OK;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          "--wait: table " + c.table() + " is still " +
+                              v1::TableStatus_Name(response.table().table_status()) + " after " +
+                              std::to_string(kWaitTimeout.count()) + " s");
+    }
+    std::this_thread::sleep_for(kWaitPoll);
+  }
+}
 
 // The text of a JSON flag: the value itself, "-" for stdin or "@PATH" for a file.
 bool JsonText(const CommandContext& c, const std::string& flag, std::string* out, int* exit) {
@@ -204,8 +237,10 @@ int Create(const CommandContext& c) {
   request.set_billing_mode(mode);
   if (mode == v1::BILLING_MODE_PAY_PER_REQUEST) request.clear_provisioned_throughput();
   v1::CreateTableResponse response;
-  const grpc::Status status = c.stub.CreateTable(c.connection.NewContext().get(), request,
-                                                 &response);
+  grpc::Status status = c.stub.CreateTable(c.connection.NewContext().get(), request, &response);
+  if (status.ok() && c.args.Bool("wait")) {
+    status = WaitForTable(c, response.mutable_table_description());
+  }
   return Finish(c, status, response, [&](std::ostream& os) {
     PrintTableDescription(response.table_description(), os);
   });
@@ -243,8 +278,8 @@ int Delete(const CommandContext& c) {
   v1::DeleteTableRequest request;
   request.set_table_name(c.table());
   v1::DeleteTableResponse response;
-  const grpc::Status status = c.stub.DeleteTable(c.connection.NewContext().get(), request,
-                                                 &response);
+  grpc::Status status = c.stub.DeleteTable(c.connection.NewContext().get(), request, &response);
+  if (status.ok() && c.args.Bool("wait")) status = WaitForTable(c, nullptr);
   return Finish(c, status, response,
                 [&](std::ostream& os) { os << "deleted table " << c.table() << "\n"; });
 }
