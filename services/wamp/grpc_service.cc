@@ -131,9 +131,9 @@ grpc::ServerUnaryReactor* WampGrpcService::Call(grpc::CallbackServerContext* con
 namespace {
 
 // Streams a subscription's events; ends on client cancel, server shutdown or
-// overflow. Records the grpc_server_* series of the method (from creation to
-// OnDone), wamp_grpc_subscriptions while subscribed, and each event it queues
-// in wamp_events_delivered_total.
+// overflow. Records the grpc_server_* series of the method (handled, like the
+// unary methods, before the status is sent), wamp_grpc_subscriptions while
+// subscribed, and each event it queues in wamp_events_delivered_total.
 class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
  public:
   SubscribeReactor(RpcMetrics::Method* series, RouterMetrics* metrics)
@@ -171,7 +171,6 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
   void OnDone() override {
     if (client_) client_->Leave();
     if (subscribed_ != nullptr) subscribed_->Decrement();
-    series_->Handled(code_, absl::Now() - start_);
     delete this;
   }
 
@@ -200,7 +199,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
   }
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     finished_ = true;
-    code_ = status.error_code();
+    series_->Handled(status.error_code(), absl::Now() - start_);
     Finish(std::move(status));
   }
 
@@ -209,7 +208,6 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
   const absl::Time start_;  // wall time, for the latency metric
   std::shared_ptr<LocalClient> client_;
   prometheus::Gauge* subscribed_ = nullptr;
-  grpc::StatusCode code_ = grpc::StatusCode::OK;  // read in OnDone, after Finish
   absl::Mutex mu_;
   std::deque<v1::SubscribeResponse> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
