@@ -20,8 +20,8 @@ class TablesCliTest(test_cli.CliTestCase):
 
     def create_active(self, *args):
         """Creates a table with --wait: the command returns once it is ACTIVE."""
-        table = self.json_ok("create", *args, "--wait")["table_description"]
-        self.assertEqual(table["table_status"], "TABLE_STATUS_ACTIVE")
+        table = self.json_ok("create", *args, "--wait")["TableDescription"]
+        self.assertEqual(table["TableStatus"], "ACTIVE")
         return table
 
     def test_create_and_delete_wait(self):
@@ -44,14 +44,15 @@ class TablesCliTest(test_cli.CliTestCase):
         # conn.create_table(name='messages', schema=..., read_units=1, write_units=1)
         table = self.create_active("messages", "--hash-key", "msgid:S", "--range-key", "date:S",
                                    "--read-units", "1", "--write-units", "1")
-        keys = {e["key_type"]: e["attribute_name"] for e in table["key_schema"]}
-        self.assertEqual(keys, {"KEY_TYPE_HASH": "msgid", "KEY_TYPE_RANGE": "date"})
-        self.assertEqual(int(table["provisioned_throughput"]["read_capacity_units"]), 1)
-        self.assertEqual(int(table["provisioned_throughput"]["write_capacity_units"]), 1)
+        self.assertEqual(table["KeySchema"], [{"AttributeName": "msgid", "KeyType": "HASH"},
+                                              {"AttributeName": "date", "KeyType": "RANGE"}])
+        self.assertEqual(table["ProvisionedThroughput"],
+                         {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+        self.assertEqual(table["BillingModeSummary"], {"BillingMode": "PROVISIONED"})
 
         # conn.list_tables()
         self.assertIn("messages", self.ok("list").split())
-        self.assertIn("messages", self.json_ok("list")["table_names"])
+        self.assertIn("messages", self.json_ok("list")["TableNames"])
         # conn.describe_table('messages')
         described = self.ok("describe", "messages")
         self.assertIn("msgid (S)", described)
@@ -67,9 +68,8 @@ class TablesCliTest(test_cli.CliTestCase):
         key = {"msgid": {"S": "LOLCat Forum"}, "date": {"S": "2012-01-01T12:00:00"}}
         got = json.loads(self.ok("get", "messages", "--key", json.dumps(key), "--consistent"))
         self.assertEqual(got, item)
-        # The --json form is the response message itself.
-        response = self.json_ok("get", "messages", "--key", json.dumps(key))
-        self.assertEqual(response["item"]["Body"]["s"], "http://url_to_lolcat.gif")
+        # The --json form is DynamoDB's GetItem response.
+        self.assertEqual(self.json_ok("get", "messages", "--key", json.dumps(key)), {"Item": item})
 
         # A missing item is not an error.
         missing = self.ok("get", "messages", "--key",
@@ -119,14 +119,20 @@ class TablesCliTest(test_cli.CliTestCase):
         backward = self.json_ok("query", "cli-readings", "--plain", "--key-condition",
                                 "device = :d AND ts BETWEEN :lo AND :hi", "--values", values,
                                 "--backward")
-        self.assertEqual([i["attributes"]["ts"]["n"] for i in backward["items"]],
-                         ["20", "10", "5"])
+        self.assertEqual([i["ts"] for i in backward["Items"]], [20, 10, 5])
+        self.assertEqual((backward["Count"], backward["ScannedCount"]), (3, 3))
+        self.assertNotIn("LastEvaluatedKey", backward)
 
         # Pages: --limit, then --start-key from the "more" hint.
         first = self.json_ok("query", "cli-readings", "--key-condition", "device = :d",
                              "--values", '{":d": {"S": "d1"}}', "--limit", "2")
-        self.assertEqual(len(first["items"]), 2)
-        self.assertTrue(first["last_evaluated_key"])
+        self.assertEqual(len(first["Items"]), 2)
+        self.assertEqual(first["LastEvaluatedKey"], {"device": {"S": "d1"}, "ts": {"N": "5"}})
+        # The key printed is valid --start-key input.
+        rest = self.json_ok("query", "cli-readings", "--key-condition", "device = :d",
+                            "--values", '{":d": {"S": "d1"}}',
+                            "--start-key", json.dumps(first["LastEvaluatedKey"]))
+        self.assertEqual([i["ts"] for i in rest["Items"]], [{"N": "10"}, {"N": "20"}, {"N": "100"}])
         page = self.ok("query", "cli-readings", "--key-condition", "device = :d",
                        "--values", '{":d": {"S": "d1"}}', "--limit", "2")
         self.assertIn("--start-key", page)
@@ -135,7 +141,8 @@ class TablesCliTest(test_cli.CliTestCase):
                           "--values", '{":d": {"S": "d1"}}', "--count")
         self.assertIn("5 items", counted)
         scanned = self.json_ok("scan", "cli-readings")
-        self.assertEqual(int(scanned["count"]), 6)
+        self.assertEqual((scanned["Count"], scanned["ScannedCount"], len(scanned["Items"])),
+                         (6, 6, 6))
 
     def test_batches_and_transactions(self):
         self.create_active("cli-batch", "--hash-key", "id:S", "--on-demand")
@@ -186,7 +193,7 @@ class TablesCliTest(test_cli.CliTestCase):
                       self.ok("get", "cli-batch", "--plain", "--key", '{"id": "p"}'))
         response = self.json_ok("batch-write", "--request-items", json.dumps(
             {"cli-batch": [{"DeleteRequest": {"Key": {"id": {"S": "p"}}}}]}))
-        self.assertEqual(response.get("unprocessed_items", {}), {})
+        self.assertEqual(response, {"UnprocessedItems": {}})
 
         # Malformed requests name the place.
         result = self.cli("batch-write", "--request-items",
@@ -200,6 +207,120 @@ class TablesCliTest(test_cli.CliTestCase):
                           '{"cli-batch": {"Keys": [{"id": {"N": "1"}}]}}')
         self.assertEqual(result.returncode, 1)
         self.assertIn("must be of type S", result.stderr)
+
+    # One value of every attribute type, some nested (DynamoDB form).
+    TYPED_VALUES = {
+        "S": {"S": "caf\u00e9 \"quoted\""},
+        "N": {"N": "-12.5"},
+        "B": {"B": "AAEC/w=="},
+        "BOOL": {"BOOL": False},
+        "NULL": {"NULL": True},
+        "L": {"L": [{"S": "a"}, {"N": "1"}, {"L": [{"BOOL": True}]}, {"M": {"k": {"NULL": True}}},
+                    {"SS": ["x"]}]},
+        "M": {"M": {"inner": {"M": {"deep": {"N": "7"}}}, "list": {"L": [{"B": "/w=="}]},
+                    "ns": {"NS": ["1", "2"]}}},
+        "SS": {"SS": ["a", "b"]},
+        "NS": {"NS": ["1", "2.5"]},
+        "BS": {"BS": ["AA==", "AQ=="]},
+    }
+
+    def sets_sorted(self, value):
+        """`value` with the members of every set sorted (a set has no order)."""
+        if isinstance(value, dict):
+            return {k: sorted(v) if k in ("SS", "NS", "BS") else self.sets_sorted(v)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.sets_sorted(v) for v in value]
+        return value
+
+    def round_trip(self, table, key, *plain):
+        """get --json, delete, put --item (the get output on stdin), get --json again;
+        returns (first output, second output)."""
+        first = self.ok("get", table, *plain, "--key", key, "--consistent", "--json")
+        self.ok("delete-item", table, *plain, "--key", key)
+        self.assertEqual(self.json_ok("get", table, *plain, "--key", key, "--consistent"), {})
+        self.assertEqual(self.ok("put", table, *plain, "--item", "-", stdin=first), "put item\n")
+        second = self.ok("get", table, *plain, "--key", key, "--consistent", "--json")
+        return json.loads(first), json.loads(second)
+
+    def test_json_round_trip_every_type(self):
+        self.create_active("cli-types", "--hash-key", "id:S", "--on-demand")
+        for type_name, value in self.TYPED_VALUES.items():
+            with self.subTest(type=type_name):
+                item = {"id": {"S": "t-" + type_name}, "v": value}
+                self.ok("put", "cli-types", "--item", json.dumps(item))
+                key = json.dumps({"id": item["id"]})
+                first, second = self.round_trip("cli-types", key)
+                self.assertEqual(self.sets_sorted(first), {"Item": self.sets_sorted(item)})
+                self.assertEqual(second, first)
+        # Every type in one item, and the human output (the item itself) as input too.
+        item = {"id": {"S": "all"}, **{"v" + t: v for t, v in self.TYPED_VALUES.items()}}
+        self.ok("put", "cli-types", "--item", json.dumps(item))
+        first, second = self.round_trip("cli-types", '{"id": {"S": "all"}}')
+        self.assertEqual(self.sets_sorted(first), {"Item": self.sets_sorted(item)})
+        self.assertEqual(second, first)
+        human = self.ok("get", "cli-types", "--key", '{"id": {"S": "all"}}')
+        self.ok("put", "cli-types", "--item", human)
+        self.assertEqual(self.json_ok("get", "cli-types", "--key", '{"id": {"S": "all"}}'), first)
+
+    def test_plain_json_round_trip(self):
+        # The types plain JSON can express: S, N, BOOL, NULL, L and M, nested.
+        self.create_active("cli-plain-types", "--hash-key", "id:S", "--on-demand")
+        plain_values = {"S": "text", "N": 12345678901234567890123456789012345678, "N2": -0.5,
+                        "BOOL": True, "NULL": None, "L": [1, "two", [False, None], {"k": 3}],
+                        "M": {"a": {"b": {"c": [1.5]}}, "e": []}}
+        for type_name, value in plain_values.items():
+            with self.subTest(type=type_name):
+                item = {"id": "p-" + type_name, "v": value}
+                self.ok("put", "cli-plain-types", "--plain", "--item", json.dumps(item))
+                key = json.dumps({"id": item["id"]})
+                first, second = self.round_trip("cli-plain-types", key, "--plain")
+                self.assertEqual(first, {"Item": item})
+                self.assertEqual(second, first)
+        # --plain --json of a query: DynamoDB's shape, plain values, exact numbers.
+        text = self.ok("query", "cli-plain-types", "--plain", "--json", "--key-condition",
+                       "id = :i", "--values", '{":i": "p-N"}')
+        self.assertEqual(json.loads(text), {"Items": [{"id": "p-N", "v": plain_values["N"]}],
+                                            "Count": 1, "ScannedCount": 1})
+        self.assertIn("12345678901234567890123456789012345678", text)
+
+    def test_json_shapes(self):
+        self.create_active("cli-shapes", "--hash-key", "id:S", "--range-key", "n:N",
+                           "--on-demand")
+        table = self.json_ok("describe", "cli-shapes")["Table"]
+        self.assertEqual(table["TableName"], "cli-shapes")
+        self.assertEqual(table["TableStatus"], "ACTIVE")
+        self.assertEqual(table["KeySchema"], [{"AttributeName": "id", "KeyType": "HASH"},
+                                              {"AttributeName": "n", "KeyType": "RANGE"}])
+        self.assertEqual(table["AttributeDefinitions"],
+                         [{"AttributeName": "id", "AttributeType": "S"},
+                          {"AttributeName": "n", "AttributeType": "N"}])
+        self.assertEqual(table["BillingModeSummary"], {"BillingMode": "PAY_PER_REQUEST"})
+        self.assertEqual((table["ItemCount"], table["TableSizeBytes"]), (0, 0))
+        self.assertIsInstance(table["CreationDateTime"], (int, float))
+        self.assertTrue(table["TableArn"].endswith(":table/cli-shapes"), table["TableArn"])
+
+        self.ok("put", "cli-shapes", "--item", '{"id": {"S": "a"}, "n": {"N": "1"}}')
+        # A missing item: {} as DynamoDB answers.
+        self.assertEqual(self.json_ok("get", "cli-shapes", "--key",
+                                      '{"id": {"S": "zz"}, "n": {"N": "1"}}'), {})
+        old = self.json_ok("put", "cli-shapes", "--return", "ALL_OLD", "--item",
+                           '{"id": {"S": "a"}, "n": {"N": "1"}, "x": {"S": "new"}}')
+        self.assertEqual(old, {"Attributes": {"id": {"S": "a"}, "n": {"N": "1"}}})
+        self.assertEqual(self.json_ok("scan", "cli-shapes", "--count"),
+                         {"Items": [], "Count": 1, "ScannedCount": 1})
+        got = self.json_ok("batch-get", "--request-items", json.dumps(
+            {"cli-shapes": {"Keys": [{"id": {"S": "a"}, "n": {"N": "1"}}],
+                            "ProjectionExpression": "x"}}))
+        self.assertEqual(got, {"Responses": {"cli-shapes": [{"x": {"S": "new"}}]},
+                               "UnprocessedKeys": {}})
+        read = self.json_ok("transact-get", "--transact-items", json.dumps([
+            {"Get": {"TableName": "cli-shapes", "Key": {"id": {"S": "a"}, "n": {"N": "1"}}}},
+            {"Get": {"TableName": "cli-shapes", "Key": {"id": {"S": "b"}, "n": {"N": "1"}}}}]))
+        self.assertEqual(read, {"Responses": [
+            {"Item": {"id": {"S": "a"}, "n": {"N": "1"}, "x": {"S": "new"}}}, {}]})
+        self.assertEqual(self.json_ok("ttl", "cli-shapes"),
+                         {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}})
 
     def test_unknown_table(self):
         result = self.cli("describe", "cli-no-such-table")

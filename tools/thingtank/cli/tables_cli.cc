@@ -121,7 +121,10 @@ const Service& Tables() {
         "Items, keys and values are JSON in DynamoDB's form, {\"msgid\": {\"S\": \"1\"}, "
         "\"n\": {\"N\": \"5\"}},\nor with --plain in plain JSON, {\"msgid\": \"1\", \"n\": 5}. "
         "A JSON flag may be - (stdin) or @FILE. Batch and transaction requests take DynamoDB's\n"
-        "request shapes (member names as in the AWS CLI's --request-items / --transact-items).\n",
+        "request shapes (member names as in the AWS CLI's --request-items / --transact-items).\n"
+        "--json prints DynamoDB's response shapes ({\"Item\": {...}}, {\"Items\": [...], \"Count\": n},\n"
+        "{\"Table\": {\"TableStatus\": \"ACTIVE\", ...}}), with --plain in plain JSON; put --item takes\n"
+        "get --json output as it is.\n",
         std::move(commands)};
   }();
   return kService;

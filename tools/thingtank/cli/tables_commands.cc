@@ -10,6 +10,7 @@
 
 #include "tools/thingtank/cli/tables_format.h"
 #include "tools/thingtank/cli/tables_json.h"
+#include "tools/thingtank/cli/tables_output.h"
 
 namespace thingtank::cli::tables {
 namespace {
@@ -39,7 +40,9 @@ grpc::Status WaitForTable(const CommandContext& c, v1::TableDescription* active)
     if (std::chrono::steady_clock::now() >= deadline) {
       return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
                           "--wait: table " + c.table() + " is still " +
-                              v1::TableStatus_Name(response.table().table_status()) + " after " +
+                              DynamoEnumName(v1::TableStatus_descriptor()->FindValueByNumber(
+                                  response.table().table_status())) +
+                              " after " +
                               std::to_string(kWaitTimeout.count()) + " s");
     }
     std::this_thread::sleep_for(kWaitPoll);
@@ -69,7 +72,10 @@ bool MapFlag(const CommandContext& c, const std::string& flag, AttributeMap* out
   std::string text;
   std::string error;
   if (!JsonText(c, flag, &text, exit)) return false;
-  if (!ParseAttributeMap(text, c.plain(), out, &error)) {
+  // --item also takes `get --json` output, {"Item": {...}}.
+  const bool ok = flag == "item" ? ParseItem(text, c.plain(), out, &error)
+                                 : ParseAttributeMap(text, c.plain(), out, &error);
+  if (!ok) {
     *exit = c.UsageError("--" + flag + ": " + error);
     return false;
   }
@@ -166,6 +172,20 @@ bool BillingFlags(const CommandContext& c, bool required, v1::BillingMode* mode,
   return true;
 }
 
+// Ends a call: the error, the response in DynamoDB's JSON (--json, plain
+// JSON values with --plain), or the human form.
+int FinishDynamo(const CommandContext& c, const grpc::Status& status,
+           const google::protobuf::Message& response,
+           const std::function<void(std::ostream&)>& human) {
+  if (!status.ok()) return ReportRpcError(status, c.connection.options(), c.io);
+  if (c.json()) {
+    c.io.out << ResponseToJson(response, c.plain()) << "\n";
+  } else {
+    human(c.io.out);
+  }
+  return kExitOk;
+}
+
 std::string KeyText(const AttributeMap& key, bool plain) { return AttributeMapToJson(key, plain); }
 
 // Prints returned attributes, or `fallback` when there are none.
@@ -241,7 +261,7 @@ int Create(const CommandContext& c) {
   if (status.ok() && c.args.Bool("wait")) {
     status = WaitForTable(c, response.mutable_table_description());
   }
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     PrintTableDescription(response.table_description(), os);
   });
 }
@@ -256,7 +276,7 @@ int List(const CommandContext& c) {
   v1::ListTablesResponse response;
   const grpc::Status status = c.stub.ListTables(c.connection.NewContext().get(), request,
                                                 &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     for (const std::string& name : response.table_names()) os << name << "\n";
     if (!response.next_page_token().empty()) {
       os << "(more: --page-token " << response.next_page_token() << ")\n";
@@ -270,7 +290,7 @@ int Describe(const CommandContext& c) {
   v1::DescribeTableResponse response;
   const grpc::Status status = c.stub.DescribeTable(c.connection.NewContext().get(), request,
                                                    &response);
-  return Finish(c, status, response,
+  return FinishDynamo(c, status, response,
                 [&](std::ostream& os) { PrintTableDescription(response.table(), os); });
 }
 
@@ -280,7 +300,7 @@ int Delete(const CommandContext& c) {
   v1::DeleteTableResponse response;
   grpc::Status status = c.stub.DeleteTable(c.connection.NewContext().get(), request, &response);
   if (status.ok() && c.args.Bool("wait")) status = WaitForTable(c, nullptr);
-  return Finish(c, status, response,
+  return FinishDynamo(c, status, response,
                 [&](std::ostream& os) { os << "deleted table " << c.table() << "\n"; });
 }
 
@@ -295,7 +315,7 @@ int Update(const CommandContext& c) {
   v1::UpdateTableResponse response;
   const grpc::Status status = c.stub.UpdateTable(c.connection.NewContext().get(), request,
                                                  &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     PrintTableDescription(response.table_description(), os);
   });
 }
@@ -310,7 +330,7 @@ int Ttl(const CommandContext& c) {
     v1::DescribeTimeToLiveResponse response;
     const grpc::Status status = c.stub.DescribeTimeToLive(c.connection.NewContext().get(),
                                                           request, &response);
-    return Finish(c, status, response, [&](std::ostream& os) {
+    return FinishDynamo(c, status, response, [&](std::ostream& os) {
       const auto& ttl = response.time_to_live_description();
       os << "time to live of " << c.table() << ": "
          << (ttl.time_to_live_status() == v1::TIME_TO_LIVE_STATUS_ENABLED
@@ -337,7 +357,7 @@ int Ttl(const CommandContext& c) {
   v1::UpdateTimeToLiveResponse response;
   const grpc::Status status = c.stub.UpdateTimeToLive(c.connection.NewContext().get(), request,
                                                       &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     os << "time to live of " << c.table() << ": "
        << (enable ? "enabled on " + c.args.Get("attribute") : std::string("disabled")) << "\n";
   });
@@ -350,7 +370,7 @@ int Put(const CommandContext& c) {
   if (!WriteFlags(c, "item", request.mutable_item(), &request, &exit)) return exit;
   v1::PutItemResponse response;
   const grpc::Status status = c.stub.PutItem(c.connection.NewContext().get(), request, &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     PrintAttributesOr(response.attributes(), c.plain(), "put item", os);
   });
 }
@@ -367,7 +387,7 @@ int Get(const CommandContext& c) {
   request.set_projection_expression(c.args.Get("projection"));
   v1::GetItemResponse response;
   const grpc::Status status = c.stub.GetItem(c.connection.NewContext().get(), request, &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     PrintAttributesOr(response.item(), c.plain(),
                       "no item with key " + KeyText(request.key(), c.plain()), os);
   });
@@ -383,7 +403,7 @@ int UpdateItem(const CommandContext& c) {
   v1::UpdateItemResponse response;
   const grpc::Status status = c.stub.UpdateItem(c.connection.NewContext().get(), request,
                                                 &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     PrintAttributesOr(response.attributes(), c.plain(), "updated item", os);
   });
 }
@@ -396,7 +416,7 @@ int DeleteItem(const CommandContext& c) {
   v1::DeleteItemResponse response;
   const grpc::Status status = c.stub.DeleteItem(c.connection.NewContext().get(), request,
                                                 &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     PrintAttributesOr(response.attributes(), c.plain(), "deleted item", os);
   });
 }
@@ -411,7 +431,7 @@ int Query(const CommandContext& c) {
   if (c.args.Bool("backward")) request.set_scan_index_forward(false);
   v1::QueryResponse response;
   const grpc::Status status = c.stub.Query(c.connection.NewContext().get(), request, &response);
-  return Finish(c, status, response, [&](std::ostream& os) { PrintPage(c, response, os); });
+  return FinishDynamo(c, status, response, [&](std::ostream& os) { PrintPage(c, response, os); });
 }
 
 int Scan(const CommandContext& c) {
@@ -431,7 +451,7 @@ int Scan(const CommandContext& c) {
   if (total_segments) request.set_total_segments(*total_segments);
   v1::ScanResponse response;
   const grpc::Status status = c.stub.Scan(c.connection.NewContext().get(), request, &response);
-  return Finish(c, status, response, [&](std::ostream& os) { PrintPage(c, response, os); });
+  return FinishDynamo(c, status, response, [&](std::ostream& os) { PrintPage(c, response, os); });
 }
 
 namespace {
@@ -473,7 +493,7 @@ int BatchWrite(const CommandContext& c) {
   v1::BatchWriteItemResponse response;
   const grpc::Status status =
       c.stub.BatchWriteItem(c.connection.NewContext().get(), request, &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     int unprocessed = 0;
     PrintPerTable<v1::WriteRequestList>(
         response.unprocessed_items(), [&](const std::string& table, const v1::WriteRequestList& l) {
@@ -501,7 +521,7 @@ int BatchGet(const CommandContext& c) {
   v1::BatchGetItemResponse response;
   const grpc::Status status =
       c.stub.BatchGetItem(c.connection.NewContext().get(), request, &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     int found = 0, unprocessed = 0;
     PrintPerTable<v1::ItemList>(response.responses(),
                                 [&](const std::string& table, const v1::ItemList& items) {
@@ -533,7 +553,7 @@ int TransactWrite(const CommandContext& c) {
   v1::TransactWriteItemsResponse response;
   const grpc::Status status =
       c.stub.TransactWriteItems(c.connection.NewContext().get(), request, &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     os << request.transact_items_size() << " actions applied\n";
   });
 }
@@ -545,7 +565,7 @@ int TransactGet(const CommandContext& c) {
   v1::TransactGetItemsResponse response;
   const grpc::Status status =
       c.stub.TransactGetItems(c.connection.NewContext().get(), request, &response);
-  return Finish(c, status, response, [&](std::ostream& os) {
+  return FinishDynamo(c, status, response, [&](std::ostream& os) {
     // One line per Get, in request order; {} where there is no such item.
     for (const v1::Item& item : response.responses()) {
       os << AttributeMapToJson(item.attributes(), c.plain()) << "\n";

@@ -1,7 +1,7 @@
 #pragma once
 
-// Human-readable output of tables responses (the --json form is the response
-// itself). Internal to tools/thingtank/cli.
+// Human-readable output of tables responses (the --json form is in
+// tables_output.h). Internal to tools/thingtank/cli.
 
 #include <ostream>
 #include <string>

@@ -322,10 +322,9 @@ std::string PrintJson(const Value& value) {
 
 }  // namespace
 
-bool ParseAttributeMap(const std::string& json, bool plain, AttributeMap* out,
-                       std::string* error) {
-  Value value;
-  if (!ParseJson(json, &value, error)) return false;
+namespace {
+
+bool AttributeMapOf(const Value& value, bool plain, AttributeMap* out, std::string* error) {
   if (value.kind_case() != Value::kStructValue) {
     *error = "expected a JSON object of attribute names to values";
     return false;
@@ -341,6 +340,40 @@ bool ParseAttributeMap(const std::string& json, bool plain, AttributeMap* out,
     }
   }
   return true;
+}
+
+// True when `value` is {"Item": {...}} and the inner object is not itself a
+// key value (see ParseItem).
+bool IsItemEnvelope(const Value& value, bool plain) {
+  if (value.kind_case() != Value::kStructValue || value.struct_value().fields_size() != 1) {
+    return false;
+  }
+  const auto& [name, inner] = *value.struct_value().fields().begin();
+  if (name != "Item" || inner.kind_case() != Value::kStructValue) return false;
+  if (plain) return true;
+  v1::AttributeValue attribute;
+  std::string ignored;
+  if (!DynamoToAttribute(inner, &attribute, &ignored)) return true;
+  return attribute.value_case() != v1::AttributeValue::kS &&
+         attribute.value_case() != v1::AttributeValue::kN &&
+         attribute.value_case() != v1::AttributeValue::kB;
+}
+
+}  // namespace
+
+bool ParseAttributeMap(const std::string& json, bool plain, AttributeMap* out,
+                       std::string* error) {
+  Value value;
+  return ParseJson(json, &value, error) && AttributeMapOf(value, plain, out, error);
+}
+
+bool ParseItem(const std::string& json, bool plain, AttributeMap* out, std::string* error) {
+  Value value;
+  if (!ParseJson(json, &value, error)) return false;
+  if (IsItemEnvelope(value, plain)) {
+    return AttributeMapOf(value.struct_value().fields().at("Item"), plain, out, error);
+  }
+  return AttributeMapOf(value, plain, out, error);
 }
 
 namespace {
@@ -523,5 +556,11 @@ std::string AttributeMapToJson(const AttributeMap& map, bool plain) {
   }
   return json + "}";
 }
+
+std::string AttributeValueToJson(const v1::AttributeValue& value, bool plain) {
+  return PrintJson(ToValue(value, plain));
+}
+
+std::string JsonString(const std::string& text) { return PrintJson(StringValue(text)); }
 
 }  // namespace thingtank::cli::tables

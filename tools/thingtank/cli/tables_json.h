@@ -35,6 +35,13 @@ using NameMap = google::protobuf::Map<std::string, std::string>;
 bool ParseAttributeMap(const std::string& json, bool plain, AttributeMap* out,
                        std::string* error);
 
+// ParseAttributeMap for --item: also takes GetItem's output, {"Item": {...}},
+// so that `tables get --json` output is valid input of `tables put --item`.
+// The object counts as that envelope when "Item" is its only member and holds
+// an object that is not a key value (S, N or B): an item whose only
+// attribute is a map, list or set could never be put, so nothing is lost.
+bool ParseItem(const std::string& json, bool plain, AttributeMap* out, std::string* error);
+
 // Parses expression attribute names: a JSON object of "#token" to name.
 bool ParseNameMap(const std::string& json, NameMap* out, std::string* error);
 
@@ -50,5 +57,11 @@ bool ParseRequest(const std::string& json, const std::string& member, bool plain
 
 // One-line JSON object of an item or key, attribute names sorted.
 std::string AttributeMapToJson(const AttributeMap& map, bool plain);
+
+// One attribute value as JSON ({"S": "x"}, or with `plain` "x").
+std::string AttributeValueToJson(const thingtank::tables::v1::AttributeValue& value, bool plain);
+
+// `text` as a JSON string literal, quoted and escaped.
+std::string JsonString(const std::string& text);
 
 }  // namespace thingtank::cli::tables
