@@ -4,8 +4,11 @@
 // taking the request as keyword arguments in the protobuf JSON mapping and
 // returning the response as keyword arguments. gRPC errors become WAMP errors
 // thingtank.error.<code> (thingtank.error.invalid_argument) with the message
-// as the argument and {code, reason, field} as keyword arguments. Driven by
-// the descriptors: a new service or method needs no code here.
+// as the argument and {code, reason, field} as keyword arguments. The tables
+// procedures (package thingtank.tables.v1) return DynamoDB's JSON instead
+// ({"Item": {"id": {"S": "a"}}}, enums as "ACTIVE") and take it as well as the
+// protobuf JSON mapping. Driven by the descriptors: a new service or method
+// needs no code here.
 #pragma once
 
 #include <map>

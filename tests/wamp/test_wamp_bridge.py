@@ -415,16 +415,42 @@ class WampToThingTankTest(BridgeTestBase):
                 {"attribute_name": "device", "attribute_type": "SCALAR_ATTRIBUTE_TYPE_S"},
                 {"attribute_name": "ts", "attribute_type": "SCALAR_ATTRIBUTE_TYPE_N"}],
             billing_mode="BILLING_MODE_PAY_PER_REQUEST")
-        self.assertEqual(created.kwresults["table_description"]["table_name"], table)
+        # Results are in DynamoDB's JSON (issue 10: one form for people), whatever
+        # form the request was in.
+        described = created.kwresults["TableDescription"]
+        self.assertEqual(described["TableName"], table)
+        self.assertEqual(described["KeySchema"], [{"AttributeName": "device", "KeyType": "HASH"},
+                                                  {"AttributeName": "ts", "KeyType": "RANGE"}])
+        self.assertEqual(described["BillingModeSummary"], {"BillingMode": "PAY_PER_REQUEST"})
         tt.wait_table_active(self.tables, table)
 
+        # A request in the protobuf JSON mapping.
         item = {"device": {"s": "d1"}, "ts": {"n": "1700000000"}, "temperature": {"n": "21.5"},
                 "tags": {"l": {"values": [{"s": "a"}, {"bool_value": True}]}}}
+        dynamo_item = {"device": {"S": "d1"}, "ts": {"N": "1700000000"},
+                       "temperature": {"N": "21.5"}, "tags": {"L": [{"S": "a"}, {"BOOL": True}]}}
         self.assertIsNone(self.call_ok(c, "thingtank.tables.put_item", table_name=table,
                                        item=item))
         got = self.call_ok(c, "thingtank.tables.get_item", table_name=table,
                            key={"device": {"s": "d1"}, "ts": {"n": "1700000000"}})
-        self.assertEqual(got.kwresults.get("item"), item, got.kwresults)
+        self.assertEqual(got.kwresults, {"Item": dynamo_item})
+
+        # A request in DynamoDB's form; the result is valid input again.
+        item2 = {"device": {"S": "d1"}, "ts": {"N": 1700000001}, "raw": {"B": "AAE="},
+                 "m": {"M": {"ns": {"NS": ["1", "2"]}, "none": {"NULL": True}}}}
+        self.assertIsNone(self.call_ok(c, "thingtank.tables.put_item", TableName=table,
+                                       Item=item2))
+        queried = self.call_ok(c, "thingtank.tables.query", TableName=table,
+                               KeyConditionExpression="device = :d AND ts > :t",
+                               ExpressionAttributeValues={":d": {"S": "d1"},
+                                                          ":t": {"N": "1700000000"}})
+        stored2 = dict(item2, ts={"N": "1700000001"})
+        self.assertEqual(queried.kwresults, {"Items": [stored2], "Count": 1, "ScannedCount": 1})
+        self.assertIsNone(self.call_ok(c, "thingtank.tables.put_item", TableName=table,
+                                       Item=queried.kwresults["Items"][0]))
+        described = self.call_ok(c, "thingtank.tables.describe_table", TableName=table)
+        self.assertEqual(described.kwresults["Table"]["TableStatus"], "ACTIVE")
+        self.assertEqual(described.kwresults["Table"]["ItemCount"], 2)
 
         # The item is there for a gRPC client too.
         g = self.tables.GetItem(tt.tables_pb2.GetItemRequest(
@@ -432,11 +458,11 @@ class WampToThingTankTest(BridgeTestBase):
         self.assertEqual(tt.attrs(g.item), {"device": "d1", "ts": 1700000000,
                                             "temperature": "21.5", "tags": ["a", True]})
 
-        # A missing item: empty result kwargs (no "item").
+        # A missing item: empty result kwargs (no "Item"), as DynamoDB's {}.
         got = c.call("thingtank.tables.get_item", table_name=table,
                      key={"device": {"s": "d2"}, "ts": {"n": "1"}})
         kw = got.kwresults if isinstance(got, CallResult) else {}
-        self.assertNotIn("item", kw, got)
+        self.assertEqual(kw, {}, got)
 
     def test_the_wamp_service_itself(self):
         # The wamp service is behind the gateway too: its rules can be
