@@ -1,6 +1,8 @@
 #include "services/tables/item_validation.h"
 
+#include <algorithm>
 #include <set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/status.h"
@@ -15,10 +17,36 @@ absl::Status Invalid(const std::string& field, const std::string& message) {
   return InvalidField(field, message, kValidation);
 }
 
-absl::Status CheckNumber(const std::string& text, const std::string& field) {
+// Whether `text` is already DynamoDB's canonical text of a valid number: "0",
+// or an integer of at most 38 digits without a leading zero or a '+'. The
+// common case, answered without parsing.
+bool IsCanonicalInteger(std::string_view text) {
+  if (text == "0") return true;
+  size_t i = (!text.empty() && text[0] == '-') ? 1 : 0;
+  const size_t digits = text.size() - i;
+  if (digits == 0 || digits > 38 || text[i] == '0') return false;
+  for (; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+  }
+  return true;
+}
+
+// Checks a number's text; with `canonical`, stores its canonical text there
+// when it differs ("1.50" -> "1.5", "1e2" -> "100", "-0" -> "0").
+absl::Status CheckNumber(const std::string& text, const std::string& field,
+                         std::string* canonical) {
+  if (IsCanonicalInteger(text)) return absl::OkStatus();
   absl::StatusOr<Decimal> d = Decimal::Parse(text);
   if (!d.ok()) return Invalid(field, std::string(d.status().message()));
+  if (canonical != nullptr) {
+    std::string normal = d->ToString();
+    if (normal != text) *canonical = std::move(normal);
+  }
   return absl::OkStatus();
+}
+
+absl::Status CheckNumber(const std::string& text, const std::string& field) {
+  return CheckNumber(text, field, nullptr);
 }
 
 // Significant digits of a valid number's text: mantissa digits without
@@ -86,63 +114,111 @@ absl::Status CheckKeyAttribute(const AttributeMap& item, const std::string& name
 
 }  // namespace
 
-absl::Status ValidateValue(const v1::AttributeValue& v, const std::string& field, int depth) {
-  if (depth > kMaxNestingDepth) {
-    return Invalid(field, absl::StrCat("nesting deeper than ", kMaxNestingDepth, " levels"));
-  }
+namespace {
+
+// ValidateValue and NormalizeValue in one walk: with `out` (which is `v`,
+// writable) numbers are rewritten to their canonical text. `depth` is the
+// number of documents (L, M) around `v`.
+absl::Status CheckValue(const v1::AttributeValue& v, v1::AttributeValue* out,
+                        const std::string& field, int depth) {
   switch (v.value_case()) {
     case v1::AttributeValue::VALUE_NOT_SET:
-      return Invalid(field, "attribute value has no type set");
+      return Invalid(field, "Supplied AttributeValue is empty, must contain exactly one of the "
+                            "supported datatypes");
     case v1::AttributeValue::kS:
     case v1::AttributeValue::kB:
     case v1::AttributeValue::kBoolValue:
       return absl::OkStatus();
-    case v1::AttributeValue::kN:
-      return CheckNumber(v.n(), field);
+    case v1::AttributeValue::kN: {
+      std::string canonical;
+      TT_RETURN_IF_ERROR(CheckNumber(v.n(), field, out != nullptr ? &canonical : nullptr));
+      if (!canonical.empty()) out->set_n(std::move(canonical));
+      return absl::OkStatus();
+    }
     case v1::AttributeValue::kNullValue:
       if (!v.null_value()) return Invalid(field, "null_value must be true");
       return absl::OkStatus();
     case v1::AttributeValue::kL:
-      for (int i = 0; i < v.l().values_size(); ++i) {
-        TT_RETURN_IF_ERROR(ValidateValue(v.l().values(i), absl::StrCat(field, "[", i, "]"), depth + 1));
-      }
-      return absl::OkStatus();
     case v1::AttributeValue::kM:
-      for (const auto& [name, value] : v.m().fields()) {
-        TT_RETURN_IF_ERROR(ValidateValue(value, absl::StrCat(field, ".", name), depth + 1));
-      }
-      return absl::OkStatus();
-    case v1::AttributeValue::kSs: {
-      if (v.ss().values().empty()) return Invalid(field, "a string set must not be empty");
-      std::set<std::string> seen(v.ss().values().begin(), v.ss().values().end());
-      if (seen.size() != static_cast<size_t>(v.ss().values_size())) {
-        return Invalid(field, "a string set must not contain duplicates");
-      }
-      return absl::OkStatus();
-    }
+      break;
+    case v1::AttributeValue::kSs:
     case v1::AttributeValue::kBs: {
-      if (v.bs().values().empty()) return Invalid(field, "a binary set must not be empty");
-      std::set<std::string> seen(v.bs().values().begin(), v.bs().values().end());
-      if (seen.size() != static_cast<size_t>(v.bs().values_size())) {
-        return Invalid(field, "a binary set must not contain duplicates");
+      const bool ss = v.value_case() == v1::AttributeValue::kSs;
+      const auto& values = ss ? v.ss().values() : v.bs().values();
+      const char* kind = ss ? "string" : "binary";
+      if (values.empty()) {
+        return Invalid(field, absl::StrCat("One or more parameter values were invalid: An ", kind,
+                                           " set may not be empty"));
+      }
+      std::set<std::string> seen(values.begin(), values.end());
+      if (seen.size() != static_cast<size_t>(values.size())) {
+        return Invalid(field, "One or more parameter values were invalid: Input collection "
+                              "contains duplicates");
       }
       return absl::OkStatus();
     }
     case v1::AttributeValue::kNs: {
-      if (v.ns().values().empty()) return Invalid(field, "a number set must not be empty");
+      if (v.ns().values().empty()) {
+        return Invalid(field, "One or more parameter values were invalid: An number set may not "
+                              "be empty");
+      }
       std::vector<Decimal> seen;
-      for (const std::string& text : v.ns().values()) {
-        absl::StatusOr<Decimal> d = Decimal::Parse(text);
+      seen.reserve(static_cast<size_t>(v.ns().values_size()));
+      for (int i = 0; i < v.ns().values_size(); ++i) {
+        absl::StatusOr<Decimal> d = Decimal::Parse(v.ns().values(i));
         if (!d.ok()) return Invalid(field, std::string(d.status().message()));
-        for (const Decimal& other : seen) {
-          if (other == *d) return Invalid(field, "a number set must not contain duplicates");
+        if (out != nullptr) {
+          std::string normal = d->ToString();
+          if (normal != v.ns().values(i)) out->mutable_ns()->set_values(i, std::move(normal));
         }
-        seen.push_back(*d);
+        seen.push_back(*std::move(d));
+      }
+      std::sort(seen.begin(), seen.end());
+      if (std::adjacent_find(seen.begin(), seen.end()) != seen.end()) {
+        return Invalid(field, "One or more parameter values were invalid: Input collection "
+                              "contains duplicates");
       }
       return absl::OkStatus();
     }
   }
-  return Invalid(field, "unknown attribute value type");
+  if (v.value_case() != v1::AttributeValue::kL && v.value_case() != v1::AttributeValue::kM) {
+    return Invalid(field, "unknown attribute value type");
+  }
+  if (depth + 1 > kMaxNestingDepth) {
+    return Invalid(field, absl::StrCat("Nesting Levels have exceeded supported limits: more than ",
+                                       kMaxNestingDepth, " levels of lists and maps"));
+  }
+  if (v.value_case() == v1::AttributeValue::kL) {
+    for (int i = 0; i < v.l().values_size(); ++i) {
+      v1::AttributeValue* child = out != nullptr ? out->mutable_l()->mutable_values(i) : nullptr;
+      TT_RETURN_IF_ERROR(
+          CheckValue(v.l().values(i), child, absl::StrCat(field, "[", i, "]"), depth + 1));
+    }
+    return absl::OkStatus();
+  }
+  for (const auto& [name, value] : v.m().fields()) {
+    v1::AttributeValue* child =
+        out != nullptr ? &(*out->mutable_m()->mutable_fields())[name] : nullptr;
+    TT_RETURN_IF_ERROR(CheckValue(value, child, absl::StrCat(field, ".", name), depth + 1));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateValue(const v1::AttributeValue& v, const std::string& field) {
+  return CheckValue(v, nullptr, field, 0);
+}
+
+absl::Status NormalizeValue(v1::AttributeValue* v, const std::string& field) {
+  return CheckValue(*v, v, field, 0);
+}
+
+absl::Status ValidateValues(const AttributeMap& values, const std::string& field) {
+  for (const auto& [name, v] : values) {
+    TT_RETURN_IF_ERROR(ValidateValue(v, absl::StrCat(field, "[\"", name, "\"]")));
+  }
+  return absl::OkStatus();
 }
 
 int64_t ValueSize(const v1::AttributeValue& v) {
@@ -192,11 +268,12 @@ int64_t ItemSize(const AttributeMap& item) {
   return n;
 }
 
-absl::Status ValidateItem(const AttributeMap& item, const storage::KeySchema& schema,
+absl::Status ValidateItem(AttributeMap* item_ptr, const storage::KeySchema& schema,
                           const std::string& field) {
-  for (const auto& [name, v] : item) {
+  const AttributeMap& item = *item_ptr;
+  for (auto& [name, v] : *item_ptr) {
     if (name.empty()) return Invalid(field, "attribute names must not be empty");
-    TT_RETURN_IF_ERROR(ValidateValue(v, absl::StrCat(field, ".", name)));
+    TT_RETURN_IF_ERROR(NormalizeValue(&v, absl::StrCat(field, ".", name)));
   }
   TT_RETURN_IF_ERROR(
       CheckKeyAttribute(item, schema.hash_name, schema.hash_type, kMaxHashKeyBytes, field));

@@ -20,9 +20,17 @@ inline constexpr size_t kMaxHashKeyBytes = 2048;
 inline constexpr size_t kMaxRangeKeyBytes = 1024;
 
 // Checks one value: a case is set, numbers parse (Decimal), sets are non-empty
-// and distinct, null_value is true, nesting depth at most 32. INVALID_ARGUMENT
-// (ValidationException) naming `field`.
-absl::Status ValidateValue(const v1::AttributeValue& v, const std::string& field, int depth = 1);
+// and distinct (numbers compared as numbers: 1 and 1.0 are duplicates),
+// null_value is true, lists and maps nest at most 32 levels. INVALID_ARGUMENT
+// (ValidationException) naming `field` (or the nested path at fault).
+absl::Status ValidateValue(const v1::AttributeValue& v, const std::string& field);
+// The same, and rewrites every number in `v` (in sets, lists and maps too) to
+// the canonical text DynamoDB stores and returns: "1.50" -> "1.5", "01" ->
+// "1", "1e2" -> "100", "+5" -> "5", "-0" -> "0" (Decimal::ToString).
+absl::Status NormalizeValue(v1::AttributeValue* v, const std::string& field);
+// Every value of an expression_attribute_values map, as ValidateValue; errors
+// name `field`[":v"], e.g. expression_attribute_values[":v"].
+absl::Status ValidateValues(const AttributeMap& values, const std::string& field);
 
 // Sizes as DynamoDB computes them: S UTF-8 bytes, N (significant digits + 1)/2
 // + 1, B bytes, BOOL/NULL 1, L/M 3 + per element (1 + its size, map entries
@@ -33,11 +41,13 @@ int64_t NumberSize(std::string_view text);
 // Sum over attributes of name bytes + value size.
 int64_t ItemSize(const AttributeMap& item);
 
-// A whole item for a put: every value valid, key attributes present with the
-// defined type and non-empty, size at most 400 KB. Errors name `field`.
-absl::Status ValidateItem(const AttributeMap& item, const storage::KeySchema& schema,
+// A whole item for a put: every value valid (and normalized in place, as
+// NormalizeValue), key attributes present with the defined type and
+// non-empty, size at most 400 KB. Errors name `field`.
+absl::Status ValidateItem(AttributeMap* item, const storage::KeySchema& schema,
                           const std::string& field);
-// A primary key: exactly the key attributes, with the defined types.
+// A primary key: exactly the key attributes, with the defined types. Not
+// normalized: the key encoding is the same for every spelling of a number.
 absl::Status ValidateKey(const AttributeMap& key, const storage::KeySchema& schema,
                          const std::string& field);
 // The key attributes of `item`.

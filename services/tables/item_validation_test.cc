@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
 
 #include "services/common/status.h"
 #include "services/tables/storage/encoded_item.h"
@@ -18,6 +22,12 @@ storage::KeySchema Schema() {
   s.range_name = "sk";
   s.range_type = v1::SCALAR_ATTRIBUTE_TYPE_N;
   return s;
+}
+
+// ValidateItem on a copy.
+absl::Status CheckItem(AttributeMap item, const storage::KeySchema& schema,
+                       const std::string& field) {
+  return ValidateItem(&item, schema, field);
 }
 
 TEST(ItemSizeTest, ScalarsAsDynamoDbCountsThem) {
@@ -78,23 +88,107 @@ TEST(ItemValidationTest, RejectsBadValuesNamingTheField) {
 
 TEST(ItemValidationTest, KeysMustBePresentTypedAndNonEmpty) {
   const auto schema = Schema();
-  EXPECT_TRUE(ValidateItem(Map({{"pk", S("a")}, {"sk", N("1")}}), schema, "item").ok());
-  absl::Status missing = ValidateItem(Map({{"pk", S("a")}}), schema, "item");
+  EXPECT_TRUE(CheckItem(Map({{"pk", S("a")}, {"sk", N("1")}}), schema, "item").ok());
+  absl::Status missing = CheckItem(Map({{"pk", S("a")}}), schema, "item");
   EXPECT_EQ(missing.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ErrorReason(missing), "ValidationException");
   EXPECT_EQ(ErrorField(missing), "item");
-  EXPECT_EQ(ErrorField(ValidateItem(Map({{"pk", S("a")}, {"sk", S("1")}}), schema, "item")),
+  EXPECT_EQ(ErrorField(CheckItem(Map({{"pk", S("a")}, {"sk", S("1")}}), schema, "item")),
             "item.sk");
-  EXPECT_EQ(ErrorField(ValidateItem(Map({{"pk", S("")}, {"sk", N("1")}}), schema, "item")),
+  EXPECT_EQ(ErrorField(CheckItem(Map({{"pk", S("")}, {"sk", N("1")}}), schema, "item")),
             "item.pk");
   EXPECT_EQ(ErrorField(ValidateKey(Map({{"pk", S("a")}, {"sk", N("1")}, {"x", S("y")}}), schema,
                                    "key")),
             "key");
-  absl::Status big = ValidateItem(
+  absl::Status big = CheckItem(
       Map({{"pk", S("a")}, {"sk", N("1")}, {"blob", B(std::string(400 * 1024, 'x'))}}), schema,
       "item");
   EXPECT_EQ(big.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ErrorField(big), "item");
+}
+
+TEST(ItemValidationTest, NumbersAreStoredInCanonicalForm) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"1.50", "1.5"}, {"01", "1"},       {"1e2", "100"}, {"+5", "5"},   {"-0", "0"},
+      {"1E-2", "0.01"}, {"-007.000", "-7"}, {"0.0", "0"},  {"42", "42"}, {"-12", "-12"},
+      {"1.5E+3", "1500"}, {".5", "0.5"}};
+  for (const auto& [typed, stored] : cases) {
+    v1::AttributeValue v = N(typed);
+    ASSERT_TRUE(NormalizeValue(&v, "f").ok()) << typed;
+    EXPECT_EQ(v.n(), stored) << typed;
+  }
+  // In sets, lists and maps, and in the key attributes of an item.
+  v1::AttributeValue doc;
+  doc.mutable_ns()->add_values("1.0");
+  doc.mutable_ns()->add_values("2e0");
+  v1::AttributeValue list;
+  *list.mutable_l()->add_values() = doc;
+  (*list.mutable_l()->add_values()->mutable_m()->mutable_fields())["x"] = N("+3.00");
+  AttributeMap item = Map({{"pk", S("a")}, {"sk", N("10E-1")}, {"doc", list}});
+  ASSERT_TRUE(ValidateItem(&item, Schema(), "item").ok());
+  EXPECT_EQ(item.at("sk").n(), "1");
+  const auto& l = item.at("doc").l();
+  EXPECT_EQ(l.values(0).ns().values(0), "1");
+  EXPECT_EQ(l.values(0).ns().values(1), "2");
+  EXPECT_EQ(l.values(1).m().fields().at("x").n(), "3");
+  // ValidateValue checks without rewriting.
+  v1::AttributeValue keep = N("1.50");
+  EXPECT_TRUE(ValidateValue(keep, "f").ok());
+  EXPECT_EQ(keep.n(), "1.50");
+}
+
+TEST(ItemValidationTest, NumberSetDuplicatesAreNumeric) {
+  v1::AttributeValue dup;
+  dup.mutable_ns()->add_values("1");
+  dup.mutable_ns()->add_values("1.0");
+  absl::Status s = NormalizeValue(&dup, "item.ns");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ErrorReason(s), "ValidationException");
+  EXPECT_EQ(ErrorField(s), "item.ns");
+  EXPECT_TRUE(absl::StrContains(s.message(), "Input collection contains duplicates")) << s;
+}
+
+// Lists and maps nest at most 32 levels (DynamoDB's limit).
+TEST(ItemValidationTest, ThirtyTwoLevelsOfNestingAndNoMore) {
+  auto nested = [](int levels) {
+    v1::AttributeValue v = N("1");
+    for (int i = 0; i < levels; ++i) {
+      v1::AttributeValue outer;
+      if (i % 2 == 0) {
+        *outer.mutable_l()->add_values() = v;
+      } else {
+        (*outer.mutable_m()->mutable_fields())["m"] = v;
+      }
+      v = outer;
+    }
+    return v;
+  };
+  AttributeMap ok = Map({{"pk", S("a")}, {"sk", N("1")}, {"deep", nested(32)}});
+  EXPECT_TRUE(ValidateItem(&ok, Schema(), "item").ok());
+  AttributeMap too_deep = Map({{"pk", S("a")}, {"sk", N("1")}, {"deep", nested(33)}});
+  absl::Status s = ValidateItem(&too_deep, Schema(), "item");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ErrorReason(s), "ValidationException");
+  // The 33rd document, inside 32: item.deep[0].m[0].m ... (16 [0] and 16 .m).
+  std::string path = "item.deep";
+  for (int i = 0; i < 16; ++i) path += "[0].m";
+  EXPECT_EQ(ErrorField(s), path);
+  EXPECT_TRUE(absl::StrContains(s.message(), "Nesting Levels have exceeded supported limits")) << s;
+}
+
+TEST(ItemValidationTest, ExpressionValuesNameTheirKey) {
+  const std::vector<v1::AttributeValue> bad = {
+      N(std::string(39, '1')), N("1e126"), N("1e-131"), N("NaN"), N("abc"), N(""),
+      [] { v1::AttributeValue v; v.mutable_ns(); return v; }(),
+      [] { v1::AttributeValue v; v.mutable_ss()->add_values("a"); v.mutable_ss()->add_values("a"); return v; }(),
+      v1::AttributeValue()};
+  for (const v1::AttributeValue& v : bad) {
+    absl::Status s = ValidateValues(Map({{":ok", S("x")}, {":v", v}}), "expression_attribute_values");
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << v.DebugString();
+    EXPECT_EQ(ErrorReason(s), "ValidationException");
+    EXPECT_EQ(ErrorField(s), "expression_attribute_values[\":v\"]") << v.DebugString();
+  }
+  EXPECT_TRUE(ValidateValues(Map({{":v", N("1.50")}}), "expression_attribute_values").ok());
 }
 
 // A random value of every type, nested up to `depth`.

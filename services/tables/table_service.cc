@@ -12,24 +12,6 @@ using internal::Invalid;
 
 namespace {
 
-bool ValidTableName(const std::string& name) {
-  if (name.size() < 3 || name.size() > 255) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-absl::Status CheckTableName(const std::string& name) {
-  if (!ValidTableName(name)) {
-    return Invalid("table_name",
-                   "must be 3 to 255 characters of letters, digits, '_', '-' and '.'");
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CheckThroughput(const v1::ProvisionedThroughput& t) {
   if (t.read_capacity_units() < 1) {
     return Invalid("provisioned_throughput.read_capacity_units", "must be at least 1");
@@ -158,21 +140,41 @@ absl::Status TableService::Load() {
 
 // ---- Registry ----
 
-absl::StatusOr<TablePtr> TableService::Find(const std::string& name) const {
+absl::StatusOr<TablePtr> TableService::Find(const std::string& name,
+                                            const std::string& field) const {
+  TT_RETURN_IF_ERROR(internal::CheckTableName(name, field));
   absl::ReaderMutexLock lock(&registry_mu_);
   auto it = tables_.find(name);
   if (it == tables_.end()) return internal::TableNotFound(name);
   return it->second;
 }
 
-absl::StatusOr<TablePtr> TableService::FindActive(const std::string& name) const {
-  TT_ASSIGN_OR_RETURN(TablePtr t, Find(name));
+namespace {
+bool Serving(v1::TableStatus status) {
+  return status == v1::TABLE_STATUS_ACTIVE || status == v1::TABLE_STATUS_UPDATING;
+}
+}  // namespace
+
+absl::StatusOr<TablePtr> TableService::FindActive(const std::string& name,
+                                                  const std::string& field) const {
+  TT_ASSIGN_OR_RETURN(TablePtr t, Find(name, field));
   absl::ReaderMutexLock lock(&t->mu);
   if (t->deleted) return internal::TableNotFound(name);
-  const auto status = t->record.description().table_status();
-  if (status != v1::TABLE_STATUS_ACTIVE && status != v1::TABLE_STATUS_UPDATING) {
+  if (!Serving(t->record.description().table_status())) {
     return ErrorWithReason(absl::StatusCode::kFailedPrecondition, internal::kInUse,
                            absl::StrCat("Table ", name, " is not ACTIVE yet"));
+  }
+  return t;
+}
+
+absl::StatusOr<TablePtr> TableService::FindForItems(const std::string& name,
+                                                    const std::string& field) const {
+  TT_ASSIGN_OR_RETURN(TablePtr t, Find(name, field));
+  absl::ReaderMutexLock lock(&t->mu);
+  // DynamoDB: item calls on a table that is not ACTIVE (CREATING, DELETING)
+  // are ResourceNotFoundException, not ResourceInUseException.
+  if (t->deleted || !Serving(t->record.description().table_status())) {
+    return internal::TableNotFound(name);
   }
   return t;
 }
@@ -210,7 +212,7 @@ std::vector<TableStats> TableService::Stats() const {
 
 absl::StatusOr<v1::CreateTableResponse> TableService::CreateTable(
     const v1::CreateTableRequest& request) {
-  TT_RETURN_IF_ERROR(CheckTableName(request.table_name()));
+  TT_RETURN_IF_ERROR(internal::CheckTableName(request.table_name(), "table_name"));
   TT_RETURN_IF_ERROR(CheckKeySchema(request));
   v1::BillingMode billing = request.billing_mode();
   if (billing == v1::BILLING_MODE_UNSPECIFIED) billing = v1::BILLING_MODE_PROVISIONED;

@@ -168,10 +168,18 @@ class TableService {
                TableServiceOptions options);
   absl::Status Load();
 
-  // Registry. Find: NOT_FOUND ResourceNotFoundException. FindActive also
-  // requires ACTIVE (FAILED_PRECONDITION ResourceInUseException otherwise).
-  absl::StatusOr<TablePtr> Find(const std::string& name) const;
-  absl::StatusOr<TablePtr> FindActive(const std::string& name) const;
+  // Registry. Each checks the name first (INVALID_ARGUMENT
+  // ValidationException naming `field`). Find: NOT_FOUND
+  // ResourceNotFoundException. FindActive, for table settings, also requires
+  // ACTIVE (FAILED_PRECONDITION ResourceInUseException otherwise).
+  // FindForItems, for item calls, answers NOT_FOUND for a table that is not
+  // ACTIVE, as DynamoDB does.
+  absl::StatusOr<TablePtr> Find(const std::string& name,
+                                const std::string& field = "table_name") const;
+  absl::StatusOr<TablePtr> FindActive(const std::string& name,
+                                      const std::string& field = "table_name") const;
+  absl::StatusOr<TablePtr> FindForItems(const std::string& name,
+                                        const std::string& field = "table_name") const;
   TablePtr FindById(uint64_t id) const;
   v1::TableDescription Describe(const TableState& t) const;
 

@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -52,6 +53,18 @@ void AddCapacity(std::map<std::string, std::pair<double, double>>* totals,
   }
 }
 
+// The action's name in field paths and its table's name (null: no action).
+std::pair<const char*, const std::string*> ActionTable(const v1::TransactWriteItem& item) {
+  switch (item.action_case()) {
+    case v1::TransactWriteItem::kConditionCheck:
+      return {"condition_check", &item.condition_check().table_name()};
+    case v1::TransactWriteItem::kPut: return {"put", &item.put().table_name()};
+    case v1::TransactWriteItem::kDelete: return {"delete", &item.delete_().table_name()};
+    case v1::TransactWriteItem::kUpdate: return {"update", &item.update().table_name()};
+    default: return {"", nullptr};
+  }
+}
+
 std::string Fingerprint(v1::TransactWriteItemsRequest request) {
   request.clear_client_request_token();
   request.clear_return_consumed_capacity();
@@ -72,7 +85,10 @@ std::string Fingerprint(v1::TransactWriteItemsRequest request) {
 absl::StatusOr<v1::BatchGetItemResponse> TableService::BatchGetItem(
     const v1::BatchGetItemRequest& request) {
   int total = 0;
-  for (const auto& [name, kaa] : request.request_items()) total += kaa.keys_size();
+  for (const auto& [name, kaa] : request.request_items()) {
+    TT_RETURN_IF_ERROR(internal::CheckTableName(name, "request_items"));
+    total += kaa.keys_size();
+  }
   if (total == 0) return Invalid("request_items", "must name at least one key");
   if (total > kMaxBatchGet) {
     return Invalid("request_items", absl::StrCat("at most ", kMaxBatchGet, " keys in all, got ",
@@ -86,7 +102,7 @@ absl::StatusOr<v1::BatchGetItemResponse> TableService::BatchGetItem(
   std::map<std::string, TableRead> reads;
   for (const auto& [name, kaa] : request.request_items()) {
     TableRead& r = reads[name];
-    TT_ASSIGN_OR_RETURN(r.t, FindActive(name));
+    TT_ASSIGN_OR_RETURN(r.t, FindForItems(name, "request_items"));
     const std::string field = absl::StrCat("request_items[", name, "]");
     expr::Substitutions subs(&kaa.expression_attribute_names(), nullptr);
     if (!kaa.projection_expression().empty()) {
@@ -151,7 +167,10 @@ absl::StatusOr<v1::BatchGetItemResponse> TableService::BatchGetItem(
 absl::StatusOr<v1::BatchWriteItemResponse> TableService::BatchWriteItem(
     const v1::BatchWriteItemRequest& request) {
   int total = 0;
-  for (const auto& [name, list] : request.request_items()) total += list.requests_size();
+  for (const auto& [name, list] : request.request_items()) {
+    TT_RETURN_IF_ERROR(internal::CheckTableName(name, "request_items"));
+    total += list.requests_size();
+  }
   if (total == 0) return Invalid("request_items", "must hold at least one write");
   if (total > kMaxBatchWrite) {
     return Invalid("request_items", absl::StrCat("at most ", kMaxBatchWrite,
@@ -165,19 +184,19 @@ absl::StatusOr<v1::BatchWriteItemResponse> TableService::BatchWriteItem(
   std::map<std::string, TableWrites> writes;
   for (const auto& [name, list] : request.request_items()) {
     TableWrites& w = writes[name];
-    TT_ASSIGN_OR_RETURN(w.t, FindActive(name));
+    TT_ASSIGN_OR_RETURN(w.t, FindForItems(name, "request_items"));
     std::set<std::string> seen;
     for (int i = 0; i < list.requests_size(); ++i) {
       const v1::WriteRequest& wr = list.requests(i);
       const std::string field = absl::StrCat("request_items[", name, "].requests[", i, "]");
       Mutation m;
       if (wr.has_put_request()) {
-        const auto& item = wr.put_request().item();
-        TT_RETURN_IF_ERROR(ValidateItem(item, w.t->schema, field + ".put_request.item"));
-        TT_ASSIGN_OR_RETURN(m.key, storage::ItemKey(w.t->id, w.t->schema, item));
         m.new_item.emplace();
-        *m.new_item->mutable_attributes() = item;
-        m.new_size = ItemSize(item);
+        AttributeMap* item = m.new_item->mutable_attributes();
+        *item = wr.put_request().item();
+        TT_RETURN_IF_ERROR(ValidateItem(item, w.t->schema, field + ".put_request.item"));
+        TT_ASSIGN_OR_RETURN(m.key, storage::ItemKey(w.t->id, w.t->schema, *item));
+        m.new_size = ItemSize(*item);
       } else if (wr.has_delete_request()) {
         const auto& key = wr.delete_request().key();
         TT_RETURN_IF_ERROR(ValidateKey(key, w.t->schema, field + ".delete_request.key"));
@@ -249,6 +268,12 @@ absl::StatusOr<v1::TransactWriteItemsResponse> TableService::TransactWriteItems(
     std::optional<AttributeMap> put;
     bool is_delete = false;
   };
+  for (int i = 0; i < n; ++i) {  // every name before any lookup
+    const auto [kind, table] = ActionTable(request.transact_items(i));
+    if (table == nullptr) continue;
+    TT_RETURN_IF_ERROR(internal::CheckTableName(
+        *table, absl::StrCat("transact_items[", i, "].", kind, ".table_name")));
+  }
   std::vector<Action> actions(static_cast<size_t>(n));
   std::set<std::pair<uint64_t, std::string>> seen;
   for (int i = 0; i < n; ++i) {
@@ -299,9 +324,12 @@ absl::StatusOr<v1::TransactWriteItemsResponse> TableService::TransactWriteItems(
       default:
         return Invalid(field, "must hold an action");
     }
-    TT_ASSIGN_OR_RETURN(a.t, FindActive(*table));
+    TT_ASSIGN_OR_RETURN(a.t, FindForItems(*table, field + ".table_name"));
+    if (values != nullptr) {
+      TT_RETURN_IF_ERROR(ValidateValues(*values, field + ".expression_attribute_values"));
+    }
     if (a.put) {
-      TT_RETURN_IF_ERROR(ValidateItem(*a.put, a.t->schema, field + ".item"));
+      TT_RETURN_IF_ERROR(ValidateItem(&*a.put, a.t->schema, field + ".item"));
       a.key_attrs = KeyOf(*a.put, a.t->schema);
     } else {
       TT_RETURN_IF_ERROR(ValidateKey(*key, a.t->schema, field + ".key"));
@@ -384,7 +412,7 @@ absl::StatusOr<v1::TransactWriteItemsResponse> TableService::TransactWriteItems(
         AttributeMap* attrs = m.new_item->mutable_attributes();
         *attrs = old ? old_attrs : a.key_attrs;
         if (a.update) TT_RETURN_IF_ERROR(a.update->Apply(attrs));
-        TT_RETURN_IF_ERROR(ValidateItem(*attrs, a.t->schema, "transact_items.update"));
+        TT_RETURN_IF_ERROR(ValidateItem(attrs, a.t->schema, "transact_items.update"));
       } else if (!a.is_delete) {
         continue;  // condition check only
       }
@@ -432,13 +460,18 @@ absl::StatusOr<v1::TransactGetItemsResponse> TableService::TransactGetItems(
     std::string key;
     std::optional<expr::Projection> projection;
   };
+  for (int i = 0; i < n; ++i) {  // every name before any lookup
+    TT_RETURN_IF_ERROR(internal::CheckTableName(request.transact_items(i).get().table_name(),
+                                                absl::StrCat("transact_items[", i,
+                                                             "].get.table_name")));
+  }
   std::vector<Read> reads(static_cast<size_t>(n));
   std::set<std::pair<uint64_t, std::string>> seen;
   for (int i = 0; i < n; ++i) {
     const v1::TransactGet& g = request.transact_items(i).get();
     const std::string field = absl::StrCat("transact_items[", i, "].get");
     Read& r = reads[static_cast<size_t>(i)];
-    TT_ASSIGN_OR_RETURN(r.t, FindActive(g.table_name()));
+    TT_ASSIGN_OR_RETURN(r.t, FindForItems(g.table_name(), field + ".table_name"));
     TT_RETURN_IF_ERROR(ValidateKey(g.key(), r.t->schema, field + ".key"));
     TT_ASSIGN_OR_RETURN(r.key, storage::ItemKey(r.t->id, r.t->schema, g.key()));
     if (!seen.emplace(r.t->id, r.key).second) {

@@ -23,6 +23,23 @@ inline constexpr char kConditionFailed[] = "ConditionalCheckFailedException";
 inline absl::Status Invalid(const std::string& field, const std::string& message) {
   return InvalidField(field, message, kValidation);
 }
+// DynamoDB's naming rule for tables: 3 to 255 of [a-zA-Z0-9_.-].
+inline bool ValidTableName(const std::string& name) {
+  if (name.size() < 3 || name.size() > 255) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+// INVALID_ARGUMENT (ValidationException) naming `field` unless ValidTableName.
+inline absl::Status CheckTableName(const std::string& name, const std::string& field) {
+  if (ValidTableName(name)) return absl::OkStatus();
+  return Invalid(field, absl::StrCat("table name of ", name.size(),
+                                     " characters: must be 3 to 255 characters of letters, "
+                                     "digits, '_', '-' and '.'"));
+}
 inline absl::Status TableNotFound(const std::string& name) {
   return ErrorWithReason(absl::StatusCode::kNotFound, kNotFound,
                          absl::StrCat("Requested resource not found: Table: ", name, " not found"));

@@ -20,6 +20,10 @@ absl::StatusOr<std::optional<expr::Condition>> ParseCondition(const std::string&
   return std::optional<expr::Condition>(std::move(c));
 }
 
+absl::Status CheckValues(const AttributeMap& values) {
+  return ValidateValues(values, "expression_attribute_values");
+}
+
 bool Holds(const std::optional<expr::Condition>& c, const AttributeMap& item) {
   return !c || c->Evaluate(item);
 }
@@ -53,21 +57,21 @@ absl::StatusOr<v1::PutItemResponse> TableService::PutItemNonBlocking(
 
 absl::StatusOr<v1::PutItemResponse> TableService::DoPutItem(const v1::PutItemRequest& request,
                                                           WriteMode mode) {
-  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
-  TT_RETURN_IF_ERROR(ValidateItem(request.item(), t->schema, "item"));
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindForItems(request.table_name()));
+  Mutation m;
+  m.new_item.emplace();
+  AttributeMap* item = m.new_item->mutable_attributes();
+  *item = request.item();
+  TT_RETURN_IF_ERROR(ValidateItem(item, t->schema, "item"));
   TT_RETURN_IF_ERROR(CheckReturnValues(request.return_values(), false));
+  TT_RETURN_IF_ERROR(CheckValues(request.expression_attribute_values()));
   expr::Substitutions subs(&request.expression_attribute_names(),
                            &request.expression_attribute_values());
   TT_ASSIGN_OR_RETURN(auto condition, ParseCondition(request.condition_expression(), &subs));
   TT_RETURN_IF_ERROR(subs.CheckAllUsed());
-  TT_ASSIGN_OR_RETURN(std::string key, storage::ItemKey(t->id, t->schema, request.item()));
+  TT_ASSIGN_OR_RETURN(m.key, storage::ItemKey(t->id, t->schema, *item));
   TT_RETURN_IF_ERROR(Admit(t.get(), true));
-
-  Mutation m;
-  m.key = std::move(key);
-  m.new_item.emplace();
-  *m.new_item->mutable_attributes() = request.item();
-  m.new_size = ItemSize(request.item());
+  m.new_size = ItemSize(*item);
   v1::PutItemResponse response;
   TT_ASSIGN_OR_RETURN(
       const double units,
@@ -97,7 +101,7 @@ absl::StatusOr<v1::GetItemResponse> TableService::GetItemNonBlocking(
 
 absl::StatusOr<v1::GetItemResponse> TableService::DoGetItem(const v1::GetItemRequest& request,
                                                             bool non_blocking) {
-  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindForItems(request.table_name()));
   TT_RETURN_IF_ERROR(ValidateKey(request.key(), t->schema, "key"));
   expr::Substitutions subs(&request.expression_attribute_names(), nullptr);
   std::optional<expr::Projection> projection;
@@ -137,9 +141,10 @@ absl::StatusOr<v1::DeleteItemResponse> TableService::DeleteItemNonBlocking(
 
 absl::StatusOr<v1::DeleteItemResponse> TableService::DoDeleteItem(
     const v1::DeleteItemRequest& request, WriteMode mode) {
-  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindForItems(request.table_name()));
   TT_RETURN_IF_ERROR(ValidateKey(request.key(), t->schema, "key"));
   TT_RETURN_IF_ERROR(CheckReturnValues(request.return_values(), false));
+  TT_RETURN_IF_ERROR(CheckValues(request.expression_attribute_values()));
   expr::Substitutions subs(&request.expression_attribute_names(),
                            &request.expression_attribute_values());
   TT_ASSIGN_OR_RETURN(auto condition, ParseCondition(request.condition_expression(), &subs));
@@ -179,8 +184,9 @@ absl::StatusOr<v1::UpdateItemResponse> TableService::UpdateItemNonBlocking(
 
 absl::StatusOr<v1::UpdateItemResponse> TableService::DoUpdateItem(
     const v1::UpdateItemRequest& request, WriteMode mode) {
-  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindForItems(request.table_name()));
   TT_RETURN_IF_ERROR(ValidateKey(request.key(), t->schema, "key"));
+  TT_RETURN_IF_ERROR(CheckValues(request.expression_attribute_values()));
   expr::Substitutions subs(&request.expression_attribute_names(),
                            &request.expression_attribute_values());
   std::optional<expr::Update> update;
@@ -215,7 +221,7 @@ absl::StatusOr<v1::UpdateItemResponse> TableService::DoUpdateItem(
             AttributeMap* attrs = m.new_item->mutable_attributes();
             *attrs = old ? old_attrs : request.key();
             if (update) TT_RETURN_IF_ERROR(update->Apply(attrs));
-            TT_RETURN_IF_ERROR(ValidateItem(*attrs, t->schema, "update_expression"));
+            TT_RETURN_IF_ERROR(ValidateItem(attrs, t->schema, "update_expression"));
             m.new_size = ItemSize(*attrs);
             return true;
           },

@@ -61,6 +61,19 @@ absl::Status ParseReadExpressions(const std::string& filter, const std::string& 
   return absl::OkStatus();
 }
 
+// Query only (Scan allows them): DynamoDB refuses a filter on a key
+// attribute, which belongs in the key condition.
+absl::Status CheckFilterOnNonKeys(const expr::Condition& filter, const storage::KeySchema& schema) {
+  for (const std::string& name : filter.TopLevelNames()) {
+    if (schema.IsKey(name)) {
+      return Invalid("filter_expression",
+                     "Filter Expression can only contain non-primary key attributes: Primary key "
+                     "attribute: " + name);
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 struct TableService::PageSpec {
@@ -202,11 +215,13 @@ absl::StatusOr<v1::ScanResponse> TableService::Scan(const v1::ScanRequest& reque
 
 absl::StatusOr<TableService::Encoded<v1::QueryResponse>> TableService::QueryEncoded(
     const v1::QueryRequest& request, bool non_blocking) {
-  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindForItems(request.table_name()));
   if (request.key_condition_expression().empty()) {
     return Invalid("key_condition_expression", "required");
   }
   if (request.limit() < 0) return Invalid("limit", "must be positive");
+  TT_RETURN_IF_ERROR(
+      ValidateValues(request.expression_attribute_values(), "expression_attribute_values"));
   expr::Substitutions subs(&request.expression_attribute_names(),
                            &request.expression_attribute_values());
   TT_ASSIGN_OR_RETURN(expr::KeyCondition kc,
@@ -218,6 +233,7 @@ absl::StatusOr<TableService::Encoded<v1::QueryResponse>> TableService::QueryEnco
                                           request.projection_expression(), &subs, &e));
   TT_RETURN_IF_ERROR(subs.CheckAllUsed());
   TT_RETURN_IF_ERROR(CheckSelect(request.select(), e.projection.has_value()));
+  if (e.filter) TT_RETURN_IF_ERROR(CheckFilterOnNonKeys(*e.filter, t->schema));
 
   const storage::KeySchema& schema = t->schema;
   const std::string field = "key_condition_expression";
@@ -307,7 +323,7 @@ absl::StatusOr<TableService::Encoded<v1::QueryResponse>> TableService::QueryEnco
 
 absl::StatusOr<TableService::Encoded<v1::ScanResponse>> TableService::ScanEncoded(
     const v1::ScanRequest& request) {
-  TT_ASSIGN_OR_RETURN(TablePtr t, FindActive(request.table_name()));
+  TT_ASSIGN_OR_RETURN(TablePtr t, FindForItems(request.table_name()));
   if (request.limit() < 0) return Invalid("limit", "must be positive");
   if (request.total_segments() < 0 || request.total_segments() > 1000000) {
     return Invalid("total_segments", "must be 1 to 1000000");
@@ -317,6 +333,8 @@ absl::StatusOr<TableService::Encoded<v1::ScanResponse>> TableService::ScanEncode
                                      : request.segment() >= request.total_segments())) {
     return Invalid("segment", "must be at least 0 and less than total_segments");
   }
+  TT_RETURN_IF_ERROR(
+      ValidateValues(request.expression_attribute_values(), "expression_attribute_values"));
   expr::Substitutions subs(&request.expression_attribute_names(),
                            &request.expression_attribute_values());
   Expressions e;

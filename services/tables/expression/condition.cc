@@ -6,6 +6,7 @@
 // that is what DynamoDB does (a filter `#s <> :deleted` keeps items that have
 // no #s). NOT flips any result.
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -186,5 +187,24 @@ absl::StatusOr<Condition> Condition::Parse(absl::string_view text, absl::string_
 }
 
 bool Condition::Evaluate(const AttributeMap& item) const { return EvaluateNode(*root_, item); }
+
+namespace {
+void CollectNames(const Condition::Node& node, std::vector<std::string>* names) {
+  if (node.left) CollectNames(*node.left, names);
+  if (node.right) CollectNames(*node.right, names);
+  for (const Operand& o : node.operands) {
+    if (o.kind == Operand::Kind::kValue || o.path.empty() || o.path[0].is_index) continue;
+    if (std::find(names->begin(), names->end(), o.path[0].name) == names->end()) {
+      names->push_back(o.path[0].name);
+    }
+  }
+}
+}  // namespace
+
+std::vector<std::string> Condition::TopLevelNames() const {
+  std::vector<std::string> names;
+  CollectNames(*root_, &names);
+  return names;
+}
 
 }  // namespace thingtank::tables::expr

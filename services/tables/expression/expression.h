@@ -71,6 +71,9 @@ class Condition {
   // Whether `item` (empty map = no item) satisfies the condition. Comparisons
   // of mismatched types are false, as in DynamoDB.
   bool Evaluate(const AttributeMap& item) const;
+  // Top-level attribute names the expression's document paths start with, in
+  // order of first use (Query refuses filters on key attributes).
+  std::vector<std::string> TopLevelNames() const;
 
   Condition(Condition&&) noexcept;
   Condition& operator=(Condition&&) noexcept;

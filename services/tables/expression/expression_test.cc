@@ -277,6 +277,15 @@ TEST_F(ExpressionTest, ComparisonsAreTyped) {
   EXPECT_TRUE(Eval("b < :ss") == false);
 }
 
+// Query uses these to refuse filters on key attributes.
+TEST_F(ExpressionTest, ConditionTopLevelNames) {
+  auto c = ParseCondition(
+      "#n = :s AND (size(lst[0]) > :n1 OR NOT attribute_exists(mp.in1.x)) AND "
+      "qty BETWEEN :n1 AND :n2 AND contains(#n, :s)");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->TopLevelNames(), (std::vector<std::string>{"name", "lst", "mp", "qty"}));
+}
+
 TEST_F(ExpressionTest, BetweenAndIn) {
   EXPECT_TRUE(Eval("a BETWEEN :n1 AND :n10"));
   EXPECT_TRUE(Eval("a between :n2 and :n2"));
