@@ -29,6 +29,7 @@
 #include "services/common/storage/key_codec.h"
 #include "services/wamp/codec/uri.h"
 #include "services/wamp/router/local_client.h"
+#include "services/wamp/target_names.h"
 #include "thingtank/queues/v1/queues.grpc.pb.h"
 #include "thingtank/tables/v1/tables.grpc.pb.h"
 
@@ -662,17 +663,26 @@ absl::Status ValidateRule(const v1::Rule& rule, const std::string& p) {
       const auto& r = rule.topic_to_queue();
       TT_RETURN_IF_ERROR(ValidateTopic(p + ".topic_to_queue", r.topic(), r.match(), true));
       if (r.queue().empty()) return InvalidField(p + ".topic_to_queue.queue", "is required");
+      if (!IsValidQueueName(r.queue())) {
+        return InvalidField(p + ".topic_to_queue.queue", kQueueNameRule);
+      }
       return absl::OkStatus();
     }
     case v1::Rule::kQueueToTopic: {
       const auto& r = rule.queue_to_topic();
       if (r.queue().empty()) return InvalidField(p + ".queue_to_topic.queue", "is required");
+      if (!IsValidQueueName(r.queue())) {
+        return InvalidField(p + ".queue_to_topic.queue", kQueueNameRule);
+      }
       return ValidateTopic(p + ".queue_to_topic", r.topic(), "", false);
     }
     case v1::Rule::kTopicToTable: {
       const auto& r = rule.topic_to_table();
       TT_RETURN_IF_ERROR(ValidateTopic(p + ".topic_to_table", r.topic(), r.match(), true));
       if (r.table().empty()) return InvalidField(p + ".topic_to_table.table", "is required");
+      if (!IsValidTableName(r.table())) {
+        return InvalidField(p + ".topic_to_table.table", kTableNameRule);
+      }
       if (r.key_template().empty()) {
         return InvalidField(p + ".topic_to_table.key_template",
                             "is required: one template per key attribute");

@@ -471,19 +471,41 @@ TEST_F(RulesTest, ValidationNamesTheField) {
                    "rule.queue_to_topic.topic"});
   cases.push_back({TopicToTableRule("a.b", ""), absl::StatusCode::kInvalidArgument,
                    "rule.topic_to_table.table"});
+  // Target names follow the target service's naming rules (issue 10, bug 5).
+  for (const std::string& bad : {std::string("bad queue name!"), std::string(81, 'q'),
+                                 std::string("q.fifo.x"), std::string(".fifo"),
+                                 std::string("caf\xc3\xa9")}) {
+    cases.push_back({TopicToQueueRule("a.b", bad), absl::StatusCode::kInvalidArgument,
+                     "rule.topic_to_queue.queue"});
+    cases.push_back({QueueToTopicRule(bad, "a.b"), absl::StatusCode::kInvalidArgument,
+                     "rule.queue_to_topic.queue"});
+  }
+  for (const std::string& good : {std::string(80, 'q'), std::string(75, 'q') + ".fifo",
+                                  std::string("Q_-9")}) {
+    cases.push_back({TopicToQueueRule("a.b", good), absl::StatusCode::kOk, ""});
+  }
+  for (const std::string& bad : {std::string("ab"), std::string(256, 't'),
+                                 std::string("bad table!"), std::string("a/b/c")}) {
+    cases.push_back({TopicToTableRule("a.b", bad), absl::StatusCode::kInvalidArgument,
+                     "rule.topic_to_table.table"});
+  }
+  for (const std::string& good : {std::string("a.b"), std::string(255, 't'),
+                                  std::string("A_b-c.9")}) {
+    cases.push_back({TopicToTableRule("a.b", good), absl::StatusCode::kOk, ""});
+  }
   {
-    v1::Rule r = TopicToTableRule("a.b", "t");
+    v1::Rule r = TopicToTableRule("a.b", "tab");
     r.mutable_topic_to_table()->clear_key_template();
     cases.push_back({r, absl::StatusCode::kInvalidArgument, "rule.topic_to_table.key_template"});
   }
   for (const char* bad : {"{nope}", "{kwargs.}", "{topic", "x}", ""}) {
-    v1::Rule r = TopicToTableRule("a.b", "t");
+    v1::Rule r = TopicToTableRule("a.b", "tab");
     (*r.mutable_topic_to_table()->mutable_key_template())["device"] = bad;
     cases.push_back({r, absl::StatusCode::kInvalidArgument,
                      "rule.topic_to_table.key_template[\"device\"]"});
   }
   {
-    v1::Rule r = TopicToTableRule("a.b", "t");
+    v1::Rule r = TopicToTableRule("a.b", "tab");
     (*r.mutable_topic_to_table()->mutable_key_template())["device"] =
         "{topic}/{publication}-{kwargs.x}";
     cases.push_back({r, absl::StatusCode::kOk, ""});
@@ -628,7 +650,7 @@ TEST(ParseConfigRulesTest, ParsesTheRulesArrayAndIgnoresTheRest) {
       {"id": "sensors-to-queue",
        "topic_to_queue": {"topic": "sensors.", "match": "prefix", "queue": "readings"}},
       {"id": "inbox_1.x", "realm": "realm1", "queueToTopic": {"queue": "inbox", "topic": "a.b"}},
-      {"id": "t", "topic_to_table": {"topic": "a.b", "table": "t",
+      {"id": "t", "topic_to_table": {"topic": "a.b", "table": "tab",
                                      "key_template": {"device": "{kwargs.device}"}}}
     ]})");
   ASSERT_EQ(rules.size(), 3u);
@@ -668,7 +690,7 @@ TEST(ParseConfigRulesTest, ErrorsNameThePlace) {
       {R"({"rules": [{"id": "r-0123456789ab", "topic_to_queue": {"topic": "a.b", "queue": "q"}}]})",
        "rules[0].id"},
       {R"({"rules": [{"id": "a"}]})", "rules[0].kind"},
-      {R"({"rules": [{"id": "a", "topic_to_table": {"topic": "a.b", "table": "t",
+      {R"({"rules": [{"id": "a", "topic_to_table": {"topic": "a.b", "table": "tab",
             "key_template": {"k": "{nope}"}}}]})",
        "rules[0].topic_to_table.key_template[\"k\"]"},
   };

@@ -274,6 +274,24 @@ class WampCliTest(unittest.TestCase):
         self.assertEqual(result.returncode, 1, result.stderr)
         self.assertIn("topic", result.stderr)
 
+    def test_rule_target_names_are_validated(self):
+        # Issue 10, bug 5: a target must be a name its service accepts.
+        for args, field in ((("--topic-to-queue", "a.b", "bad queue name!"),
+                             "rule.topic_to_queue.queue"),
+                            (("--queue-to-topic", "q" * 81, "a.b"), "rule.queue_to_topic.queue"),
+                            (("--topic-to-table", "a.b", "ab", "--key", "id={topic}"),
+                             "rule.topic_to_table.table")):
+            with self.subTest(args=args):
+                result = self.cli("rules", "create", *args, "--json")
+                self.assertEqual(result.returncode, 1, result)
+                error = json.loads(result.stderr)["error"]
+                self.assertEqual(error["code"], "INVALID_ARGUMENT")
+                self.assertEqual([v["field"] for v in error["field_violations"]], [field])
+        result = self.cli("rules", "create", "--topic-to-queue", "a.b", "bad queue name!")
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("rule.topic_to_queue.queue", result.stderr)
+        self.assertNotIn("bad queue name!", self.ok("rules", "list"))
+
     def test_help(self):
         overview = self.ok("--help")
         for command in ("publish", "call", "subscribe", "rules"):
