@@ -5,6 +5,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gateway/routes.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/impl/rpc_service_method.h"
@@ -12,6 +14,7 @@
 #include "grpcpp/support/client_callback.h"
 #include "grpcpp/support/server_callback.h"
 #include "services/common/grpc_status.h"
+#include "services/common/status.h"
 
 namespace thingtank::gateway {
 namespace {
@@ -33,7 +36,8 @@ bool Forwardable(absl::string_view key) {
 // cancel on either side ends both. Deletes itself when both sides are done.
 class StreamRelay {
  public:
-  using Done = std::function<void(const grpc::Status&)>;
+  // Records the end of the call; may rewrite the status the caller gets.
+  using Done = std::function<void(grpc::Status*)>;
   StreamRelay(std::unique_ptr<grpc::ClientContext> backend_context, const grpc::ByteBuffer& request,
               Done done)
       : context_(std::move(backend_context)), request_(request), done_(std::move(done)),
@@ -77,10 +81,11 @@ class StreamRelay {
         RemoveHold();  // the stream ended; OnDone brings its status
       }
     }
-    void OnDone(const grpc::Status& status) override {
+    void OnDone(const grpc::Status& backend_status) override {
       // No write to the caller is in flight: reads and writes alternate and
       // the hold went only after the last of them.
-      relay_->done_(status);
+      grpc::Status status = backend_status;
+      relay_->done_(&status);
       relay_->down_.Finish(status);
       relay_->Unref();
     }
@@ -112,10 +117,11 @@ class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 }  // namespace
 
 ForwardingService::ForwardingService(const google::protobuf::ServiceDescriptor* descriptor,
-                                     std::string short_name, std::shared_ptr<grpc::Channel> backend,
-                                     CallGate* gate, RpcMetrics* metrics,
-                                     absl::Duration default_deadline)
+                                     std::string short_name, std::string address,
+                                     std::shared_ptr<grpc::Channel> backend, CallGate* gate,
+                                     RpcMetrics* metrics, absl::Duration default_deadline)
     : short_name_(std::move(short_name)),
+      address_(std::move(address)),
       stub_(std::move(backend)),
       gate_(gate),
       metrics_(metrics),
@@ -171,13 +177,14 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* ForwardingService::ForwardStream(
   RpcMetrics::Method* series = metrics_->ForMethod(method);
   series->Started();
   const absl::Time start = absl::Now();
-  auto done = [series, start](const grpc::Status& status) {
-    series->Handled(status.error_code(), absl::Now() - start);
+  auto done = [this, series, start](grpc::Status* status) {
+    *status = Relayed(*status);
+    series->Handled(status->error_code(), absl::Now() - start);
   };
   if (gate_ != nullptr) {
     if (absl::Status admitted = gate_->Admit(*context, short_name_); !admitted.ok()) {
       const grpc::Status status = ToGrpcStatus(admitted);
-      done(status);
+      series->Handled(status.error_code(), absl::Now() - start);
       return new RefusedStream(status);
     }
   }
@@ -205,11 +212,56 @@ grpc::ServerUnaryReactor* ForwardingService::Forward(grpc::CallbackServerContext
   }
   grpc::ClientContext* client_context = BackendContext(*context, /*stream=*/false).release();
   stub_.UnaryCall(client_context, method, grpc::StubOptions(), request, response,
-                  [client_context, finish](grpc::Status status) {
+                  [this, client_context, finish](grpc::Status status) {
                     delete client_context;
-                    finish(status);
+                    finish(Relayed(status));
                   });
   return reactor;
+}
+
+grpc::Status ForwardingService::Relayed(const grpc::Status& status) const {
+  // The backend's own errors carry details; a transport failure has none.
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE || !status.error_details().empty()) {
+    return status;
+  }
+  return ToGrpcStatus(ErrorWithReason(
+      absl::StatusCode::kUnavailable, "BackendUnavailable",
+      absl::StrCat("the ", short_name_, " backend at ", address_,
+                   " is unavailable (the gateway is up): ", status.error_message()),
+      {{"service", short_name_}, {"address", address_}}));
+}
+
+namespace {
+
+// A generic call that ends at once with `status`.
+class RefusedGenericCall final : public grpc::ServerGenericBidiReactor {
+ public:
+  explicit RefusedGenericCall(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::Status UnroutedCalls::StatusFor(const std::string& method) const {
+  // "/thingtank.tables.v1.TablesService/GetItem" -> "tables"
+  std::vector<std::string> parts = absl::StrSplit(method, absl::ByAnyChar("/."));
+  const std::string served = served_.empty() ? "nothing" : absl::StrJoin(served_, ", ");
+  if (parts.size() >= 4 && parts[0].empty() && parts[1] == "thingtank") {
+    const std::string& service = parts[2];
+    return ToGrpcStatus(ErrorWithReason(
+        absl::StatusCode::kUnimplemented, "ServiceNotBehindGateway",
+        absl::StrCat("the ", service, " service is not behind this gateway (it serves: ", served,
+                     "); run it here or name its address in --backends"),
+        {{"service", service}}));
+  }
+  return ToGrpcStatus(ErrorWithReason(absl::StatusCode::kUnimplemented, "UnknownMethod",
+                                      absl::StrCat("unknown method ", method, " (this gateway serves: ",
+                                                   served, ")")));
+}
+
+grpc::ServerGenericBidiReactor* UnroutedCalls::CreateReactor(
+    grpc::GenericCallbackServerContext* context) {
+  return new RefusedGenericCall(StatusFor(context->method()));
 }
 
 absl::StatusOr<std::unique_ptr<Backends>> Backends::Create(
@@ -225,12 +277,17 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Create(
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);  // The gateway's own server enforces the limits.
     args.SetMaxSendMessageSize(-1);
+    // A backend that comes back is used again within a second (gRPC's default
+    // backoff grows to 2 minutes; 5-10 s after a short outage).
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     backends->channels_[service] = channel;
     for (const auto* descriptor : descriptors) {
       backends->names_[service].push_back(descriptor->full_name());
       backends->services_.push_back(std::make_unique<ForwardingService>(
-          descriptor, service, channel, gate, metrics, default_deadline));
+          descriptor, service, address, channel, gate, metrics, default_deadline));
     }
   }
   return backends;

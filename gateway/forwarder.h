@@ -8,6 +8,7 @@
 
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/impl/service_type.h"
 #include "services/common/rpc_metrics.h"
@@ -22,11 +23,13 @@ namespace thingtank::gateway {
 // frames: request and response stay serialized ByteBuffers, never parsed.
 // Deadlines pass through; unary calls without one get `default_deadline`.
 // Unary and server-streaming methods (client and bidi streaming: none yet).
+// The backend channel reconnects within a second of the backend answering
+// again (reconnect backoff capped at 1 s).
 class ForwardingService final : public grpc::Service {
  public:
   ForwardingService(const google::protobuf::ServiceDescriptor* descriptor, std::string short_name,
-                    std::shared_ptr<grpc::Channel> backend, CallGate* gate, RpcMetrics* metrics,
-                    absl::Duration default_deadline);
+                    std::string address, std::shared_ptr<grpc::Channel> backend, CallGate* gate,
+                    RpcMetrics* metrics, absl::Duration default_deadline);
 
  private:
   grpc::ServerUnaryReactor* Forward(grpc::CallbackServerContext* context, const std::string& method,
@@ -39,12 +42,34 @@ class ForwardingService final : public grpc::Service {
   std::unique_ptr<grpc::ClientContext> BackendContext(const grpc::CallbackServerContext& context,
                                                       bool stream) const;
 
+  // A failure of the backend's transport (it is down, or not there yet)
+  // becomes UNAVAILABLE naming the backend and its address (ErrorInfo reason
+  // BackendUnavailable, metadata service and address), so that callers do not
+  // blame the gateway; the backend's own answers pass as they are.
+  grpc::Status Relayed(const grpc::Status& status) const;
+
   const std::string short_name_;
+  const std::string address_;
   grpc::GenericStub stub_;
   CallGate* const gate_;
   RpcMetrics* const metrics_;
   const absl::Duration default_deadline_;
   std::deque<std::string> method_names_;  // RpcServiceMethod keeps char pointers into these.
+};
+
+// Answers calls no registered service takes: a ThingTank service that is not
+// behind this gateway (UNIMPLEMENTED naming it and what the gateway does
+// serve, reason ServiceNotBehindGateway), or an unknown method.
+class UnroutedCalls final : public grpc::CallbackGenericService {
+ public:
+  explicit UnroutedCalls(std::vector<std::string> served) : served_(std::move(served)) {}
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* context) override;
+
+  // The status for a call of `method` ("/pkg.Service/Method").
+  grpc::Status StatusFor(const std::string& method) const;
+
+ private:
+  const std::vector<std::string> served_;  // service names ("queues")
 };
 
 // The backend channels of a gateway in microservice mode, and the forwarding

@@ -45,21 +45,25 @@ struct Flag {
   std::function<absl::Status(ServeConfig*, const std::string&)> set;
 };
 
-std::vector<Flag> Flags() {
+std::vector<Flag> Flags(const std::vector<std::string>& available) {
   std::vector<Flag> flags = {
       {"services", false,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
+       [available](ServeConfig* c, const std::string& v) -> absl::Status {
          c->services.clear();
          for (absl::string_view s : absl::StrSplit(v, ',', absl::SkipEmpty())) {
            std::string name(absl::StripAsciiWhitespace(s));
            if (name == "all") {
-             for (const auto& k : KnownServices()) c->services.insert(k);
+             for (const auto& k : available) c->services.insert(k);
              continue;
            }
-           const auto& known = KnownServices();
-           if (std::find(known.begin(), known.end(), name) == known.end()) {
-             return FlagError("services", absl::StrCat("unknown service \"", name, "\" (known: ",
-                                                       absl::StrJoin(known, ", "), ", all)"));
+           if (std::find(available.begin(), available.end(), name) == available.end()) {
+             const auto& known = KnownServices();
+             const bool planned = std::find(known.begin(), known.end(), name) != known.end();
+             return FlagError("services",
+                              absl::StrCat(planned ? "service \"" : "unknown service \"", name,
+                                           planned ? "\" is not in this build yet" : "\"",
+                                           " (this build has: ", absl::StrJoin(available, ", "),
+                                           ", all)"));
            }
            c->services.insert(name);
          }
@@ -67,13 +71,13 @@ std::vector<Flag> Flags() {
          return absl::OkStatus();
        }},
       {"backends", false,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
+       [available](ServeConfig* c, const std::string& v) -> absl::Status {
          for (absl::string_view item : absl::StrSplit(v, ',', absl::SkipEmpty())) {
            std::pair<std::string, std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
-           const auto& known = KnownServices();
            if (kv.first == "gateway" ||
-               std::find(known.begin(), known.end(), kv.first) == known.end()) {
-             return FlagError("backends", absl::StrCat("unknown service \"", kv.first, "\""));
+               std::find(available.begin(), available.end(), kv.first) == available.end()) {
+             return FlagError("backends", absl::StrCat("no service \"", kv.first,
+                                                       "\" in this build"));
            }
            if (kv.second.empty() || kv.second.find(':') == std::string::npos) {
              return FlagError("backends", absl::StrCat("\"", std::string(item),
@@ -114,6 +118,19 @@ std::vector<Flag> Flags() {
        [](ServeConfig* c, const std::string& v) -> absl::Status {
          if (v.empty()) return FlagError("data-dir", "is empty");
          c->data_dir = v;
+         return absl::OkStatus();
+       }},
+      {"ephemeral", true,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         auto b = ParseBool("ephemeral", v);
+         if (!b.ok()) return b.status();
+         c->ephemeral = *b;
+         return absl::OkStatus();
+       }},
+      {"bootstrap", false,
+       [](ServeConfig* c, const std::string& v) -> absl::Status {
+         if (v.empty()) return FlagError("bootstrap", "is empty");
+         c->bootstrap_file = v;
          return absl::OkStatus();
        }},
       {"auth", false,
@@ -196,7 +213,7 @@ std::vector<Flag> Flags() {
          return absl::OkStatus();
        }},
   };
-  for (const auto& service : KnownServices()) {
+  for (const auto& service : available) {
     if (service == "gateway") continue;
     const std::string flag = absl::StrCat(service, "-port");
     flags.push_back({flag, false, [flag, service](ServeConfig* c, const std::string& v) -> absl::Status {
@@ -233,10 +250,21 @@ int DefaultServicePort(const std::string& service) {
 
 bool ServeConfig::Monolithic() const { return Runs("gateway") && backends.empty(); }
 
+// The services of this build, the gateway included.
+std::vector<std::string> WithGateway(const std::vector<std::string>& available) {
+  if (available.empty()) return KnownServices();
+  std::vector<std::string> out = available;
+  if (std::find(out.begin(), out.end(), "gateway") == out.end()) out.push_back("gateway");
+  return out;
+}
+
 absl::StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args,
-                                             const std::map<std::string, std::string>& env) {
+                                             const std::map<std::string, std::string>& env,
+                                             const std::vector<std::string>& available_in) {
   ServeConfig config;
-  const std::vector<Flag> flags = Flags();
+  const std::vector<std::string> available = WithGateway(available_in);
+  const std::vector<Flag> flags = Flags(available);
+  bool data_dir_set = false;
   auto find = [&](const std::string& name) -> const Flag* {
     for (const auto& f : flags) {
       if (f.name == name) return &f;
@@ -251,6 +279,7 @@ absl::StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& arg
     absl::Status s = f.set(&config, it->second);
     if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(EnvName(f.name), " (environment) ", s.message()));
     if (f.name == "services") services_set = true;
+    if (f.name == "data-dir") data_dir_set = true;
   }
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -274,9 +303,18 @@ absl::StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& arg
     }
     if (absl::Status s = flag->set(&config, value); !s.ok()) return s;
     if (name == "services") services_set = true;
+    if (name == "data-dir") data_dir_set = true;
   }
   if (!services_set) {
-    for (const auto& k : KnownServices()) config.services.insert(k);
+    for (const auto& k : available) config.services.insert(k);
+  }
+  if (config.ephemeral && data_dir_set) {
+    return FlagError("ephemeral", "makes its own temporary data directory; drop --data-dir");
+  }
+  if (config.Runs("gateway") && config.services.size() == 1 && config.backends.empty()) {
+    return FlagError("backends", "the gateway alone forwards to backends: name them "
+                                 "(--backends=queues=host:port,tables=host:port), or run services "
+                                 "with it (--services=gateway,queues)");
   }
   // Cross-field checks.
   for (const auto& [service, address] : config.backends) {
@@ -310,20 +348,31 @@ std::map<std::string, std::string> ProcessEnvironment() {
   return env;
 }
 
-std::string ServeUsage() {
-  return R"(usage: thingtank serve [flags]
+std::string ServeUsage(const std::vector<std::string>& available_in) {
+  const std::vector<std::string> available = WithGateway(available_in);
+  std::vector<std::string> services, ports;
+  for (const auto& name : available) {
+    if (name == "gateway") continue;
+    services.push_back(name);
+    ports.push_back(absl::StrCat("                         --", name, "-port (default ",
+                                 DefaultServicePort(name), ")\n"));
+  }
+  return absl::StrCat(R"(usage: thingtank serve [flags]
 
 Runs ThingTank services. With no --services, runs everything and the gateway in
 one process (monolithic mode), data in ./data.
 
-  --services=LIST        all, or a comma list of: gateway, queues, compute, objects,
-                         tables, streams, wamp (microservice mode: one per pod)
+  --services=LIST        all, or a comma list of: gateway, )", absl::StrJoin(services, ", "), R"(
+                         (microservice mode: one per pod)
   --backends=LIST        gateway only: service=host:port,... to forward to
   --listen-address=ADDR  address to listen on (default 127.0.0.1)
   --gateway-port=N       the gRPC port clients use (default 50051; 0 picks one)
-  --queues-port=N        a service's own port in microservice mode (default 50056)
-  --metrics-port=N       HTTP /metrics, /healthz, /readyz (default 9464)
+  --SERVICE-port=N       a service's own gRPC port in microservice mode:
+)", absl::StrJoin(ports, ""), R"(  --metrics-port=N       HTTP /metrics, /healthz, /readyz (default 9464)
   --data-dir=DIR         one RocksDB per service under DIR (default ./data)
+  --ephemeral            data in a fresh temporary directory, removed at exit (tests)
+  --bootstrap=FILE       queues and tables (JSON or YAML) created at start, idempotently
+                         (docs/bootstrap.md)
   --auth=none|apikey     gateway authentication (default none, loopback only)
   --api-keys-file=FILE   API keys for --auth=apikey (see docs/auth.md)
   --allow-insecure       allow --auth=none on a non-loopback address
@@ -341,7 +390,7 @@ one process (monolithic mode), data in ./data.
 
 Every flag can also be set as THINGTANK_<FLAG> (e.g. THINGTANK_DATA_DIR).
 Chosen ports are written to <data-dir>/ports.json.
-)";
+)");
 }
 
 }  // namespace thingtank

@@ -30,6 +30,8 @@ struct ServeConfig {
   int wamp_ws_port = 8080;
   int metrics_port = 9464;
   std::string data_dir = "./data";
+  bool ephemeral = false;        // --ephemeral: data in a fresh temporary directory, removed at exit
+  std::string bootstrap_file;    // --bootstrap: resources (JSON or YAML) created at start
   AuthMode auth = AuthMode::kNone;
   std::string api_keys_file;
   std::string gateway_address;   // --gateway-address: the wamp bridge's way to the others
@@ -51,11 +53,15 @@ struct ServeConfig {
 
 // Parses `args` (the words after `thingtank serve`) with `env` as fallback
 // (pass the process environment, e.g. from environ). Errors name the flag.
+// `available` are the services this build has (empty: every known one);
+// --services may name only those, and they are the default.
 absl::StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args,
-                                             const std::map<std::string, std::string>& env);
+                                             const std::map<std::string, std::string>& env,
+                                             const std::vector<std::string>& available = {});
 
-// Help text for `thingtank serve --help`.
-std::string ServeUsage();
+// Help text for `thingtank serve --help`, naming the services of `available`
+// (as for ParseServeConfig) and their port flags.
+std::string ServeUsage(const std::vector<std::string>& available = {});
 
 // The process environment as a map.
 std::map<std::string, std::string> ProcessEnvironment();

@@ -38,6 +38,9 @@ TEST(ServeConfigTest, ErrorsNameTheFlag) {
       {{"--listen-address=0.0.0.0"}, "--auth: none on the non-loopback"},
       {{"--services=queues", "--backends=queues=h:1"}, "--backends"},
       {{"--services=gateway", "--backends=queues=nohost"}, "is not service=host:port"},
+      {{"--services=gateway"}, "--backends: the gateway alone forwards to backends"},
+      {{"--ephemeral", "--data-dir=/tmp/x"}, "--ephemeral: makes its own temporary data directory"},
+      {{"--bootstrap="}, "--bootstrap: is empty"},
   };
   for (const auto& c : cases) {
     auto config = ParseServeConfig(c.args, {});
@@ -46,6 +49,24 @@ TEST(ServeConfigTest, ErrorsNameTheFlag) {
     EXPECT_NE(config.status().message().find(c.expected), absl::string_view::npos)
         << config.status().message();
   }
+}
+
+TEST(ServeConfigTest, OnlyTheServicesOfThisBuildCanRun) {
+  const std::vector<std::string> built = {"queues", "tables", "wamp"};
+  auto config = ParseServeConfig({}, {}, built);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->services, (std::set<std::string>{"gateway", "queues", "tables", "wamp"}));
+  auto planned = ParseServeConfig({"--services=compute"}, {}, built);
+  ASSERT_FALSE(planned.ok());
+  EXPECT_EQ(planned.status().message(),
+            "--services: service \"compute\" is not in this build yet (this build has: queues, "
+            "tables, wamp, gateway, all)");
+  EXPECT_FALSE(ParseServeConfig({"--compute-port=1"}, {}, built).ok());
+  EXPECT_TRUE(ParseServeConfig({"--tables-port=1"}, {}, built).ok());
+  const std::string usage = ServeUsage(built);
+  EXPECT_NE(usage.find("--tables-port (default 50054)"), std::string::npos) << usage;
+  EXPECT_NE(usage.find("--wamp-port (default 50057)"), std::string::npos) << usage;
+  EXPECT_EQ(usage.find("compute"), std::string::npos) << usage;
 }
 
 TEST(ServeConfigTest, InsecureOffLoopbackNeedsForce) {

@@ -1,5 +1,6 @@
 #include "services/common/rpc_metrics.h"
 
+#include "absl/strings/str_cat.h"
 #include "prometheus/histogram.h"
 
 namespace thingtank {
@@ -48,8 +49,24 @@ RpcMetrics::Method* RpcMetrics::ForMethod(const std::string& full_method, const 
   return slot.get();
 }
 
+void RpcMetrics::Initialize(const google::protobuf::ServiceDescriptor* service) {
+  for (int i = 0; i < service->method_count(); ++i) {
+    const google::protobuf::MethodDescriptor* m = service->method(i);
+    const char* type = m->client_streaming()
+                           ? (m->server_streaming() ? "bidi_stream" : "client_stream")
+                           : (m->server_streaming() ? "server_stream" : "unary");
+    Method* method = ForMethod(absl::StrCat("/", service->full_name(), "/", m->name()), type);
+    for (int code = 0; code < 17; ++code) method->HandledCounter(code);
+  }
+}
+
 void RpcMetrics::Method::Handled(grpc::StatusCode code, absl::Duration elapsed) {
   const int index = (code >= 0 && code < 17) ? code : 2;
+  HandledCounter(index)->Increment();
+  seconds_->Observe(absl::ToDoubleSeconds(elapsed));
+}
+
+prometheus::Counter* RpcMetrics::Method::HandledCounter(int index) {
   prometheus::Counter* counter = handled_[index].load(std::memory_order_acquire);
   if (counter == nullptr) {
     absl::MutexLock lock(&owner_->mu_);
@@ -58,8 +75,7 @@ void RpcMetrics::Method::Handled(grpc::StatusCode code, absl::Duration elapsed) 
     counter = &owner_->handled_.Add(with_code);  // Add returns the existing series if any.
     handled_[index].store(counter, std::memory_order_release);
   }
-  counter->Increment();
-  seconds_->Observe(absl::ToDoubleSeconds(elapsed));
+  return counter;
 }
 
 }  // namespace thingtank

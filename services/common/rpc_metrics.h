@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
 #include "grpcpp/support/status_code_enum.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -35,10 +36,12 @@ class RpcMetrics {
 
    private:
     friend class RpcMetrics;
+    prometheus::Counter* HandledCounter(int code_index);
+
     RpcMetrics* owner_ = nullptr;
     std::map<std::string, std::string> labels_;
     prometheus::Counter* started_ = nullptr;
-    // Created on first use of each code, so idle codes export no series.
+    // Created by Initialize(), else on first use of each code.
     std::array<std::atomic<prometheus::Counter*>, 17> handled_{};
     prometheus::Histogram* seconds_ = nullptr;
   };
@@ -46,6 +49,11 @@ class RpcMetrics {
   // `full_method` is "/package.Service/Method"; `type` the grpc_type label
   // ("unary", "server_stream"), fixed by the method's first use.
   Method* ForMethod(const std::string& full_method, const char* type = "unary");
+
+  // Creates the series of every method of `service` at zero, every status
+  // code included (as go-grpc-prometheus's InitializeMetrics), so rates and
+  // dashboards work before the first call.
+  void Initialize(const google::protobuf::ServiceDescriptor* service);
 
  private:
   prometheus::Family<prometheus::Counter>& started_;

@@ -1,6 +1,13 @@
 #include "services/common/server.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
@@ -13,6 +20,32 @@
 #include "services/common/status.h"
 
 namespace thingtank {
+namespace {
+
+// Why gRPC could not listen on host:port (it does not say): binds a socket
+// there to find out.
+std::string WhyCannotBind(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
+    return absl::StrCat("not a local address (", gai_strerror(rc), ")");
+  }
+  std::string why = "unknown reason";
+  const int fd = socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  if (fd >= 0) {
+    if (bind(fd, found->ai_addr, found->ai_addrlen) != 0) {
+      why = errno == EADDRINUSE ? "address already in use" : std::strerror(errno);
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return why;
+}
+
+}  // namespace
 
 UnaryRunner::UnaryRunner(std::string full_service, std::string short_name, Executor* executor,
                          RpcMetrics* metrics, CallGate* gate)
@@ -76,6 +109,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
                                   ? absl::StrCat("[", options.address, "]:", options.port)
                                   : absl::StrCat(options.address, ":", options.port);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
+  // gRPC sets SO_REUSEPORT by default: a second server on a taken port would
+  // then share it silently, each getting some of the connections.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
@@ -91,8 +127,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   if (generic != nullptr) builder.RegisterCallbackGenericService(generic);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || selected_port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", address,
-                                               " (in use, or not a local address?)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", address, ": ",
+                                               WhyCannotBind(options.address, options.port)));
   }
   auto out = std::unique_ptr<GrpcServer>(new GrpcServer());
   out->server_ = std::move(server);

@@ -38,6 +38,11 @@ class UnaryRunner {
   UnaryRunner(std::string full_service, std::string short_name, Executor* executor,
               RpcMetrics* metrics, CallGate* gate);
 
+  // Whether the gate (if any) admits a call of this service.
+  absl::Status Admit(const grpc::ServerContextBase& context) const {
+    return gate_ != nullptr ? gate_->Admit(context, short_name_) : absl::OkStatus();
+  }
+
   // The metric series of a server-streaming method of this service: its
   // handler records Started() and Handled() itself.
   RpcMetrics::Method* ServerStreamSeries(const char* method);

@@ -15,9 +15,11 @@ constexpr char kRetryInfoUrl[] = "type.googleapis.com/google.rpc.RetryInfo";
 constexpr char kQuotaFailureUrl[] = "type.googleapis.com/google.rpc.QuotaFailure";
 constexpr char kDomain[] = "thingtank.dev";
 
-void SetReason(absl::Status* status, absl::string_view reason) {
+void SetReason(absl::Status* status, absl::string_view reason,
+               const std::map<std::string, std::string>& metadata = {}) {
   google::rpc::ErrorInfo info;
   info.set_reason(std::string(reason));
+  for (const auto& [key, value] : metadata) (*info.mutable_metadata())[key] = value;
   info.set_domain(kDomain);
   status->SetPayload(kErrorInfoUrl, absl::Cord(info.SerializeAsString()));
 }
@@ -38,9 +40,10 @@ absl::Status InvalidField(absl::string_view field, absl::string_view description
 }
 
 absl::Status ErrorWithReason(absl::StatusCode code, absl::string_view reason,
-                             absl::string_view message) {
+                             absl::string_view message,
+                             const std::map<std::string, std::string>& metadata) {
   absl::Status status(code, message);
-  SetReason(&status, reason);
+  SetReason(&status, reason, metadata);
   return status;
 }
 

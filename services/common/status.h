@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -19,9 +20,11 @@ namespace thingtank {
 absl::Status InvalidField(absl::string_view field, absl::string_view description,
                           absl::string_view reason = "InvalidParameterValue");
 
-// Any code with an ErrorInfo reason (e.g. NOT_FOUND, "QueueDoesNotExist").
+// Any code with an ErrorInfo reason (e.g. NOT_FOUND, "QueueDoesNotExist"),
+// and ErrorInfo metadata when given.
 absl::Status ErrorWithReason(absl::StatusCode code, absl::string_view reason,
-                             absl::string_view message);
+                             absl::string_view message,
+                             const std::map<std::string, std::string>& metadata = {});
 
 // RESOURCE_EXHAUSTED with RetryInfo (retry after `retry_delay`) and a
 // QuotaFailure naming `subject`.

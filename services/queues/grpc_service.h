@@ -1,6 +1,6 @@
 #pragma once
 
-#include "services/common/server.h"
+#include "services/common/grpc_adapter.h"
 #include "services/queues/queue_service.h"
 #include "thingtank/queues/v1/queues.grpc.pb.h"
 
@@ -9,54 +9,45 @@ namespace thingtank::queues {
 // The gRPC face of the queues domain: each handler hands its request to the
 // domain on the service's executor (via UnaryRunner) and finishes with the
 // domain's answer. Nothing else happens here. Does not own its dependencies.
-class QueuesGrpcService final : public v1::QueuesService::CallbackService {
+class QueuesGrpcService final : public GrpcAdapter<v1::QueuesService::CallbackService> {
  public:
-  QueuesGrpcService(QueueService* domain, UnaryRunner* runner) : domain_(domain), runner_(runner) {}
-
-#define TT_QUEUES_UNARY(Method)                                                              \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context,                     \
-                                   const v1::Method##Request* request,                       \
-                                   v1::Method##Response* response) override {                \
-    return runner_->RunInto(context, #Method, response,                                      \
-                            [this, request] { return domain_->Method(*request); });          \
-  }
-  TT_QUEUES_UNARY(CreateQueue)
-  TT_QUEUES_UNARY(GetQueueUrl)
-  TT_QUEUES_UNARY(ListQueues)
-  TT_QUEUES_UNARY(GetQueueAttributes)
-  TT_QUEUES_UNARY(SetQueueAttributes)
-  TT_QUEUES_UNARY(DeleteQueue)
-  TT_QUEUES_UNARY(PurgeQueue)
-  TT_QUEUES_UNARY(ListDeadLetterSourceQueues)
-  TT_QUEUES_UNARY(SendMessage)
-  TT_QUEUES_UNARY(SendMessageBatch)
-  TT_QUEUES_UNARY(DeleteMessage)
-  TT_QUEUES_UNARY(DeleteMessageBatch)
-  TT_QUEUES_UNARY(ChangeMessageVisibility)
-  TT_QUEUES_UNARY(ChangeMessageVisibilityBatch)
+  QueuesGrpcService(QueueService* domain, UnaryRunner* runner)
+      : GrpcAdapter(v1::QueuesService::service_full_name(), runner) {
+#define TT_QUEUES_UNARY(Method) \
+  Unary<v1::Method##Request>(#Method, [domain](const v1::Method##Request& r) { return domain->Method(r); })
+    TT_QUEUES_UNARY(CreateQueue);
+    TT_QUEUES_UNARY(GetQueueUrl);
+    TT_QUEUES_UNARY(ListQueues);
+    TT_QUEUES_UNARY(GetQueueAttributes);
+    TT_QUEUES_UNARY(SetQueueAttributes);
+    TT_QUEUES_UNARY(DeleteQueue);
+    TT_QUEUES_UNARY(PurgeQueue);
+    TT_QUEUES_UNARY(ListDeadLetterSourceQueues);
+    TT_QUEUES_UNARY(SendMessage);
+    TT_QUEUES_UNARY(SendMessageBatch);
+    TT_QUEUES_UNARY(DeleteMessage);
+    TT_QUEUES_UNARY(DeleteMessageBatch);
+    TT_QUEUES_UNARY(ChangeMessageVisibility);
+    TT_QUEUES_UNARY(ChangeMessageVisibilityBatch);
 #undef TT_QUEUES_UNARY
-
-  // Long poll: the domain answers when a message arrives or the wait ends;
-  // no thread waits meanwhile.
-  grpc::ServerUnaryReactor* ReceiveMessages(grpc::CallbackServerContext* context,
-                                            const v1::ReceiveMessagesRequest* request,
-                                            v1::ReceiveMessagesResponse* response) override {
-    return runner_->RunAsync(context, "ReceiveMessages", [this, context, request, response](UnaryRunner::Done done) {
-      domain_->ReceiveMessages(
-          *request,
-          [response, done](absl::StatusOr<v1::ReceiveMessagesResponse> r) {
-            if (r.ok()) *response = std::move(*r);
-            done(r.status());
-          },
-          // The context lives until the call is finished, i.e. while the
-          // waiter holds `done`.
-          [context] { return context->IsCancelled(); });
-    });
+    // Long poll: the domain answers when a message arrives or the wait ends;
+    // no thread waits meanwhile.
+    UnaryAsync<v1::ReceiveMessagesRequest, v1::ReceiveMessagesResponse>(
+        "ReceiveMessages", [domain](grpc::CallbackServerContext* context,
+                                    const v1::ReceiveMessagesRequest& request,
+                                    v1::ReceiveMessagesResponse* response, UnaryRunner::Done done) {
+          domain->ReceiveMessages(
+              request,
+              [response, done](absl::StatusOr<v1::ReceiveMessagesResponse> r) {
+                if (r.ok()) *response = std::move(*r);
+                done(r.status());
+              },
+              // The context lives until the call is finished, i.e. while the
+              // waiter holds `done`.
+              [context] { return context->IsCancelled(); });
+        });
+    if (!HandlesEveryMethod()) abort();
   }
-
- private:
-  QueueService* const domain_;
-  UnaryRunner* const runner_;
 };
 
 }  // namespace thingtank::queues

@@ -50,6 +50,41 @@ absl::Status StatusOfWampError(const std::string& uri, const Json& args) {
 
 }  // namespace
 
+WampGrpcService::WampGrpcService(Router* router, RuleEngine* rules, UnaryRunner* runner)
+    : GrpcAdapter(v1::WampService::service_full_name(), runner), router_(router), rules_(rules) {
+  Unary<v1::PublishRequest>("Publish", [this](const v1::PublishRequest& request)
+                                           -> absl::StatusOr<v1::PublishResponse> {
+    v1::PublishResponse response;
+    TT_RETURN_IF_ERROR(Publish(request, &response));
+    return response;
+  });
+  UnaryAsync<v1::CallRequest, v1::CallResponse>(
+      "Call", [this](grpc::CallbackServerContext*, const v1::CallRequest& request,
+                     v1::CallResponse* response, UnaryRunner::Done done) {
+        Call(request, response, std::move(done));
+      });
+  ServerStream<v1::SubscribeRequest>(
+      "Subscribe", [this](grpc::CallbackServerContext*, const v1::SubscribeRequest& request,
+                          RpcMetrics::Method* series) { return Subscribe(request, series); });
+  Unary<v1::CreateRuleRequest>("CreateRule", [this](const v1::CreateRuleRequest& request)
+                                                 -> absl::StatusOr<v1::CreateRuleResponse> {
+    v1::CreateRuleResponse response;
+    TT_ASSIGN_OR_RETURN(*response.mutable_rule(), rules_->Create(request.rule()));
+    return response;
+  });
+  Unary<v1::ListRulesRequest>("ListRules", [this](const v1::ListRulesRequest&) {
+    v1::ListRulesResponse response;
+    for (v1::Rule& rule : rules_->List()) *response.add_rules() = std::move(rule);
+    return absl::StatusOr<v1::ListRulesResponse>(std::move(response));
+  });
+  Unary<v1::DeleteRuleRequest>("DeleteRule", [this](const v1::DeleteRuleRequest& request)
+                                                 -> absl::StatusOr<v1::DeleteRuleResponse> {
+    TT_RETURN_IF_ERROR(rules_->Delete(request.id()));
+    return v1::DeleteRuleResponse();
+  });
+  if (!HandlesEveryMethod()) abort();
+}
+
 WampGrpcService::~WampGrpcService() {
   absl::MutexLock lock(&mu_);
   for (auto& [name, client] : clients_) client->Leave();
@@ -71,51 +106,46 @@ absl::StatusOr<Json> ParseJsonArgs(const std::string& text, const char* field, b
   return j;
 }
 
-grpc::ServerUnaryReactor* WampGrpcService::Publish(grpc::CallbackServerContext* context,
-                                                   const v1::PublishRequest* request,
-                                                   v1::PublishResponse* response) {
-  return runner_->Run(context, "Publish", [this, request, response]() -> absl::Status {
-    TT_ASSIGN_OR_RETURN(std::shared_ptr<Realm> realm, RealmOf(router_, request->realm()));
-    if (!IsValidUri(request->topic(), MatchPolicy::kExact)) {
+absl::Status WampGrpcService::Publish(const v1::PublishRequest& request,
+                                      v1::PublishResponse* response) {
+    TT_ASSIGN_OR_RETURN(std::shared_ptr<Realm> realm, RealmOf(router_, request.realm()));
+    if (!IsValidUri(request.topic(), MatchPolicy::kExact)) {
       return InvalidField("topic", "must be a WAMP URI such as test-topic or com.example.t");
     }
     // The gRPC face publishes for clients, not for the router: it must not
     // forge meta events (wamp.session.on_join, ...).
-    if (absl::StartsWith(request->topic(), "wamp.")) {
+    if (absl::StartsWith(request.topic(), "wamp.")) {
       return InvalidField("topic", "the wamp. prefix is reserved for the router");
     }
-    TT_ASSIGN_OR_RETURN(Json args, ParseJsonArgs(request->args_json(), "args_json", false));
-    TT_ASSIGN_OR_RETURN(Json kwargs, ParseJsonArgs(request->kwargs_json(), "kwargs_json", true));
-    absl::StatusOr<uint64_t> publication = ClientFor(realm)->Publish(request->topic(), std::move(args), std::move(kwargs));
+    TT_ASSIGN_OR_RETURN(Json args, ParseJsonArgs(request.args_json(), "args_json", false));
+    TT_ASSIGN_OR_RETURN(Json kwargs, ParseJsonArgs(request.kwargs_json(), "kwargs_json", true));
+    absl::StatusOr<uint64_t> publication = ClientFor(realm)->Publish(request.topic(), std::move(args), std::move(kwargs));
     if (!publication.ok()) return InvalidField("topic", publication.status().message());
     response->set_publication(*publication);
     return absl::OkStatus();
-  });
 }
 
-grpc::ServerUnaryReactor* WampGrpcService::Call(grpc::CallbackServerContext* context,
-                                                const v1::CallRequest* request,
-                                                v1::CallResponse* response) {
-  return runner_->RunAsync(context, "Call", [this, request, response](UnaryRunner::Done done) {
-    auto realm = RealmOf(router_, request->realm());
+void WampGrpcService::Call(const v1::CallRequest& request, v1::CallResponse* response,
+                           UnaryRunner::Done done) {
+    auto realm = RealmOf(router_, request.realm());
     if (!realm.ok()) return done(realm.status());
-    if (!IsValidUri(request->procedure(), MatchPolicy::kExact)) {
+    if (!IsValidUri(request.procedure(), MatchPolicy::kExact)) {
       return done(InvalidField("procedure", "must be a WAMP URI such as com.example.add2"));
     }
-    auto args = ParseJsonArgs(request->args_json(), "args_json", false);
+    auto args = ParseJsonArgs(request.args_json(), "args_json", false);
     if (!args.ok()) return done(args.status());
-    auto kwargs = ParseJsonArgs(request->kwargs_json(), "kwargs_json", true);
+    auto kwargs = ParseJsonArgs(request.kwargs_json(), "kwargs_json", true);
     if (!kwargs.ok()) return done(kwargs.status());
     absl::Duration timeout = kDefaultCallTimeout;
-    if (request->has_timeout()) {
-      timeout = absl::Seconds(request->timeout().seconds()) +
-                absl::Nanoseconds(request->timeout().nanos());
+    if (request.has_timeout()) {
+      timeout = absl::Seconds(request.timeout().seconds()) +
+                absl::Nanoseconds(request.timeout().nanos());
       if (timeout <= absl::ZeroDuration() || timeout > kMaxCallTimeout) {
         return done(InvalidField("timeout", "must be more than 0 and at most 10 minutes"));
       }
     }
     // The callback runs under the realm's lock: it only finishes the RPC.
-    ClientFor(*realm)->Call(request->procedure(), *std::move(args), *std::move(kwargs), timeout,
+    ClientFor(*realm)->Call(request.procedure(), *std::move(args), *std::move(kwargs), timeout,
                  [response, done](CallResult result) {
                    if (!result.error.empty()) {
                      done(StatusOfWampError(result.error, result.args));
@@ -125,7 +155,6 @@ grpc::ServerUnaryReactor* WampGrpcService::Call(grpc::CallbackServerContext* con
                      done(absl::OkStatus());
                    }
                  });
-  });
 }
 
 namespace {
@@ -134,12 +163,10 @@ namespace {
 // overflow. Records the grpc_server_* series of the method (handled, like the
 // unary methods, before the status is sent), wamp_grpc_subscriptions while
 // subscribed, and each event it queues in wamp_events_delivered_total.
-class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResponse> {
+class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   SubscribeReactor(RpcMetrics::Method* series, RouterMetrics* metrics)
-      : series_(series), metrics_(metrics), start_(absl::Now()) {
-    series_->Started();
-  }
+      : series_(series), metrics_(metrics), start_(absl::Now()) {}
 
   // Ends the call at once (before Start).
   void Fail(const absl::Status& status) { FinishOnce(ToGrpcStatus(status)); }
@@ -155,7 +182,11 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
       event.set_publisher(e.publisher);
       event.set_args_json(Dump(e.args));
       event.set_kwargs_json(Dump(e.kwargs));
-      Push(std::move(event));
+      grpc::ByteBuffer bytes;
+      bool own = false;
+      // Fails only for a message past 2 GiB, which an event cannot reach.
+      if (!grpc::SerializationTraits<v1::SubscribeResponse>::Serialize(event, &bytes, &own).ok()) return;
+      Push(std::move(bytes));
     });
     if (!s.ok()) FinishOnce(ToGrpcStatus(InvalidField("topic", s.message())));
   }
@@ -175,7 +206,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
   }
 
  private:
-  void Push(v1::SubscribeResponse event) {
+  void Push(grpc::ByteBuffer event) {
     absl::MutexLock lock(&mu_);
     if (finished_) return;
     if (queue_.size() >= kMaxQueuedEvents) {
@@ -209,59 +240,30 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<v1::SubscribeResp
   std::shared_ptr<LocalClient> client_;
   prometheus::Gauge* subscribed_ = nullptr;
   absl::Mutex mu_;
-  std::deque<v1::SubscribeResponse> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<grpc::ByteBuffer> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::SubscribeResponse>* WampGrpcService::Subscribe(
-    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
-  auto* reactor = new SubscribeReactor(runner_->ServerStreamSeries("Subscribe"), router_->metrics());
+grpc::ServerWriteReactor<grpc::ByteBuffer>* WampGrpcService::Subscribe(
+    const v1::SubscribeRequest& request, RpcMetrics::Method* series) {
+  auto* reactor = new SubscribeReactor(series, router_->metrics());
   auto fail = [reactor](const absl::Status& status) {
     reactor->Fail(status);
     return reactor;
   };
-  if (gate_ != nullptr) {
-    if (absl::Status admitted = gate_->Admit(*context, "wamp"); !admitted.ok()) return fail(admitted);
-  }
-  auto realm = RealmOf(router_, request->realm());
+  auto realm = RealmOf(router_, request.realm());
   if (!realm.ok()) return fail(realm.status());
   std::optional<MatchPolicy> match =
-      ParseMatchPolicy(request->match().empty() ? "exact" : request->match());
+      ParseMatchPolicy(request.match().empty() ? "exact" : request.match());
   if (!match) return fail(InvalidField("match", "must be exact, prefix or wildcard"));
-  if (!IsValidUri(request->topic(), *match)) {
+  if (!IsValidUri(request.topic(), *match)) {
     return fail(InvalidField("topic", "must be a WAMP URI (or pattern for the match policy)"));
   }
-  reactor->Start(*std::move(realm), *request, *match);
+  reactor->Start(*std::move(realm), request, *match);
   return reactor;
-}
-
-grpc::ServerUnaryReactor* WampGrpcService::CreateRule(grpc::CallbackServerContext* context,
-                                                      const v1::CreateRuleRequest* request,
-                                                      v1::CreateRuleResponse* response) {
-  return runner_->Run(context, "CreateRule", [this, request, response]() -> absl::Status {
-    TT_ASSIGN_OR_RETURN(v1::Rule rule, rules_->Create(request->rule()));
-    *response->mutable_rule() = std::move(rule);
-    return absl::OkStatus();
-  });
-}
-
-grpc::ServerUnaryReactor* WampGrpcService::ListRules(grpc::CallbackServerContext* context,
-                                                     const v1::ListRulesRequest* request,
-                                                     v1::ListRulesResponse* response) {
-  return runner_->Run(context, "ListRules", [this, response]() -> absl::Status {
-    for (v1::Rule& rule : rules_->List()) *response->add_rules() = std::move(rule);
-    return absl::OkStatus();
-  });
-}
-
-grpc::ServerUnaryReactor* WampGrpcService::DeleteRule(grpc::CallbackServerContext* context,
-                                                      const v1::DeleteRuleRequest* request,
-                                                      v1::DeleteRuleResponse* response) {
-  return runner_->Run(context, "DeleteRule",
-                      [this, request]() { return rules_->Delete(request->id()); });
 }
 
 }  // namespace thingtank::wamp

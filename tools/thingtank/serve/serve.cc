@@ -1,6 +1,10 @@
 #include "tools/thingtank/serve/serve.h"
 
 #include <signal.h>
+#include <stdlib.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <filesystem>
@@ -15,6 +19,7 @@
 #include "gateway/api_key_gate.h"
 #include "gateway/backend_health.h"
 #include "gateway/forwarder.h"
+#include "gateway/routes.h"
 #include "services/common/config.h"
 #include "services/common/http_server.h"
 #include "services/common/log.h"
@@ -30,6 +35,12 @@ const std::map<std::string, Factory>& Factories() {
   static const auto* kFactories = new std::map<std::string, Factory>{
       {"queues", &StartQueues}, {"tables", &StartTables}, {"wamp", &StartWamp}};
   return *kFactories;
+}
+
+std::vector<std::string> BuiltServices() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : Factories()) names.push_back(name);
+  return names;
 }
 
 absl::Status WritePorts(const std::string& data_dir, const std::map<std::string, int>& ports) {
@@ -53,6 +64,30 @@ absl::Status WritePorts(const std::string& data_dir, const std::map<std::string,
   return absl::OkStatus();
 }
 
+// --ephemeral: a fresh directory under $TMPDIR (or /tmp), removed with
+// everything in it when this goes.
+class TemporaryDataDir {
+ public:
+  static absl::StatusOr<std::unique_ptr<TemporaryDataDir>> Make() {
+    std::error_code ec;
+    std::string pattern = (std::filesystem::temp_directory_path(ec) / "thingtank-XXXXXX").string();
+    if (ec || mkdtemp(pattern.data()) == nullptr) {
+      return absl::UnavailableError(absl::StrCat("--ephemeral: cannot make a temporary directory: ",
+                                                 ec ? ec.message() : std::strerror(errno)));
+    }
+    return std::unique_ptr<TemporaryDataDir>(new TemporaryDataDir(pattern));
+  }
+  ~TemporaryDataDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit TemporaryDataDir(std::string path) : path_(std::move(path)) {}
+  const std::string path_;
+};
+
 int Fail(const absl::Status& status) {
   std::cerr << "thingtank serve: " << status.message() << "\n";
   return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
@@ -63,7 +98,7 @@ int Fail(const absl::Status& status) {
 int RunServe(const std::vector<std::string>& args) {
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
-      std::cout << ServeUsage();
+      std::cout << ServeUsage(BuiltServices());
       return 0;
     }
   }
@@ -75,8 +110,16 @@ int RunServe(const std::vector<std::string>& args) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  absl::StatusOr<ServeConfig> parsed = ParseServeConfig(args, ProcessEnvironment());
+  absl::StatusOr<ServeConfig> parsed = ParseServeConfig(args, ProcessEnvironment(), BuiltServices());
   if (!parsed.ok()) return Fail(parsed.status());
+  // Declared before everything that uses the data: removed after it is closed.
+  std::unique_ptr<TemporaryDataDir> ephemeral;
+  if (parsed->ephemeral) {
+    auto made = TemporaryDataDir::Make();
+    if (!made.ok()) return Fail(made.status());
+    ephemeral = *std::move(made);
+    parsed->data_dir = ephemeral->path();
+  }
   const ServeConfig config = *std::move(parsed);
   InitLogging(config.log_level);
   // Debian's Abseil checks every Mutex acquisition for lock-order cycles (a
@@ -123,6 +166,7 @@ int RunServe(const std::vector<std::string>& args) {
   server_options.max_concurrent_streams = config.max_concurrent_streams;
 
   std::map<std::string, int> ports;
+  std::unique_ptr<gateway::UnroutedCalls> unrouted;  // outlives the servers
   std::vector<std::unique_ptr<GrpcServer>> servers;
   std::unique_ptr<gateway::Backends> backends;
   std::unique_ptr<gateway::BackendHealth> backend_health;
@@ -140,9 +184,17 @@ int RunServe(const std::vector<std::string>& args) {
       backends = *std::move(created);
       for (auto* s : backends->services()) services.push_back(s);
     }
+    std::vector<std::string> served;
+    for (const auto& [name, service] : running) served.push_back(name);
+    for (const auto& [name, address] : config.backends) served.push_back(name);
+    unrouted = std::make_unique<gateway::UnroutedCalls>(served);
     server_options.port = config.gateway_port;
-    auto server = GrpcServer::Start(server_options, services, nullptr);
-    if (!server.ok()) return Fail(absl::Status(server.status().code(), absl::StrCat("gateway: ", server.status().message())));
+    auto server = GrpcServer::Start(server_options, services, unrouted.get());
+    if (!server.ok()) {
+      return Fail(absl::Status(server.status().code(),
+                               absl::StrCat("--gateway-port ", config.gateway_port, ": ",
+                                            server.status().message())));
+    }
     ports["gateway"] = (*server)->port();
     servers.push_back(*std::move(server));
     if (backends) backend_health = std::make_unique<gateway::BackendHealth>(backends.get(), servers.back().get(), absl::Seconds(2));
@@ -151,7 +203,11 @@ int RunServe(const std::vector<std::string>& args) {
       auto port = config.service_ports.find(name);
       server_options.port = port != config.service_ports.end() ? port->second : DefaultServicePort(name);
       auto server = GrpcServer::Start(server_options, service->grpc_services(), nullptr);
-      if (!server.ok()) return Fail(absl::Status(server.status().code(), absl::StrCat(name, ": ", server.status().message())));
+      if (!server.ok()) {
+        return Fail(absl::Status(server.status().code(),
+                                 absl::StrCat("--", name, "-port ", server_options.port, ": ",
+                                              server.status().message())));
+      }
       ports[name] = (*server)->port();
       servers.push_back(*std::move(server));
     }
@@ -169,11 +225,22 @@ int RunServe(const std::vector<std::string>& args) {
     for (const auto& [port_name, port] : service->extra_ports()) ports[port_name] = port;
   }
 
+  // Every method's grpc_server_* series exist from the start, at zero.
+  for (const auto& [name, service] : running) {
+    for (const auto* d : gateway::ProtoServicesOf(name)) rpc_metrics.Initialize(d);
+  }
+  for (const auto& [name, address] : config.backends) {
+    for (const auto* d : gateway::ProtoServicesOf(name)) rpc_metrics.Initialize(d);
+  }
+
   std::atomic<bool> ready{false};
   auto http = HttpServer::Start(config.listen_address, config.metrics_port, &metrics, [&] {
     return ready.load() && (backend_health == nullptr || backend_health->AllServing());
   });
-  if (!http.ok()) return Fail(http.status());
+  if (!http.ok()) {
+    return Fail(absl::Status(http.status().code(), absl::StrCat("--metrics-port ", config.metrics_port,
+                                                                ": ", http.status().message())));
+  }
   ports["metrics"] = (*http)->port();
   if (absl::Status s = WritePorts(config.data_dir, ports); !s.ok()) return Fail(s);
   ready = true;
@@ -187,19 +254,27 @@ int RunServe(const std::vector<std::string>& args) {
   TT_LOG_INFO("started services=[{}] ports={} data_dir={} time_scale={}", absl::StrJoin(names, ","),
               absl::StrJoin(ports, ",", absl::PairFormatter("=")), config.data_dir, config.time_scale);
   if (ports.count("gateway")) {
+    const std::string endpoint = absl::StrCat(" --endpoint ", host, ":", ports["gateway"]);
     std::cout << "ThingTank is running: gRPC gateway on " << host << ":" << ports["gateway"]
               << " (services: " << absl::StrJoin(names, ", ") << "), metrics on http://" << host << ":"
               << ports["metrics"] << "/metrics, data in " << config.data_dir << "\n"
-              << "Try it:\n"
-              << "  thingtank queues create hello --endpoint " << host << ":" << ports["gateway"] << "\n"
-              << "  thingtank queues send hello --body 'hi there' --endpoint " << host << ":" << ports["gateway"] << "\n"
-              << "  thingtank queues receive hello --endpoint " << host << ":" << ports["gateway"] << "\n";
+              << "Try it:\n";
+    if (config.auth == AuthMode::kApiKey) {
+      // Every call needs a key: the lines below read it from the environment.
+      std::cout << "  export THINGTANK_API_KEY_ID=<id> THINGTANK_API_KEY_SECRET=<secret>   # a key of "
+                << config.api_keys_file << "\n";
+    }
+    if (running.count("queues") || config.backends.count("queues")) {
+      std::cout << "  thingtank queues create hello" << endpoint << "\n"
+                << "  thingtank queues send hello --body 'hi there'" << endpoint << "\n"
+                << "  thingtank queues receive hello" << endpoint << "\n";
+    } else {
+      std::cout << "  thingtank --help   # the client commands; add" << endpoint << "\n";
+    }
     if (ports.count("wamp_ws")) {
       std::cout << "WAMP router on ws://" << host << ":" << ports["wamp_ws"] << "/ws (realm realm1)\n";
     }
-    std::cout
-              << "Stop with Ctrl-C.\n"
-              << std::flush;
+    std::cout << "Stop with Ctrl-C.\n" << std::flush;
   } else {
     std::cout << "ThingTank services [" << absl::StrJoin(names, ", ") << "] on "
               << absl::StrJoin(ports, ", ", absl::PairFormatter(" port ")) << "\n" << std::flush;

@@ -189,7 +189,7 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& co
                                                   running->executor.get(), context.rpc_metrics,
                                                   context.gate);
   running->grpc_ = std::make_unique<wamp::WampGrpcService>(
-      running->router.get(), running->rules.get(), running->runner.get(), context.gate);
+      running->router.get(), running->rules.get(), running->runner.get());
   wamp::WebSocketServerOptions ws;
   ws.host = context.config->listen_address;
   ws.port = context.config->wamp_ws_port;
