@@ -14,10 +14,13 @@ namespace thingtank::tables {
 // Counters (process totals): thingtank_tables_{read,write}_units_consumed_total,
 // thingtank_tables_throttled_requests_total,
 // thingtank_tables_conditional_check_failures_total,
-// thingtank_tables_ttl_deleted_items_total. Gauges per table, read from the
-// domain at scrape time: thingtank_tables_items{table=...} and
-// thingtank_tables_size_bytes{table=...}, at most `series_limit` tables (the
-// rest are summed under table="_other"). Thread-safe.
+// thingtank_tables_ttl_deleted_items_total. Per table, read from the domain
+// (TableService::Stats) at scrape time, at most `series_limit` tables (the
+// rest summed under table="_other"): gauges thingtank_tables_items,
+// thingtank_tables_size_bytes, thingtank_tables_table_provisioned_{read,write}_units
+// (0 for on-demand), counters thingtank_tables_table_{read,write}_units_consumed_total
+// and thingtank_tables_table_throttled_requests_total{operation="read"|"write"}.
+// Utilization is consumed rate / provisioned. Thread-safe.
 class TablesMetrics final : public TableEvents, public prometheus::Collectable {
  public:
   TablesMetrics(prometheus::Registry* registry, size_t series_limit);

@@ -203,7 +203,20 @@ std::vector<TableStats> TableService::Stats() const {
   absl::ReaderMutexLock lock(&registry_mu_);
   for (const auto& [name, t] : tables_) {
     absl::ReaderMutexLock tl(&t->mu);
-    out.push_back(TableStats{name, t->item_count, t->size_bytes});
+    TableStats stats;
+    stats.table = name;
+    stats.item_count = t->item_count;
+    stats.size_bytes = t->size_bytes;
+    stats.read_units_consumed = t->read_units_consumed;
+    stats.write_units_consumed = t->write_units_consumed;
+    stats.throttled_reads = t->throttled_reads;
+    stats.throttled_writes = t->throttled_writes;
+    const v1::TableDescription& d = t->record.description();
+    if (d.billing_mode() == v1::BILLING_MODE_PROVISIONED) {
+      stats.provisioned_read_units = d.provisioned_throughput().read_capacity_units();
+      stats.provisioned_write_units = d.provisioned_throughput().write_capacity_units();
+    }
+    out.push_back(std::move(stats));
   }
   return out;
 }
@@ -524,6 +537,7 @@ absl::Status TableService::Admit(TableState* t, bool write) {
     }
     TokenBucket& bucket = write ? t->write_bucket : t->read_bucket;
     wait = bucket.Admit(Now());
+    if (wait != absl::ZeroDuration()) ++(write ? t->throttled_writes : t->throttled_reads);
   }
   if (wait == absl::ZeroDuration()) return absl::OkStatus();
   if (events_ != nullptr) events_->OnThrottled(t->name);
@@ -535,6 +549,8 @@ absl::Status TableService::Admit(TableState* t, bool write) {
 
 void TableService::ChargeBuckets(TableState* t, double read_units, double write_units) {
   absl::MutexLock lock(&t->mu);
+  t->read_units_consumed += read_units;
+  t->write_units_consumed += write_units;
   if (t->record.description().billing_mode() == v1::BILLING_MODE_PROVISIONED) {
     if (read_units > 0) t->read_bucket.Charge(read_units, Now());
     if (write_units > 0) t->write_bucket.Charge(write_units, Now());

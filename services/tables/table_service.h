@@ -37,11 +37,19 @@ class TableEvents {
   virtual void OnTtlDeleted(const std::string& table, int64_t n) = 0;
 };
 
-// Item count and size of one table, for metrics gauges.
+// One table's figures for metrics: item count and size, capacity consumed
+// and requests throttled since the service started (the same events as
+// TableEvents, per table), and the provisioned capacity (0 when on-demand).
 struct TableStats {
   std::string table;
   int64_t item_count = 0;
   int64_t size_bytes = 0;
+  double read_units_consumed = 0;
+  double write_units_consumed = 0;
+  int64_t throttled_reads = 0;
+  int64_t throttled_writes = 0;
+  int64_t provisioned_read_units = 0;
+  int64_t provisioned_write_units = 0;
 };
 
 struct TableServiceOptions {
@@ -146,7 +154,7 @@ class TableService {
   absl::StatusOr<v1::TransactGetItemsResponse> TransactGetItems(
       const v1::TransactGetItemsRequest& request);
 
-  // Per-table item count and size, in name order.
+  // Per-table figures (TableStats), in name order.
   std::vector<TableStats> Stats() const;
 
  private:

@@ -249,6 +249,50 @@ TEST_F(TableServiceTest, ThrottlingOnTheManualClock) {
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(Put("tbl", {{"pk", S("b" + std::to_string(i))}}).ok());
 }
 
+// What the per-table metrics read: consumed units and throttled requests per
+// table and operation, and the provisioned capacity (0 when on-demand).
+TEST_F(TableServiceTest, StatsPerTableForMetrics) {
+  options_.burst_seconds = 1;
+  Reopen();
+  Create("prov", "S", "", 2, 3);  // burst: 2 reads, 3 writes
+  Create("ondemand");
+  int writes = 0;
+  while (Put("prov", {{"pk", S("k" + std::to_string(writes))}}).ok()) ++writes;
+  EXPECT_EQ(writes, 3);
+  EXPECT_FALSE(Put("prov", {{"pk", S("x")}}).ok());  // a second refusal
+  int reads = 0;
+  for (int i = 0; i < 4; ++i) {
+    v1::GetItemRequest get;
+    get.set_table_name("prov");
+    (*get.mutable_key())["pk"] = S("k0");
+    get.set_consistent_read(true);
+    if (service_->GetItem(get).ok()) ++reads;
+  }
+  EXPECT_EQ(reads, 2);  // and 2 throttled
+  ASSERT_TRUE(Put("ondemand", {{"pk", S("a")}}).ok());
+  ASSERT_TRUE(Put("ondemand", {{"pk", S("b")}}).ok());
+  const std::vector<TableStats> stats = service_->Stats();
+  ASSERT_EQ(stats.size(), 2u);
+  const TableStats& od = stats[0];
+  const TableStats& prov = stats[1];
+  EXPECT_EQ(od.table, "ondemand");
+  EXPECT_EQ(od.write_units_consumed, 2);
+  EXPECT_EQ(od.read_units_consumed, 0);
+  EXPECT_EQ(od.throttled_reads + od.throttled_writes, 0);
+  EXPECT_EQ(od.provisioned_read_units, 0);
+  EXPECT_EQ(od.provisioned_write_units, 0);
+  EXPECT_EQ(prov.table, "prov");
+  EXPECT_EQ(prov.write_units_consumed, 3);
+  EXPECT_EQ(prov.read_units_consumed, 2);
+  EXPECT_EQ(prov.throttled_writes, 2);
+  EXPECT_EQ(prov.throttled_reads, 2);
+  EXPECT_EQ(prov.provisioned_read_units, 2);
+  EXPECT_EQ(prov.provisioned_write_units, 3);
+  // The process-wide events agree with the per-table figures.
+  EXPECT_EQ(events_.Get("throttled", "prov"), 4);
+  EXPECT_EQ(events_.Written("prov"), 3);
+}
+
 TEST_F(TableServiceTest, RestartRecoversItemsCountsTtlAndTokens) {
   Create("tbl");
   ASSERT_TRUE(Put("tbl", {{"pk", S("a")}, {"v", S("1")}}).ok());

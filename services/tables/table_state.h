@@ -34,6 +34,11 @@ struct TableState {
   int64_t size_bytes ABSL_GUARDED_BY(mu) = 0;
   TokenBucket read_bucket ABSL_GUARDED_BY(mu);
   TokenBucket write_bucket ABSL_GUARDED_BY(mu);
+  // Totals since start, for per-table metrics (TableStats).
+  double read_units_consumed ABSL_GUARDED_BY(mu) = 0;
+  double write_units_consumed ABSL_GUARDED_BY(mu) = 0;
+  int64_t throttled_reads ABSL_GUARDED_BY(mu) = 0;
+  int64_t throttled_writes ABSL_GUARDED_BY(mu) = 0;
   // Set (under write_mu and mu) when the table is deleted.
   bool deleted ABSL_GUARDED_BY(mu) = false;
   // Where the next TTL sweep starts (an item key; empty: the table's start).
