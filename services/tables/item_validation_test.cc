@@ -180,10 +180,16 @@ TEST(ItemValidationTest, ExpressionValuesNameTheirKey) {
   const std::vector<v1::AttributeValue> bad = {
       N(std::string(39, '1')), N("1e126"), N("1e-131"), N("NaN"), N("abc"), N(""),
       [] { v1::AttributeValue v; v.mutable_ns(); return v; }(),
-      [] { v1::AttributeValue v; v.mutable_ss()->add_values("a"); v.mutable_ss()->add_values("a"); return v; }(),
+      [] {
+        v1::AttributeValue v;
+        v.mutable_ss()->add_values("a");
+        v.mutable_ss()->add_values("a");
+        return v;
+      }(),
       v1::AttributeValue()};
   for (const v1::AttributeValue& v : bad) {
-    absl::Status s = ValidateValues(Map({{":ok", S("x")}, {":v", v}}), "expression_attribute_values");
+    absl::Status s =
+        ValidateValues(Map({{":ok", S("x")}, {":v", v}}), "expression_attribute_values");
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << v.DebugString();
     EXPECT_EQ(ErrorReason(s), "ValidationException");
     EXPECT_EQ(ErrorField(s), "expression_attribute_values[\":v\"]") << v.DebugString();

@@ -196,7 +196,8 @@ class TableService {
   absl::Status Admit(TableState* t, bool write);
   bool CanAdmit(TableState* t, bool write);
   void Charge(TableState* t, double read_units, double write_units);
-  // Charges the buckets only (under locks); report with Charge's event later.
+  // Charges the buckets and the table's totals only (under locks); report
+  // with Charge's event later.
   void ChargeBuckets(TableState* t, double read_units, double write_units);
   void ReportConditionFailed(const std::string& table);
 
