@@ -13,7 +13,14 @@ std::vector<prometheus::MetricFamily> CappedGauges(const std::string& label,
     prometheus::MetricFamily family;
     family.name = specs[g].name;
     family.help = specs[g].help;
-    family.type = prometheus::MetricType::Gauge;
+    family.type = specs[g].counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
+    auto set = [&specs, g](prometheus::ClientMetric* metric, double value) {
+      if (specs[g].counter) {
+        metric->counter.value = value;
+      } else {
+        metric->gauge.value = value;
+      }
+    };
     double other = 0;
     for (size_t i = 0; i < rows.size(); ++i) {
       const double value = rows[i].values[g];
@@ -23,13 +30,13 @@ std::vector<prometheus::MetricFamily> CappedGauges(const std::string& label,
       }
       prometheus::ClientMetric metric;
       metric.label.push_back({label, rows[i].resource});
-      metric.gauge.value = value;
+      set(&metric, value);
       family.metric.push_back(std::move(metric));
     }
     if (rows.size() > series_limit) {
       prometheus::ClientMetric metric;
       metric.label.push_back({label, "_other"});
-      metric.gauge.value = other;
+      set(&metric, other);
       family.metric.push_back(std::move(metric));
     }
     families.push_back(std::move(family));

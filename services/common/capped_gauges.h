@@ -13,10 +13,12 @@
 
 namespace thingtank {
 
-// One gauge family: its name and help text.
+// One family: its name and help text; a gauge unless `counter` (per-resource
+// totals kept by the caller, exported as counters).
 struct GaugeSpec {
   const char* name;
   const char* help;
+  bool counter = false;
 };
 
 // One resource (a queue, a table): its label value and one value for each

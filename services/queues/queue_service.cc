@@ -75,6 +75,7 @@ QueueService::QueueService(Db* db, Clock* clock, Executor* executor, QueueEvents
       executor_(executor),
       events_(events),
       options_(std::move(options)),
+      url_base_(options_.url_base),
       store_(db),
       lifeline_(Lifeline::Create(this, executor, clock)) {
   std::random_device rd;
@@ -457,7 +458,9 @@ std::vector<QueueCounts> QueueService::Counts() const {
     absl::MutexLock lock(&q->mu);
     if (q->deleted) continue;
     q->index.Promote(now);
-    out.push_back(QueueCounts{q->name, q->index.visible(), q->index.in_flight(), q->index.delayed()});
+    const std::optional<int64_t> earliest = q->index.EarliestSent();
+    out.push_back(QueueCounts{q->name, q->index.visible(), q->index.in_flight(), q->index.delayed(),
+                              earliest ? std::max<int64_t>(0, now - *earliest) / 1e6 : 0.0});
   }
   return out;
 }

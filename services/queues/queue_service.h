@@ -47,12 +47,14 @@ struct QueueCounts {
   int64_t visible = 0;
   int64_t in_flight = 0;
   int64_t delayed = 0;
+  double oldest_message_age_seconds = 0;  // 0 when empty (SQS ApproximateAgeOfOldestMessage)
 };
 
 struct QueueServiceOptions {
   int64_t max_in_flight_standard = 120000;
   int64_t max_in_flight_fifo = 20000;
-  std::string url_base = "http://localhost:4566/000000000000/";
+  // Where queue URLs point until SetUrlBase (serve sets the gateway's address).
+  std::string url_base = "http://localhost:50051/000000000000/";
   std::string arn_prefix = "arn:aws:sqs:us-east-1:000000000000:";
 };
 
@@ -94,6 +96,12 @@ class QueueService {
 
   absl::StatusOr<v1::CreateQueueResponse> CreateQueue(const v1::CreateQueueRequest& request);
   absl::StatusOr<v1::GetQueueUrlResponse> GetQueueUrl(const v1::GetQueueUrlRequest& request);
+  // Queue URLs from now on start with `base` ("http://host:port/000000000000/"):
+  // where the queues are reachable, known once the server listens.
+  void SetUrlBase(std::string base) {
+    absl::MutexLock lock(&url_mu_);
+    url_base_ = std::move(base);
+  }
   absl::StatusOr<v1::ListQueuesResponse> ListQueues(const v1::ListQueuesRequest& request);
   absl::StatusOr<v1::GetQueueAttributesResponse> GetQueueAttributes(
       const v1::GetQueueAttributesRequest& request);
@@ -147,7 +155,10 @@ class QueueService {
   // Registry.
   absl::StatusOr<QueuePtr> Find(const std::string& name) const;
   QueuePtr FindOrNull(const std::string& name) const;
-  std::string Url(const std::string& name) const { return options_.url_base + name; }
+  std::string Url(const std::string& name) const {
+    absl::MutexLock lock(&url_mu_);
+    return url_base_ + name;
+  }
   std::string Arn(const std::string& name) const { return options_.arn_prefix + name; }
   // The dead-letter queue named in `requested` exists, is not the queue
   // itself and is of the same kind.
@@ -211,6 +222,8 @@ class QueueService {
   Executor* const executor_;
   QueueEvents* const events_;
   const QueueServiceOptions options_;
+  mutable absl::Mutex url_mu_;
+  std::string url_base_ ABSL_GUARDED_BY(url_mu_);
   storage::QueueStore store_;
   std::shared_ptr<Lifeline> lifeline_;
 

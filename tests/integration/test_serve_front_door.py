@@ -383,5 +383,98 @@ class RpcSeriesFromTheStart(unittest.TestCase):
                 d.stop()
 
 
+class ScalingDemoMetrics(unittest.TestCase):
+    """The metrics a scaling demo reads move with the calls that move them."""
+
+    @classmethod
+    def setUpClass(cls):
+        tt.require_build("tables")
+
+    def metrics(self, d):
+        return tt.http_get(d.service_metrics_port, "/metrics")[1]
+
+    def test_queue_url_age_and_per_queue_counters(self):
+        for mode in (Deployment.MONOLITHIC, Deployment.MICROSERVICE):
+            with self.subTest(mode=mode):
+                # 1000x: the oldest message ages a second per millisecond.
+                d = Deployment(mode, backend_args=["--time-scale", "1000"])
+                self.addCleanup(d.cleanup)
+                stub = d.stub()
+                q = tt.queues_pb2
+                created = stub.CreateQueue(q.CreateQueueRequest(queue_name="demo"),
+                                           timeout=tt.CALL_DEADLINE_S)
+                # The URL names where the queue is reachable: the gateway in either mode
+                # for a monolith, the queues port of a queues process.
+                port = d.gateway_port if mode == Deployment.MONOLITHIC else d.backend.ports["queues"]
+                self.assertEqual(created.queue_url,
+                                 "http://127.0.0.1:%d/000000000000/demo" % port)
+                text = self.metrics(d)
+                self.assertEqual(tt.metric_sum(text, "thingtank_queues_oldest_message_age_seconds",
+                                               queue="demo"), 0)
+                for body in ("a", "b"):
+                    stub.SendMessage(q.SendMessageRequest(queue_name="demo", message_body=body),
+                                     timeout=tt.CALL_DEADLINE_S)
+                received = stub.ReceiveMessages(q.ReceiveMessagesRequest(
+                    queue_name="demo", max_number_of_messages=1), timeout=tt.CALL_DEADLINE_S)
+                self.assertEqual(len(received.messages), 1)
+                stub.DeleteMessage(q.DeleteMessageRequest(
+                    queue_name="demo", receipt_handle=received.messages[0].receipt_handle),
+                    timeout=tt.CALL_DEADLINE_S)
+                text = self.metrics(d)
+                for what, want in (("sent", 2), ("received", 1), ("deleted", 1)):
+                    self.assertEqual(tt.metric_sum(
+                        text, "thingtank_queues_queue_messages_%s_total" % what, queue="demo"),
+                        want, what)
+                tt.wait_until(lambda: tt.metric_sum(
+                    self.metrics(d), "thingtank_queues_oldest_message_age_seconds",
+                    queue="demo") >= 60, tt.CALL_DEADLINE_S, "the oldest message to age a minute")
+                d.stop()
+
+    def test_table_capacity_consumed_and_provisioned(self):
+        for mode in (Deployment.MONOLITHIC, Deployment.MICROSERVICE):
+            with self.subTest(mode=mode):
+                d = Deployment(mode, service="tables")
+                self.addCleanup(d.cleanup)
+                stub = d.tables_stub()
+                pb = tt.tables_pb2
+                tt.create_table(stub, "demo", ("k", "S"), read_units=7, write_units=5)
+                text = self.metrics(d)
+                self.assertEqual(tt.metric_sum(text, "thingtank_tables_table_provisioned_read_units",
+                                               table="demo"), 7)
+                self.assertEqual(tt.metric_sum(text, "thingtank_tables_table_provisioned_write_units",
+                                               table="demo"), 5)
+                put = pb.PutItemRequest(table_name="demo")
+                put.item["k"].CopyFrom(pb.AttributeValue(s="a"))
+                stub.PutItem(put, timeout=tt.CALL_DEADLINE_S)
+                get = pb.GetItemRequest(table_name="demo", consistent_read=True)
+                get.key["k"].CopyFrom(pb.AttributeValue(s="a"))
+                stub.GetItem(get, timeout=tt.CALL_DEADLINE_S)
+                text = self.metrics(d)
+                # One 1 KiB write unit; one strongly consistent 4 KiB read unit.
+                self.assertEqual(tt.metric_sum(
+                    text, "thingtank_tables_table_write_units_consumed_total", table="demo"), 1)
+                self.assertEqual(tt.metric_sum(
+                    text, "thingtank_tables_table_read_units_consumed_total", table="demo"), 1)
+                d.stop()
+
+    def test_build_info_and_process_metrics(self):
+        d = Deployment(Deployment.MONOLITHIC)
+        self.addCleanup(d.cleanup)
+        text = self.metrics(d)
+        info = tt.metric_samples(text, "thingtank_build_info")
+        self.assertEqual(len(info), 1, info)
+        labels, value = info[0]
+        self.assertEqual(value, 1)
+        self.assertRegex(labels["version"], r"^\d+\.\d+\.\d+$")
+        self.assertEqual(labels["services"], "queues,tables,wamp")
+        self.assertGreater(tt.metric_sum(text, "process_resident_memory_bytes"), 1 << 20)
+        self.assertGreater(tt.metric_sum(text, "process_open_fds"), 3)
+        self.assertGreater(tt.metric_sum(text, "process_max_fds"), 3)
+        start = tt.metric_sum(text, "process_start_time_seconds")
+        self.assertLess(abs(start - time.time()), 600, start)
+        self.assertGreater(tt.metric_sum(text, "process_cpu_seconds_total"), 0)
+        d.stop()
+
+
 if __name__ == "__main__":
     unittest.main()

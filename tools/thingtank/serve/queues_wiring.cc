@@ -1,6 +1,7 @@
 // Wiring of the queues service: the only place that builds its objects.
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "services/common/executor.h"
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
@@ -22,6 +23,10 @@ class RunningQueues final : public RunningService {
     return {queues::v1::QueuesService::service_full_name()};
   }
   void Drain() override { domain->Drain(); }
+  // Queue URLs name where the queues are reachable, as SQS's do.
+  void OnReachableAt(const std::string& address) override {
+    domain->SetUrlBase(absl::StrCat("http://", address, "/000000000000/"));
+  }
 
   // Members in construction order; destroyed in reverse: the gRPC face, the
   // domain (cancels its timers), the executor (runs what is queued), the DB.

@@ -40,6 +40,9 @@ class RunningService {
   // Called once the gRPC server that hosts the service runs (in monolithic
   // mode the gateway, whose in-process channel reaches every service).
   virtual void OnServing(grpc::Server* server) {}
+  // Called once every port is known: `address` is where clients reach this
+  // service (host:port of the gateway in monolithic mode, else its own port).
+  virtual void OnReachableAt(const std::string& address) {}
 };
 
 // One factory per service, each in its own <service>_wiring.cc.

@@ -23,7 +23,12 @@
 #include "services/common/config.h"
 #include "services/common/http_server.h"
 #include "services/common/log.h"
+#include "services/common/process_metrics.h"
 #include "tools/thingtank/serve/running_service.h"
+
+#ifndef THINGTANK_VERSION
+#define THINGTANK_VERSION "unknown"
+#endif
 
 namespace thingtank::serve {
 namespace {
@@ -225,6 +230,19 @@ int RunServe(const std::vector<std::string>& args) {
     for (const auto& [port_name, port] : service->extra_ports()) ports[port_name] = port;
   }
 
+  const std::string host = config.listen_address == "0.0.0.0" ? "localhost" : config.listen_address;
+  for (auto& [name, service] : running) {
+    const int port = ports.count("gateway") ? ports["gateway"] : ports[name];
+    service->OnReachableAt(absl::StrCat(host.find(':') != std::string::npos ? "[" + host + "]" : host,
+                                        ":", port));
+  }
+
+  std::vector<std::string> running_names;
+  for (const auto& [name, service] : running) running_names.push_back(name);
+  auto process_metrics = std::make_shared<ProcessMetrics>(THINGTANK_VERSION,
+                                                          absl::StrJoin(running_names, ","));
+  metrics.AddCollectable(process_metrics);
+
   // Every method's grpc_server_* series exist from the start, at zero.
   for (const auto& [name, service] : running) {
     for (const auto* d : gateway::ProtoServicesOf(name)) rpc_metrics.Initialize(d);
@@ -250,7 +268,6 @@ int RunServe(const std::vector<std::string>& args) {
   if (!config.backends.empty()) {
     for (const auto& [name, address] : config.backends) names.push_back(absl::StrCat(name, "@", address));
   }
-  const std::string host = config.listen_address == "0.0.0.0" ? "localhost" : config.listen_address;
   TT_LOG_INFO("started services=[{}] ports={} data_dir={} time_scale={}", absl::StrJoin(names, ","),
               absl::StrJoin(ports, ",", absl::PairFormatter("=")), config.data_dir, config.time_scale);
   if (ports.count("gateway")) {
