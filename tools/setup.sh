@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  librocksdb-dev prometheus-cpp-dev libabsl-dev libgtest-dev libgmock-dev
+  librocksdb-dev prometheus-cpp-dev libabsl-dev libgtest-dev libgmock-dev libyaml-cpp-dev
   libboost-dev libspdlog-dev libssl-dev libjemalloc-dev nlohmann-json3-dev
   python3 python3-grpcio python3-protobuf
   python3-autobahn python3-twisted python3-msgpack python3-cbor2
