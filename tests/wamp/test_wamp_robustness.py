@@ -5,12 +5,14 @@ After each, the server still serves a new client.
 """
 
 import asyncio
+import re
 import resource
 import socket
 import sys
 import threading
 import time
 import unittest
+import urllib.request
 
 import msgpack
 
@@ -166,6 +168,35 @@ class WampRobustnessTest(unittest.TestCase):
         sys.stderr.write("\n  oversize message: connection closed, close frame %r\n" % (close,))
         if close is not None:
             self.assertEqual(close[0], 1009, "close frame %r" % (close,))
+        self.assert_healthy()
+
+    def metrics_text(self):
+        port = self.server.process.ports["metrics"]
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+            return r.read().decode("utf-8")
+
+    def test_websocket_violations_count_as_protocol_errors(self):
+        def errors():
+            m = re.search(r"^wamp_protocol_errors_total(?:\{\})? (\S+)$", self.metrics_text(), re.M)
+            self.assertIsNotNone(m, "no wamp_protocol_errors_total")
+            return float(m.group(1))
+        before = errors()
+        ws = wt.raw_session(self.server.port)
+        self.addCleanup(ws.close_socket)
+        ws.send_frame(3, b"reserved opcode")  # not a WebSocket frame type
+        ws.expect_closed(timeout=20)
+        wt.wait_until(lambda: errors() > before, 20, "the violation to be counted")
+        self.assertEqual(errors(), before + 1)
+        # Only the message types a router can receive, and those it sends, have series.
+        text = self.metrics_text()
+        received = set(re.findall(r'^wamp_messages_received_total\{type="(\w+)"\}', text, re.M))
+        sent = set(re.findall(r'^wamp_messages_sent_total\{type="(\w+)"\}', text, re.M))
+        self.assertEqual(received, {"HELLO", "AUTHENTICATE", "ABORT", "GOODBYE", "ERROR", "PUBLISH",
+                                    "SUBSCRIBE", "UNSUBSCRIBE", "CALL", "CANCEL", "REGISTER",
+                                    "UNREGISTER", "YIELD"})
+        self.assertEqual(sent, {"WELCOME", "ABORT", "CHALLENGE", "GOODBYE", "ERROR", "PUBLISHED",
+                                "SUBSCRIBED", "UNSUBSCRIBED", "EVENT", "RESULT", "REGISTERED",
+                                "UNREGISTERED", "INVOCATION", "INTERRUPT"})
         self.assert_healthy()
 
     # --- Slow consumer

@@ -3,15 +3,22 @@
 namespace thingtank::wamp {
 
 namespace {
-constexpr MessageType kAllTypes[] = {
-    MessageType::kHello,       MessageType::kWelcome,    MessageType::kAbort,
-    MessageType::kChallenge,   MessageType::kAuthenticate, MessageType::kGoodbye,
-    MessageType::kError,       MessageType::kPublish,    MessageType::kPublished,
-    MessageType::kSubscribe,   MessageType::kSubscribed, MessageType::kUnsubscribe,
-    MessageType::kUnsubscribed, MessageType::kEvent,     MessageType::kCall,
-    MessageType::kCancel,      MessageType::kResult,     MessageType::kRegister,
-    MessageType::kRegistered,  MessageType::kUnregister, MessageType::kUnregistered,
-    MessageType::kInvocation,  MessageType::kInterrupt,  MessageType::kYield,
+// What a router receives from a client (WAMP v2 basic and advanced profile,
+// router side) and what it sends; other types from a client are protocol
+// errors, counted there.
+constexpr MessageType kReceived[] = {
+    MessageType::kHello,     MessageType::kAuthenticate, MessageType::kAbort,
+    MessageType::kGoodbye,   MessageType::kError,        MessageType::kPublish,
+    MessageType::kSubscribe, MessageType::kUnsubscribe,  MessageType::kCall,
+    MessageType::kCancel,    MessageType::kRegister,     MessageType::kUnregister,
+    MessageType::kYield,
+};
+constexpr MessageType kSent[] = {
+    MessageType::kWelcome,      MessageType::kAbort,      MessageType::kChallenge,
+    MessageType::kGoodbye,      MessageType::kError,      MessageType::kPublished,
+    MessageType::kSubscribed,   MessageType::kUnsubscribed, MessageType::kEvent,
+    MessageType::kResult,       MessageType::kRegistered, MessageType::kUnregistered,
+    MessageType::kInvocation,   MessageType::kInterrupt,
 };
 }  // namespace
 
@@ -24,10 +31,11 @@ RouterMetrics::RouterMetrics(prometheus::Registry* registry) {
                      .Name("wamp_messages_sent_total")
                      .Help("WAMP messages sent to sessions, by message type")
                      .Register(*registry);
-  for (MessageType t : kAllTypes) {
-    const std::string name(MessageTypeName(t));
-    in_[static_cast<int>(t)] = &in_family_->Add({{"type", name}});
-    out_[static_cast<int>(t)] = &out_family_->Add({{"type", name}});
+  for (MessageType t : kReceived) {
+    in_[static_cast<int>(t)] = &in_family_->Add({{"type", std::string(MessageTypeName(t))}});
+  }
+  for (MessageType t : kSent) {
+    out_[static_cast<int>(t)] = &out_family_->Add({{"type", std::string(MessageTypeName(t))}});
   }
   events_delivered_ = &prometheus::BuildCounter()
                            .Name("wamp_events_delivered_total")
@@ -48,7 +56,9 @@ RouterMetrics::RouterMetrics(prometheus::Registry* registry) {
                                     0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
   protocol_errors_ = &prometheus::BuildCounter()
                           .Name("wamp_protocol_errors_total")
-                          .Help("Sessions aborted for a protocol violation")
+                          .Help("Protocol violations: WAMP sessions aborted for one, and "
+                                "WebSocket connections closed for a bad frame, an oversize "
+                                "message or a wrong frame type")
                           .Register(*registry)
                           .Add({});
   disconnects_ = &prometheus::BuildCounter()
@@ -66,6 +76,7 @@ RouterMetrics::RouterMetrics(prometheus::Registry* registry) {
 }
 
 void RouterMetrics::Disconnect(DisconnectReason reason) {
+  if (reason == DisconnectReason::kProtocolViolation) protocol_errors_->Increment();
   disconnects_->Add({{"reason", std::string(DisconnectReasonName(reason))}}).Increment();
 }
 

@@ -21,8 +21,9 @@ class RouterMetrics {
  public:
   explicit RouterMetrics(prometheus::Registry* registry);
 
-  void MessageIn(MessageType type) { Slot(in_, type)->Increment(); }
-  void MessageOut(MessageType type) { Slot(out_, type)->Increment(); }
+  // Types a router cannot receive (or send) have no series: nothing counted.
+  void MessageIn(MessageType type) { Count(in_, type); }
+  void MessageOut(MessageType type) { Count(out_, type); }
   void EventsDelivered(double n) { events_delivered_->Increment(n); }
   void CallRouted() { calls_routed_->Increment(); }
   void CallLatency(double seconds) { call_latency_->Observe(seconds); }
@@ -35,9 +36,9 @@ class RouterMetrics {
 
  private:
   static constexpr int kTypes = 71;
-  prometheus::Counter* Slot(const std::array<prometheus::Counter*, kTypes>& slots,
-                            MessageType type) {
-    return slots[static_cast<int>(type)];
+  static void Count(const std::array<prometheus::Counter*, kTypes>& slots, MessageType type) {
+    const int i = static_cast<int>(type);
+    if (i >= 0 && i < kTypes && slots[i] != nullptr) slots[i]->Increment();
   }
 
   prometheus::Family<prometheus::Counter>* in_family_;
