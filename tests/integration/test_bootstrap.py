@@ -10,6 +10,8 @@ import subprocess
 import tempfile
 import unittest
 
+import grpc
+
 import thingtank_testing as tt
 from thingtank_testing import CALL_DEADLINE_S as T
 
@@ -164,6 +166,26 @@ class BootstrapTest(unittest.TestCase):
         self.assertEqual(again.approximate_number_of_messages, 1)
         got = tables.GetItem(self.t.GetItemRequest(table_name="readings", key=key), timeout=T)
         self.assertEqual(tt.attrs(got.item), {"device": "d1", "at": 1, "v": "kept"})
+        server.stop()
+
+    def test_with_api_keys_the_file_is_applied_and_callers_still_need_a_key(self):
+        keys = self.write("keys.txt", "admin s3cret *\n")
+        path = self.write("bootstrap.yaml", YAML_FILE)
+        data_dir = os.path.join(self.dir, "data")
+        os.makedirs(data_dir)
+        server = tt.ServerProcess(["--gateway-port", "0", "--metrics-port", "0", "--wamp-ws-port", "0",
+                                   "--auth=apikey", "--api-keys-file", keys, "--bootstrap", path],
+                                  data_dir=data_dir)
+        self.addCleanup(server.cleanup)
+        server.start(required=("gateway",))
+        channel = tt.ready_channel(server.ports["gateway"])
+        self.addCleanup(channel.close)
+        queues = tt.queues_pb2_grpc.QueuesServiceStub(channel)
+        e = tt.call_error(queues.ListQueues, self.q.ListQueuesRequest())
+        self.assertEqual(e.code, grpc.StatusCode.UNAUTHENTICATED, e)
+        listed = queues.ListQueues(self.q.ListQueuesRequest(), timeout=T,
+                                   metadata=[("authorization", "ApiKey admin:s3cret")])
+        self.assertEqual(sorted(q.name for q in listed.queues), ["orders", "orders-dlq"])
         server.stop()
 
     def test_json_file(self):
