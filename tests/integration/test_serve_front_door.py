@@ -354,6 +354,27 @@ class ServeFlags(unittest.TestCase):
             self.assertFalse(os.path.exists(data_dir), "%s was not removed" % data_dir)
 
 
+class HealthFromPython(unittest.TestCase):
+    """The generated health modules import beside grpcio as the README shows:
+    grpcio owns the `grpc` package, so the generated grpc/health/v1 is added
+    to its path."""
+
+    def test_health_check_with_the_generated_modules(self):
+        tt.require_build()
+        import grpc as grpc_package
+        grpc_package.__path__.append(os.path.join(tt.PY_GEN, "grpc"))
+        health_pb2 = importlib.import_module("grpc.health.v1.health_pb2")
+        health_pb2_grpc = importlib.import_module("grpc.health.v1.health_pb2_grpc")
+        d = Deployment(Deployment.MONOLITHIC)
+        self.addCleanup(d.cleanup)
+        stub = health_pb2_grpc.HealthStub(d.channel)
+        for service in ("", "thingtank.queues.v1.QueuesService", "thingtank.tables.v1.TablesService"):
+            response = stub.Check(health_pb2.HealthCheckRequest(service=service),
+                                  timeout=tt.CALL_DEADLINE_S)
+            self.assertEqual(response.status, health_pb2.HealthCheckResponse.SERVING, service)
+        d.stop()
+
+
 class RpcSeriesFromTheStart(unittest.TestCase):
 
     @classmethod
