@@ -45,6 +45,33 @@ struct Flag {
   std::function<absl::Status(ServeConfig*, const std::string&)> set;
 };
 
+// Flags that set one member: a boolean, a port, a non-empty string.
+Flag BoolFlag(const std::string& name, bool ServeConfig::*member) {
+  return {name, true, [name, member](ServeConfig* c, const std::string& v) -> absl::Status {
+            auto b = ParseBool(name, v);
+            if (!b.ok()) return b.status();
+            c->*member = *b;
+            return absl::OkStatus();
+          }};
+}
+
+Flag PortFlag(const std::string& name, int ServeConfig::*member) {
+  return {name, false, [name, member](ServeConfig* c, const std::string& v) -> absl::Status {
+            auto p = ParsePort(name, v);
+            if (!p.ok()) return p.status();
+            c->*member = *p;
+            return absl::OkStatus();
+          }};
+}
+
+Flag NonEmptyFlag(const std::string& name, std::string ServeConfig::*member) {
+  return {name, false, [name, member](ServeConfig* c, const std::string& v) -> absl::Status {
+            if (v.empty()) return FlagError(name, "is empty");
+            c->*member = v;
+            return absl::OkStatus();
+          }};
+}
+
 std::vector<Flag> Flags(const std::vector<std::string>& available) {
   std::vector<Flag> flags = {
       {"services", false,
@@ -87,52 +114,13 @@ std::vector<Flag> Flags(const std::vector<std::string>& available) {
          }
          return absl::OkStatus();
        }},
-      {"listen-address", false,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
-         if (v.empty()) return FlagError("listen-address", "is empty");
-         c->listen_address = v;
-         return absl::OkStatus();
-       }},
-      {"gateway-port", false,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
-         auto p = ParsePort("gateway-port", v);
-         if (!p.ok()) return p.status();
-         c->gateway_port = *p;
-         return absl::OkStatus();
-       }},
-      {"wamp-ws-port", false,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
-         auto p = ParsePort("wamp-ws-port", v);
-         if (!p.ok()) return p.status();
-         c->wamp_ws_port = *p;
-         return absl::OkStatus();
-       }},
-      {"metrics-port", false,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
-         auto p = ParsePort("metrics-port", v);
-         if (!p.ok()) return p.status();
-         c->metrics_port = *p;
-         return absl::OkStatus();
-       }},
-      {"data-dir", false,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
-         if (v.empty()) return FlagError("data-dir", "is empty");
-         c->data_dir = v;
-         return absl::OkStatus();
-       }},
-      {"ephemeral", true,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
-         auto b = ParseBool("ephemeral", v);
-         if (!b.ok()) return b.status();
-         c->ephemeral = *b;
-         return absl::OkStatus();
-       }},
-      {"bootstrap", false,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
-         if (v.empty()) return FlagError("bootstrap", "is empty");
-         c->bootstrap_file = v;
-         return absl::OkStatus();
-       }},
+      NonEmptyFlag("listen-address", &ServeConfig::listen_address),
+      PortFlag("gateway-port", &ServeConfig::gateway_port),
+      PortFlag("wamp-ws-port", &ServeConfig::wamp_ws_port),
+      PortFlag("metrics-port", &ServeConfig::metrics_port),
+      NonEmptyFlag("data-dir", &ServeConfig::data_dir),
+      BoolFlag("ephemeral", &ServeConfig::ephemeral),
+      NonEmptyFlag("bootstrap", &ServeConfig::bootstrap_file),
       {"auth", false,
        [](ServeConfig* c, const std::string& v) -> absl::Status {
          if (v == "none") {
@@ -162,13 +150,7 @@ std::vector<Flag> Flags(const std::vector<std::string>& available) {
          c->wamp_config_file = v;
          return absl::OkStatus();
        }},
-      {"allow-insecure", true,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
-         auto b = ParseBool("allow-insecure", v);
-         if (!b.ok()) return b.status();
-         c->allow_insecure = *b;
-         return absl::OkStatus();
-       }},
+      BoolFlag("allow-insecure", &ServeConfig::allow_insecure),
       {"time-scale", false,
        [](ServeConfig* c, const std::string& v) -> absl::Status {
          double d = 0;
@@ -178,13 +160,7 @@ std::vector<Flag> Flags(const std::vector<std::string>& available) {
          c->time_scale = d;
          return absl::OkStatus();
        }},
-      {"sync-writes", true,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
-         auto b = ParseBool("sync-writes", v);
-         if (!b.ok()) return b.status();
-         c->sync_writes = *b;
-         return absl::OkStatus();
-       }},
+      BoolFlag("sync-writes", &ServeConfig::sync_writes),
       {"log-level", false,
        [](ServeConfig* c, const std::string& v) -> absl::Status {
          static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
