@@ -451,6 +451,18 @@ class WampToThingTankTest(BridgeTestBase):
         described = self.call_ok(c, "thingtank.tables.describe_table", TableName=table)
         self.assertEqual(described.kwresults["Table"]["TableStatus"], "ACTIVE")
         self.assertEqual(described.kwresults["Table"]["ItemCount"], 2)
+        # Batches in DynamoDB's request shapes (a table's writes as a list, keys as maps).
+        written = self.call_ok(c, "thingtank.tables.batch_write_item", RequestItems={table: [
+            {"PutRequest": {"Item": {"device": {"S": "d3"}, "ts": {"N": "3"}}}},
+            {"DeleteRequest": {"Key": {"device": {"S": "d1"}, "ts": {"N": "1700000001"}}}}]})
+        self.assertEqual(written.kwresults, {"UnprocessedItems": {}})
+        batch = self.call_ok(c, "thingtank.tables.batch_get_item", RequestItems={table: {
+            "Keys": [{"device": {"S": "d3"}, "ts": {"N": "3"}},
+                     {"device": {"S": "d1"}, "ts": {"N": "1700000001"}}],
+            "ConsistentRead": True}})
+        self.assertEqual(batch.kwresults, {
+            "Responses": {table: [{"device": {"S": "d3"}, "ts": {"N": "3"}}]},
+            "UnprocessedKeys": {}})
 
         # The item is there for a gRPC client too.
         g = self.tables.GetItem(tt.tables_pb2.GetItemRequest(
