@@ -1,23 +1,23 @@
 // The `thingtank` binary: `thingtank serve` runs services; every other command
-// is a client of a running ThingTank.
+// is a client of a running ThingTank. The services come from Modules().
+#include <iomanip>
 #include <iostream>
 #include <string>
 #include <vector>
 
-#include "tools/thingtank/cli/queues_cli.h"
-#include "tools/thingtank/cli/tables_cli.h"
-#include "tools/thingtank/cli/wamp_cli.h"
+#include "tools/thingtank/modules.h"
 #include "tools/thingtank/serve/serve.h"
 
 namespace {
 
 void Usage(std::ostream& os) {
   os << "usage: thingtank <command> [args]\n\n"
-        "  serve        run ThingTank (all services and the gateway; see thingtank serve --help)\n"
-        "  queues ...   queue commands (SQS): create, list, send, receive, delete, ...\n"
-        "  tables ...   table commands (DynamoDB): create, list, describe, put, get, query, scan, ...\n"
-        "  wamp ...     WAMP commands: publish, call, subscribe, rules (forwarding rules)\n"
-        "  version      print the version\n\n"
+        "  serve        run ThingTank (all services and the gateway; see thingtank serve --help)\n";
+  for (const auto& module : thingtank::Modules()) {
+    if (module.cli == nullptr) continue;
+    os << "  " << std::left << std::setw(13) << (module.name + " ...") << module.cli_summary << "\n";
+  }
+  os << "  version      print the version\n\n"
         "Client commands talk to --endpoint (default localhost:50051, or THINGTANK_ENDPOINT).\n";
 }
 
@@ -31,10 +31,10 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (command == "serve") return thingtank::serve::RunServe(rest);
-  if (command == "queues") return thingtank::cli::RunQueues(rest);
-  if (command == "tables") return thingtank::cli::RunTables(rest);
-  if (command == "wamp") return thingtank::cli::RunWamp(rest);
+  if (command == "serve") return thingtank::serve::RunServe(rest, thingtank::Modules());
+  for (const auto& module : thingtank::Modules()) {
+    if (command == module.name && module.cli != nullptr) return module.cli(rest);
+  }
   if (command == "version" || command == "--version") {
     std::cout << "thingtank " << THINGTANK_VERSION << "\n";
     return 0;

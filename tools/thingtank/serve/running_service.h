@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "google/protobuf/descriptor.h"
 #include "grpcpp/impl/service_type.h"
 #include "grpcpp/server.h"
 #include "services/common/clock.h"
@@ -23,6 +24,9 @@ struct ServeContext {
   MetricsHub* metrics;
   RpcMetrics* rpc_metrics;
   CallGate* gate;  // null unless the gateway runs in this process with auth
+  // The proto services of every service of this build, by service name (the
+  // WAMP bridge offers them all).
+  std::map<std::string, std::vector<const google::protobuf::ServiceDescriptor*>> apis;
 };
 
 // One started service: its domain, storage and gRPC face. Destroying it closes

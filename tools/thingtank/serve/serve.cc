@@ -35,19 +35,17 @@
 namespace thingtank::serve {
 namespace {
 
-using Factory = absl::StatusOr<std::unique_ptr<RunningService>> (*)(const ServeContext&);
-
-// The services this build can run. A service's issue adds its line here.
-const std::map<std::string, Factory>& Factories() {
-  static const auto* kFactories = new std::map<std::string, Factory>{
-      {"queues", &StartQueues}, {"tables", &StartTables}, {"wamp", &StartWamp}};
-  return *kFactories;
+std::vector<std::string> NamesOf(const ServiceModules& modules) {
+  std::vector<std::string> names;
+  for (const auto& module : modules) names.push_back(module.name);
+  return names;
 }
 
-std::vector<std::string> BuiltServices() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : Factories()) names.push_back(name);
-  return names;
+const ServiceModule* Find(const ServiceModules& modules, const std::string& name) {
+  for (const auto& module : modules) {
+    if (module.name == name) return &module;
+  }
+  return nullptr;
 }
 
 absl::Status WritePorts(const std::string& data_dir, const std::map<std::string, int>& ports) {
@@ -109,10 +107,10 @@ int Fail(const absl::Status& status) {
 
 }  // namespace
 
-int RunServe(const std::vector<std::string>& args) {
+int RunServe(const std::vector<std::string>& args, const ServiceModules& modules) {
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
-      std::cout << ServeUsage(BuiltServices());
+      std::cout << ServeUsage(NamesOf(modules));
       return 0;
     }
   }
@@ -124,7 +122,7 @@ int RunServe(const std::vector<std::string>& args) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  absl::StatusOr<ServeConfig> parsed = ParseServeConfig(args, ProcessEnvironment(), BuiltServices());
+  absl::StatusOr<ServeConfig> parsed = ParseServeConfig(args, ProcessEnvironment(), NamesOf(modules));
   if (!parsed.ok()) return Fail(parsed.status());
   // Declared before everything that uses the data: removed after it is closed.
   std::unique_ptr<TemporaryDataDir> ephemeral;
@@ -159,26 +157,21 @@ int RunServe(const std::vector<std::string>& args) {
     gate = std::make_unique<gateway::ApiKeyGate>(*std::move(keys), &clock);
   }
   ServeContext context{&config, &clock, &metrics, &rpc_metrics,
-                       config.Runs("gateway") ? gate.get() : nullptr};
+                       config.Runs("gateway") ? gate.get() : nullptr, {}};
+  for (const auto& module : modules) context.apis[module.name] = module.ProtoServices();
 
   // Start the domain services of this process.
   std::map<std::string, std::unique_ptr<RunningService>> running;
-  std::vector<std::string> not_built;
   for (const auto& name : config.services) {
     if (name == "gateway") continue;
-    auto factory = Factories().find(name);
-    if (factory == Factories().end()) {
-      not_built.push_back(name);
-      continue;
-    }
-    auto service = factory->second(context);
+    const ServiceModule* module = Find(modules, name);  // config accepts only modules' names
+    auto service = module->start(context);
     if (!service.ok()) {
       return Fail(absl::Status(service.status().code(),
                                absl::StrCat(name, ": ", service.status().message())));
     }
     running[name] = *std::move(service);
   }
-  if (!not_built.empty()) TT_LOG_INFO("not in this build yet: {}", absl::StrJoin(not_built, ", "));
   if (running.empty() && !config.Runs("gateway")) {
     return Fail(absl::InvalidArgumentError("--services: none of the named services is in this build"));
   }
@@ -263,10 +256,10 @@ int RunServe(const std::vector<std::string>& args) {
 
   // Every method's grpc_server_* series exist from the start, at zero.
   for (const auto& [name, service] : running) {
-    for (const auto* d : gateway::ProtoServicesOf(name)) rpc_metrics.Initialize(d);
+    for (const auto* d : context.apis[name]) rpc_metrics.Initialize(d);
   }
   for (const auto& [name, address] : config.backends) {
-    for (const auto* d : gateway::ProtoServicesOf(name)) rpc_metrics.Initialize(d);
+    for (const auto* d : context.apis[name]) rpc_metrics.Initialize(d);
   }
 
   // --bootstrap: the file's resources, through the gateway's own server

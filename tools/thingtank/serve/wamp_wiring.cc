@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/routes.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/client_interceptor.h"
 #include "services/common/executor.h"
@@ -171,12 +170,8 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& co
   running->executor = std::make_unique<ThreadPool>("wamp-exec", 2, 10000);
   running->router = std::make_unique<wamp::Router>(std::move(config.wamp), context.clock,
                                                    context.metrics->registry());
-  std::map<std::string, std::vector<const google::protobuf::ServiceDescriptor*>> services;
   // Every service behind the gateway, this one included (rules can be managed from WAMP).
-  for (const char* name : {"queues", "tables", "wamp"}) {
-    services[name] = gateway::ProtoServicesOf(name);
-  }
-  running->bridge = std::make_unique<wamp::Bridge>(services);
+  running->bridge = std::make_unique<wamp::Bridge>(context.apis);
   running->bridge->Install(running->router.get());
   TT_ASSIGN_OR_RETURN(running->rules,
                       wamp::RuleEngine::Open(running->db.get(), running->router.get(), context.clock,

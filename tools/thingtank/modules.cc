@@ -1,0 +1,25 @@
+#include "tools/thingtank/modules.h"
+
+#include "thingtank/queues/v1/queues.pb.h"
+#include "thingtank/tables/v1/tables.pb.h"
+#include "thingtank/wamp/v1/wamp.pb.h"
+#include "tools/thingtank/cli/queues_cli.h"
+#include "tools/thingtank/cli/tables_cli.h"
+#include "tools/thingtank/cli/wamp_cli.h"
+
+namespace thingtank {
+
+const serve::ServiceModules& Modules() {
+  static const auto* kModules = new serve::ServiceModules{
+      {"queues", queues::v1::CreateQueueRequest::descriptor()->file(), &serve::StartQueues,
+       &cli::RunQueues, "queue commands (SQS): create, list, send, receive, delete, ..."},
+      {"tables", tables::v1::CreateTableRequest::descriptor()->file(), &serve::StartTables,
+       &cli::RunTables,
+       "table commands (DynamoDB): create, list, describe, put, get, query, scan, ..."},
+      {"wamp", wamp::v1::PublishRequest::descriptor()->file(), &serve::StartWamp, &cli::RunWamp,
+       "WAMP commands: publish, call, subscribe, rules (forwarding rules)"},
+  };
+  return *kModules;
+}
+
+}  // namespace thingtank
