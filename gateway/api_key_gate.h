@@ -7,9 +7,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "gateway/api_keys.h"
-#include "gateway/token_bucket.h"
 #include "services/common/clock.h"
 #include "services/common/server.h"
+#include "services/common/token_bucket.h"
 
 namespace thingtank::gateway {
 

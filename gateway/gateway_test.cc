@@ -1,6 +1,6 @@
 #include "gateway/api_keys.h"
 #include "gateway/routes.h"
-#include "gateway/token_bucket.h"
+#include "services/common/token_bucket.h"
 
 #include "gtest/gtest.h"
 

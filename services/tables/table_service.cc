@@ -122,10 +122,10 @@ absl::Status TableService::Load() {
       creating.push_back(t->id);
     }
     const auto& tp = record.description().provisioned_throughput();
-    t->read_bucket = TokenBucket(static_cast<double>(tp.read_capacity_units()),
-                                 options_.burst_seconds, Now());
-    t->write_bucket = TokenBucket(static_cast<double>(tp.write_capacity_units()),
-                                  options_.burst_seconds, Now());
+    t->read_bucket = ProvisionedBucket(static_cast<double>(tp.read_capacity_units()),
+                                       options_.burst_seconds, Now());
+    t->write_bucket = ProvisionedBucket(static_cast<double>(tp.write_capacity_units()),
+                                        options_.burst_seconds, Now());
     t->record = std::move(record);
     t->item_count = counters.item_count();
     t->size_bytes = counters.size_bytes();
@@ -277,10 +277,10 @@ absl::StatusOr<v1::CreateTableResponse> TableService::CreateTable(
     auto t = std::make_shared<TableState>(id, request.table_name(), storage::KeySchema::From(*d));
     absl::MutexLock tl(&t->mu);
     const auto& tp = d->provisioned_throughput();
-    t->read_bucket = TokenBucket(static_cast<double>(tp.read_capacity_units()),
-                                 options_.burst_seconds, Now());
-    t->write_bucket = TokenBucket(static_cast<double>(tp.write_capacity_units()),
-                                  options_.burst_seconds, Now());
+    t->read_bucket = ProvisionedBucket(static_cast<double>(tp.read_capacity_units()),
+                                       options_.burst_seconds, Now());
+    t->write_bucket = ProvisionedBucket(static_cast<double>(tp.write_capacity_units()),
+                                        options_.burst_seconds, Now());
     t->record = record;
     tables_[request.table_name()] = std::move(t);
   }
@@ -358,10 +358,10 @@ absl::StatusOr<v1::UpdateTableResponse> TableService::UpdateTable(
   {
     absl::MutexLock lock(&t->mu);
     const auto& tp = d->provisioned_throughput();
-    t->read_bucket.SetRate(static_cast<double>(tp.read_capacity_units()), options_.burst_seconds,
-                           Now());
-    t->write_bucket.SetRate(static_cast<double>(tp.write_capacity_units()),
-                            options_.burst_seconds, Now());
+    const double rcu = static_cast<double>(tp.read_capacity_units());
+    const double wcu = static_cast<double>(tp.write_capacity_units());
+    t->read_bucket.SetRate(rcu, rcu * options_.burst_seconds, Now());
+    t->write_bucket.SetRate(wcu, wcu * options_.burst_seconds, Now());
     t->record = std::move(record);
   }
   v1::UpdateTableResponse response;
@@ -540,6 +540,10 @@ absl::Status TableService::Admit(TableState* t, bool write) {
     if (wait != absl::ZeroDuration()) ++(write ? t->throttled_writes : t->throttled_reads);
   }
   if (wait == absl::ZeroDuration()) return absl::OkStatus();
+  // Tell the client to back off at least a millisecond, and a second when the
+  // bucket never refills (zero capacity units).
+  wait = wait == absl::InfiniteDuration() ? absl::Seconds(1)
+                                          : std::max(absl::Milliseconds(1), wait);
   if (events_ != nullptr) events_->OnThrottled(t->name);
   return QuotaExceeded("ProvisionedThroughputExceededException", "table/" + t->name,
                        absl::StrCat("The level of configured provisioned throughput for the table ",

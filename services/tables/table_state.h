@@ -6,9 +6,10 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "services/common/token_bucket.h"
+#include "services/tables/capacity_units.h"
 #include "services/tables/storage/table_keys.h"
 #include "services/tables/storage/table_records.pb.h"
-#include "services/tables/throughput.h"
 
 namespace thingtank::tables {
 
@@ -46,5 +47,11 @@ struct TableState {
 };
 
 using TablePtr = std::shared_ptr<TableState>;
+
+// A provisioned-throughput bucket: `units` per second, saving up to
+// `burst_seconds` of unused capacity (DynamoDB's burst credit), starting full.
+inline TokenBucket ProvisionedBucket(double units, double burst_seconds, absl::Time now) {
+  return TokenBucket(units, units * burst_seconds, now);
+}
 
 }  // namespace thingtank::tables
