@@ -19,13 +19,19 @@ absl::Status FlagError(const std::string& flag, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", what));
 }
 
-absl::StatusOr<int> ParsePort(const std::string& flag, const std::string& v) {
+}  // namespace
+
+absl::StatusOr<int> ParsePortFlag(const std::string& flag, const std::string& v) {
   int port = 0;
   if (!absl::SimpleAtoi(v, &port) || port < 0 || port > 65535) {
     return FlagError(flag, absl::StrCat("\"", v, "\" is not a port (0 to 65535; 0 picks a free one)"));
   }
   return port;
 }
+
+namespace {
+
+absl::StatusOr<int> ParsePort(const std::string& flag, const std::string& v) { return ParsePortFlag(flag, v); }
 
 absl::StatusOr<bool> ParseBool(const std::string& flag, const std::string& v) {
   const std::string s = absl::AsciiStrToLower(v);
@@ -116,7 +122,6 @@ std::vector<Flag> Flags(const std::vector<std::string>& available) {
        }},
       NonEmptyFlag("listen-address", &ServeConfig::listen_address),
       PortFlag("gateway-port", &ServeConfig::gateway_port),
-      PortFlag("wamp-ws-port", &ServeConfig::wamp_ws_port),
       PortFlag("metrics-port", &ServeConfig::metrics_port),
       NonEmptyFlag("data-dir", &ServeConfig::data_dir),
       BoolFlag("ephemeral", &ServeConfig::ephemeral),
@@ -135,19 +140,6 @@ std::vector<Flag> Flags(const std::vector<std::string>& available) {
       {"api-keys-file", false,
        [](ServeConfig* c, const std::string& v) -> absl::Status {
          c->api_keys_file = v;
-         return absl::OkStatus();
-       }},
-      {"gateway-address", false,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
-         if (v.find(':') == std::string::npos) {
-           return FlagError("gateway-address", "must be host:port");
-         }
-         c->gateway_address = v;
-         return absl::OkStatus();
-       }},
-      {"wamp-config", false,
-       [](ServeConfig* c, const std::string& v) -> absl::Status {
-         c->wamp_config_file = v;
          return absl::OkStatus();
        }},
       BoolFlag("allow-insecure", &ServeConfig::allow_insecure),
@@ -202,13 +194,13 @@ std::vector<Flag> Flags(const std::vector<std::string>& available) {
   return flags;
 }
 
+}  // namespace
+
 std::string EnvName(const std::string& flag) {
   std::string s = absl::StrCat("THINGTANK_", flag);
   for (char& ch : s) ch = ch == '-' ? '_' : static_cast<char>(std::toupper(ch));
   return s;
 }
-
-}  // namespace
 
 const std::vector<std::string>& KnownServices() {
   static const auto* kServices = new std::vector<std::string>{
@@ -236,10 +228,26 @@ std::vector<std::string> WithGateway(const std::vector<std::string>& available) 
 
 absl::StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args,
                                              const std::map<std::string, std::string>& env,
-                                             const std::vector<std::string>& available_in) {
+                                             const std::vector<std::string>& available_in,
+                                             const std::vector<ServiceFlagSpec>& service_flags) {
   ServeConfig config;
   const std::vector<std::string> available = WithGateway(available_in);
-  const std::vector<Flag> flags = Flags(available);
+  std::vector<Flag> flags = Flags(available);
+  // The services' own settings: kept as given; their wiring parses them.
+  for (const ServiceFlagSpec& spec : service_flags) {
+    const std::string name = spec.name;
+    flags.push_back({name, spec.value_name.empty(),
+                     [name](ServeConfig* c, const std::string& v) -> absl::Status {
+                       c->service_flags[name] = v;
+                       return absl::OkStatus();
+                     }});
+  }
+  auto env_only = [&service_flags](const std::string& name) {
+    for (const auto& spec : service_flags) {
+      if (spec.name == name) return spec.env_only;
+    }
+    return false;
+  };
   bool data_dir_set = false;
   auto find = [&](const std::string& name) -> const Flag* {
     for (const auto& f : flags) {
@@ -270,6 +278,11 @@ absl::StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& arg
       has_value = true;
     }
     const Flag* flag = find(name);
+    if (flag != nullptr && env_only(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", name, " is a secret: set it in the environment (", EnvName(name),
+          "), where other users of the machine cannot read it"));
+    }
     if (flag == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, "; see thingtank serve --help"));
     }
@@ -324,7 +337,8 @@ std::map<std::string, std::string> ProcessEnvironment() {
   return env;
 }
 
-std::string ServeUsage(const std::vector<std::string>& available_in) {
+std::string ServeUsage(const std::vector<std::string>& available_in,
+                       const std::vector<ServiceFlagSpec>& service_flags) {
   const std::vector<std::string> available = WithGateway(available_in);
   std::vector<std::string> services, ports;
   for (const auto& name : available) {
@@ -332,6 +346,16 @@ std::string ServeUsage(const std::vector<std::string>& available_in) {
     services.push_back(name);
     ports.push_back(absl::StrCat("                         --", name, "-port (default ",
                                  DefaultServicePort(name), ")\n"));
+  }
+  std::string own;
+  for (const ServiceFlagSpec& spec : service_flags) {
+    std::string flag = spec.env_only ? EnvName(spec.name)
+                                     : absl::StrCat("--", spec.name,
+                                                    spec.value_name.empty() ? "" : "=",
+                                                    spec.value_name);
+    const size_t width = 22;  // as the flags above
+    absl::StrAppend(&own, "  ", flag, std::string(flag.size() < width ? width - flag.size() : 1, ' '),
+                    " ", spec.service, ": ", spec.help, "\n");
   }
   return absl::StrCat(R"(usage: thingtank serve [flags]
 
@@ -352,18 +376,14 @@ one process (monolithic mode), data in ./data.
   --auth=none|apikey     gateway authentication (default none, loopback only)
   --api-keys-file=FILE   API keys for --auth=apikey (see docs/auth.md)
   --allow-insecure       allow --auth=none on a non-loopback address
-  --wamp-ws-port=N       WAMP WebSocket port, path /ws (default 8080; 0 picks one)
-  --wamp-config=FILE     WAMP realms, roles and principals (services/wamp/README.md);
-                         default: realm1, anonymous from loopback may do everything
-  --gateway-address=H:P  microservice mode: where a wamp service reaches the other
-                         services (its bridge and rules; API key from the environment:
-                         THINGTANK_API_KEY_ID/SECRET); monolithic: in-process
   --time-scale=N         run the service clock N times faster (demos)
   --sync-writes          fsync every write (power-loss durable)
   --default-deadline=D   deadline for calls that carry none (default 60s)
   --executor-threads=N   blocking-work threads per service (default 4)
   --log-level=LEVEL      trace, debug, info, warn, error (default info)
 
+Settings of one service (validated when that service starts):
+)", own, R"(
 Every flag can also be set as THINGTANK_<FLAG> (e.g. THINGTANK_DATA_DIR).
 Chosen ports are written to <data-dir>/ports.json.
 )");

@@ -69,6 +69,29 @@ TEST(ServeConfigTest, OnlyTheServicesOfThisBuildCanRun) {
   EXPECT_EQ(usage.find("compute"), std::string::npos) << usage;
 }
 
+TEST(ServeConfigTest, ServiceSettingsAreKeptForTheirWiring) {
+  const std::vector<ServiceFlagSpec> specs = {
+      {"wamp", "wamp-ws-port", "N", "WebSocket port"},
+      {"wamp", "api-key-secret", "", "its secret", /*env_only=*/true},
+  };
+  auto config = ParseServeConfig({"--wamp-ws-port", "0"}, {{"THINGTANK_API_KEY_SECRET", "s"}},
+                                 {"queues", "wamp"}, specs);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->ServiceFlag("wamp-ws-port"), "0");
+  EXPECT_EQ(config->ServiceFlag("api-key-secret"), "s");
+  EXPECT_EQ(config->ServiceFlag("nope", "fallback"), "fallback");
+  auto secret = ParseServeConfig({"--api-key-secret", "s"}, {}, {"wamp"}, specs);
+  ASSERT_FALSE(secret.ok());
+  EXPECT_NE(secret.status().message().find("set it in the environment (THINGTANK_API_KEY_SECRET)"),
+            absl::string_view::npos)
+      << secret.status().message();
+  const std::string usage = ServeUsage({"wamp"}, specs);
+  EXPECT_NE(usage.find("--wamp-ws-port=N"), std::string::npos) << usage;
+  EXPECT_NE(usage.find("THINGTANK_API_KEY_SECRET"), std::string::npos) << usage;
+  EXPECT_EQ(ParsePortFlag("wamp-ws-port", "x").status().message(),
+            "--wamp-ws-port: \"x\" is not a port (0 to 65535; 0 picks a free one)");
+}
+
 TEST(ServeConfigTest, InsecureOffLoopbackNeedsForce) {
   auto config = ParseServeConfig({"--listen-address=0.0.0.0", "--allow-insecure"}, {});
   EXPECT_TRUE(config.ok()) << config.status();

@@ -284,6 +284,16 @@ class ServeFlags(unittest.TestCase):
         self.assertIn("--backends: the gateway alone forwards to backends", r.stderr)
         self.assertNotIn("Try it", r.stdout)
 
+    def test_a_service_setting_is_validated_by_its_service(self):
+        with tempfile.TemporaryDirectory() as data:
+            r = run_serve(["--data-dir", data, "--gateway-port", "0", "--metrics-port", "0",
+                           "--wamp-ws-port", "nope"])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('wamp: --wamp-ws-port: "nope" is not a port', r.stderr)
+        r = run_serve(["--api-key-secret", "s3cret"])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("set it in the environment (THINGTANK_API_KEY_SECRET)", r.stderr)
+
     def test_help_lists_exactly_what_this_build_has(self):
         r = subprocess.run([tt.BIN, "serve", "--help"], capture_output=True, text=True,
                            timeout=tt.CALL_DEADLINE_S)

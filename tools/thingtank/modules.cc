@@ -17,7 +17,16 @@ const serve::ServiceModules& Modules() {
        &cli::RunTables,
        "table commands (DynamoDB): create, list, describe, put, get, query, scan, ..."},
       {"wamp", wamp::v1::PublishRequest::descriptor()->file(), &serve::StartWamp, &cli::RunWamp,
-       "WAMP commands: publish, call, subscribe, rules (forwarding rules)"},
+       "WAMP commands: publish, call, subscribe, rules (forwarding rules)",
+       {
+           {"wamp", "wamp-ws-port", "N", "WebSocket port, path /ws (default 8080; 0 picks one)"},
+           {"wamp", "wamp-config", "FILE",
+            "realms, roles, principals, rules (services/wamp/README.md)"},
+           {"wamp", "gateway-address", "H:P",
+            "where the bridge reaches the others, without a gateway here"},
+           {"wamp", "api-key-id", "", "the bridge's API key for --gateway-address", true},
+           {"wamp", "api-key-secret", "", "its secret", true},
+       }},
   };
   return *kModules;
 }

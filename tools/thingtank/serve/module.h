@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "google/protobuf/descriptor.h"
+#include "services/common/config.h"
 #include "tools/thingtank/serve/running_service.h"
 
 namespace thingtank::serve {
@@ -28,6 +29,9 @@ struct ServiceModule {
   int (*cli)(const std::vector<std::string>& args) = nullptr;
   // One line for `thingtank --help`.
   std::string cli_summary;
+  // Its own settings (`serve --help` lists them; its wiring parses them from
+  // ServeConfig::service_flags).
+  std::vector<ServiceFlagSpec> flags = {};
 
   std::vector<const google::protobuf::ServiceDescriptor*> ProtoServices() const {
     std::vector<const google::protobuf::ServiceDescriptor*> out;

@@ -41,6 +41,12 @@ std::vector<std::string> NamesOf(const ServiceModules& modules) {
   return names;
 }
 
+std::vector<ServiceFlagSpec> FlagsOf(const ServiceModules& modules) {
+  std::vector<ServiceFlagSpec> flags;
+  for (const auto& module : modules) flags.insert(flags.end(), module.flags.begin(), module.flags.end());
+  return flags;
+}
+
 const ServiceModule* Find(const ServiceModules& modules, const std::string& name) {
   for (const auto& module : modules) {
     if (module.name == name) return &module;
@@ -110,7 +116,7 @@ int Fail(const absl::Status& status) {
 int RunServe(const std::vector<std::string>& args, const ServiceModules& modules) {
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
-      std::cout << ServeUsage(NamesOf(modules));
+      std::cout << ServeUsage(NamesOf(modules), FlagsOf(modules));
       return 0;
     }
   }
@@ -122,7 +128,8 @@ int RunServe(const std::vector<std::string>& args, const ServiceModules& modules
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  absl::StatusOr<ServeConfig> parsed = ParseServeConfig(args, ProcessEnvironment(), NamesOf(modules));
+  absl::StatusOr<ServeConfig> parsed = ParseServeConfig(args, ProcessEnvironment(), NamesOf(modules),
+                                                        FlagsOf(modules));
   if (!parsed.ok()) return Fail(parsed.status());
   // Declared before everything that uses the data: removed after it is closed.
   std::unique_ptr<TemporaryDataDir> ephemeral;

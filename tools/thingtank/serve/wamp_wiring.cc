@@ -1,6 +1,5 @@
 // Wiring of the wamp service: the WAMP router on its WebSocket port, the
 // bridge to the other services, forwarding rules and the gRPC face.
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -54,21 +53,40 @@ class ApiKeyInterceptorFactory final
   const std::string authorization_;
 };
 
-// "ApiKey <id>:<secret>" from THINGTANK_API_KEY_ID and THINGTANK_API_KEY_SECRET
-// (as the CLI takes them; not flags: a secret on a command line is visible to
-// every user of the machine); empty when neither is set.
-absl::StatusOr<std::string> GatewayAuthorization() {
-  const char* id = std::getenv("THINGTANK_API_KEY_ID");
-  const char* secret = std::getenv("THINGTANK_API_KEY_SECRET");
-  const bool has_id = id != nullptr && *id != '\0';
-  const bool has_secret = secret != nullptr && *secret != '\0';
-  if (has_id != has_secret) {
-    return absl::InvalidArgumentError(
-        "THINGTANK_API_KEY_ID and THINGTANK_API_KEY_SECRET go together (the API key the wamp "
-        "bridge presents to --gateway-address)");
+// The wamp service's own settings (its module's flags), validated.
+struct WampOptions {
+  int ws_port = 8080;
+  std::string config_file;            // empty: DefaultWampConfig()
+  std::string gateway_address;        // empty: the gateway runs in this process
+  std::string gateway_authorization;  // "ApiKey id:secret" for gateway_address, or empty
+};
+
+absl::StatusOr<WampOptions> ParseWampOptions(const ServeConfig& config) {
+  WampOptions options;
+  TT_ASSIGN_OR_RETURN(options.ws_port,
+                      ParsePortFlag("wamp-ws-port", config.ServiceFlag("wamp-ws-port", "8080")));
+  options.config_file = config.ServiceFlag("wamp-config");
+  if (!config.Runs("gateway")) {
+    options.gateway_address = config.ServiceFlag("gateway-address");
+    if (options.gateway_address.find(':') == std::string::npos) {
+      return absl::InvalidArgumentError(
+          options.gateway_address.empty()
+              ? "--gateway-address: required to run wamp without the gateway (its bridge calls "
+                "the other services through it)"
+              : "--gateway-address: must be host:port");
+    }
+    // The key (as the CLI takes it; from the environment only: a secret on a
+    // command line is visible to every user of the machine).
+    const std::string id = config.ServiceFlag("api-key-id");
+    const std::string secret = config.ServiceFlag("api-key-secret");
+    if (id.empty() != secret.empty()) {
+      return absl::InvalidArgumentError(
+          "THINGTANK_API_KEY_ID and THINGTANK_API_KEY_SECRET go together (the API key the wamp "
+          "bridge presents to --gateway-address)");
+    }
+    if (!id.empty()) options.gateway_authorization = absl::StrCat("ApiKey ", id, ":", secret);
   }
-  if (!has_id) return std::string();
-  return absl::StrCat("ApiKey ", id, ":", secret);
+  return options;
 }
 
 class RunningWamp final : public RunningService {
@@ -151,16 +169,10 @@ absl::StatusOr<LoadedConfig> LoadWampConfig(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& context) {
   auto running = std::make_unique<RunningWamp>();
-  if (!context.config->Runs("gateway")) {
-    if (context.config->gateway_address.empty()) {
-      return absl::InvalidArgumentError(
-          "--gateway-address: required to run wamp without the gateway (its bridge calls the "
-          "other services through it)");
-    }
-    running->gateway_address = context.config->gateway_address;
-    TT_ASSIGN_OR_RETURN(running->gateway_authorization, GatewayAuthorization());
-  }
-  const std::string& config_path = context.config->wamp_config_file;
+  TT_ASSIGN_OR_RETURN(const WampOptions options, ParseWampOptions(*context.config));
+  running->gateway_address = options.gateway_address;
+  running->gateway_authorization = options.gateway_authorization;
+  const std::string& config_path = options.config_file;
   TT_ASSIGN_OR_RETURN(LoadedConfig config, LoadWampConfig(config_path));
   Db::Options db_options;
   db_options.path = (std::filesystem::path(context.config->data_dir) / "wamp").string();
@@ -187,7 +199,7 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& co
       running->router.get(), running->rules.get(), running->runner.get());
   wamp::WebSocketServerOptions ws;
   ws.host = context.config->listen_address;
-  ws.port = context.config->wamp_ws_port;
+  ws.port = options.ws_port;
   wamp::Router* router = running->router.get();
   TT_ASSIGN_OR_RETURN(running->websocket,
                       wamp::WebSocketServer::Start(ws, [router](auto connection) {
