@@ -37,11 +37,16 @@ absl::StatusOr<std::unique_ptr<Db>> Db::Open(const Options& options) {
         absl::StrCat("cannot create data directory ", options.path, ": ", ec.message()));
   }
   rocksdb::Options db_options;
+  if (options.env != nullptr) db_options.env = options.env;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 3;
+  // No background auto-resume after a retryable I/O error: the next write
+  // resumes (WriteOrRecover), so recovery follows the caller's retry rather
+  // than a timer of RocksDB's own.
+  db_options.max_bgerror_resume_count = 0;
   rocksdb::ColumnFamilyOptions cf_options;
   rocksdb::BlockBasedTableOptions table;
   // Bloom filters (10 bits per key, ~1% false positives) in every file and
@@ -87,20 +92,39 @@ rocksdb::ColumnFamilyHandle* Db::cf(std::string_view name) const {
   return it->second;
 }
 
+rocksdb::Status Db::WriteOrRecover(const rocksdb::WriteOptions& options,
+                                   rocksdb::WriteBatch* batch) {
+  rocksdb::Status s = db_->Write(options, batch);
+  if (!s.IsIOError()) return s;
+  // A failed WAL or file write stops RocksDB for writes (a sticky background
+  // error). When the error was retryable (a transient fault), Resume() clears
+  // it once the disk is healthy again; then this write, which was not applied
+  // (RocksDB inserts a batch into the memtable only after its WAL record is
+  // written), goes in now. While the disk still fails, or after an error
+  // RocksDB deems fatal, Resume fails and the error stands (UNAVAILABLE).
+  if (!db_->Resume().ok()) return s;
+  return db_->Write(options, batch);
+}
+
 absl::Status Db::Write(rocksdb::WriteBatch* batch, bool non_blocking) {
-  if (!non_blocking) return FromRocks(db_->Write(write_options_, batch));
+  if (!non_blocking) return FromRocks(WriteOrRecover(write_options_, batch));
   if (write_options_.sync) return WouldBlock();
   rocksdb::WriteOptions options = write_options_;
   options.no_slowdown = true;
   rocksdb::Status s = db_->Write(options, batch);
   if (s.IsIncomplete()) return WouldBlock();
+  // Recovery (Resume) writes files: not on a reactor thread; the caller
+  // retries where it may block.
+  if (s.IsIOError()) return WouldBlock();
   return FromRocks(s);
 }
 
 absl::Status Db::Put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
                      std::string_view value) {
-  return FromRocks(db_->Put(write_options_, cf, rocksdb::Slice(key.data(), key.size()),
-                            rocksdb::Slice(value.data(), value.size())));
+  rocksdb::WriteBatch batch;
+  batch.Put(cf, rocksdb::Slice(key.data(), key.size()),
+            rocksdb::Slice(value.data(), value.size()));
+  return FromRocks(WriteOrRecover(write_options_, &batch));
 }
 
 absl::StatusOr<std::optional<std::string>> Db::Get(rocksdb::ColumnFamilyHandle* cf,

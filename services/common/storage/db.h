@@ -30,6 +30,10 @@ class Db {
     std::string path;
     std::vector<std::string> column_families;  // "default" is always opened.
     bool sync_writes = false;
+    // Where RocksDB does its file I/O; null: rocksdb::Env::Default(). For
+    // tests (FaultInjectionEnv in services/common/testing); not owned, must
+    // outlive the Db.
+    rocksdb::Env* env = nullptr;
   };
 
   static absl::StatusOr<std::unique_ptr<Db>> Open(const Options& options);
@@ -66,6 +70,10 @@ class Db {
 
  private:
   Db() = default;
+  // Writes `batch`; after an I/O error, resumes RocksDB and writes again if
+  // the disk has recovered.
+  rocksdb::Status WriteOrRecover(const rocksdb::WriteOptions& options,
+                                 rocksdb::WriteBatch* batch);
   std::unique_ptr<rocksdb::DB> db_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> cfs_;
   rocksdb::WriteOptions write_options_;
