@@ -1,7 +1,12 @@
 #include "gateway/forwarder.h"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <type_traits>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -107,12 +112,179 @@ class StreamRelay {
   std::atomic<int> refs_{2};  // Down::OnDone and Up::OnDone
 };
 
-// A caller's stream that ends at once with `status` (refused at the gate).
-class RefusedStream final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+// A client-streaming or bidi call relayed to the backend as a generic bidi
+// call; `Caller` is the caller-side reactor (ServerReadReactor for a client
+// stream, whose one response goes to `response`; ServerBidiReactor for bidi).
+// Two pumps, each with one message in flight: up (caller read -> backend
+// write -> next caller read; the caller's half-close becomes WritesDone) and
+// down (backend read -> caller write -> next backend read). A slow side thus
+// slows the other instead of piling messages up here. Each pump holds the
+// backend call open (a hold) while it may start a backend operation from the
+// caller's side; the caller's Finish comes from the backend's OnDone, with its
+// status. Cancel on either side ends both. Deletes itself when both are done.
+template <typename Caller>
+class DuplexRelay {
+  static constexpr bool kBidi = std::is_same_v<Caller, grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>>;
+
  public:
-  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  using Done = std::function<void(grpc::Status*)>;
+  DuplexRelay(grpc::CallbackServerContext* caller_context,
+              std::unique_ptr<grpc::ClientContext> backend_context, grpc::ByteBuffer* response,
+              Done done)
+      : caller_context_(caller_context), context_(std::move(backend_context)), response_(response),
+        done_(std::move(done)), down_(this), up_(this) {}
+
+  Caller* Start(grpc::GenericStub* stub, const std::string& method) {
+    stub->PrepareBidiStreamingCall(context_.get(), method, grpc::StubOptions(), &up_);
+    up_.AddMultipleHolds(2);  // the up pump's and the down pump's
+    up_.StartRead(&down_message_);
+    up_.StartCall();
+    down_.StartRead(&up_message_);
+    return &down_;
+  }
+
+ private:
+  enum class UpState { kReadingCaller, kWritingBackend, kClosed };
+
+  // The caller's side.
+  class Down final : public Caller {
+   public:
+    explicit Down(DuplexRelay* relay) : relay_(relay) {}
+    void OnReadDone(bool ok) override { relay_->CallerReadDone(ok); }
+    void OnWriteDone(bool ok) {  // overrides only for bidi (a read reactor writes nothing)
+      if constexpr (kBidi) relay_->CallerWriteDone(ok);
+    }
+    void OnCancel() override {
+      // A passed deadline ends the backend call by itself (it has the same
+      // deadline), as DEADLINE_EXCEEDED there too rather than CANCELLED.
+      if (relay_->caller_context_->deadline() > std::chrono::system_clock::now()) {
+        relay_->context_->TryCancel();
+      }
+    }
+    void OnDone() override { relay_->Unref(); }
+
+   private:
+    DuplexRelay* const relay_;
+  };
+  // The backend's side.
+  class Up final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    explicit Up(DuplexRelay* relay) : relay_(relay) {}
+    void OnReadDone(bool ok) override { relay_->BackendReadDone(ok); }
+    void OnWriteDone(bool ok) override { relay_->BackendWriteDone(ok); }
+    void OnWritesDoneDone(bool) override { RemoveHold(); }
+    void OnDone(const grpc::Status& backend_status) override {
+      // Both pumps are over: no caller write is in flight.
+      grpc::Status status = backend_status;
+      relay_->done_(&status);
+      relay_->down_.Finish(status);
+      relay_->Unref();
+    }
+
+   private:
+    DuplexRelay* const relay_;
+  };
+
+  // Up pump. Operations start outside the lock (a reaction may run inline);
+  // the state says which one is in flight, so BackendEnded knows whether it
+  // may drop the up pump's hold.
+  void CallerReadDone(bool ok) {
+    UpState next;
+    {
+      absl::MutexLock lock(&mu_);
+      if (up_state_ == UpState::kClosed) return;  // the backend ended first
+      next = ok ? UpState::kWritingBackend : UpState::kClosed;
+      up_state_ = next;
+    }
+    if (next == UpState::kWritingBackend) {
+      up_.StartWrite(&up_message_);
+    } else if (caller_context_->IsCancelled()) {
+      up_.RemoveHold();
+    } else {
+      up_.StartWritesDone();  // the caller half-closed; its completion drops the hold
+    }
+  }
+  void BackendWriteDone(bool ok) {
+    bool more;
+    {
+      absl::MutexLock lock(&mu_);
+      more = ok && !backend_ended_;
+      up_state_ = more ? UpState::kReadingCaller : UpState::kClosed;
+    }
+    if (more) {
+      down_.StartRead(&up_message_);
+    } else {
+      up_.RemoveHold();
+    }
+  }
+
+  // Down pump.
+  void BackendReadDone(bool ok) {
+    if (ok) {
+      if constexpr (kBidi) {
+        down_.StartWrite(&down_message_);
+      } else {
+        response_->Swap(&down_message_);  // a client stream's one response
+        up_.StartRead(&down_message_);    // then its status
+      }
+      return;
+    }
+    BackendEnded();
+  }
+  void CallerWriteDone(bool ok) {
+    if (ok) {
+      up_.StartRead(&down_message_);
+    } else {
+      context_->TryCancel();  // the caller is gone
+      BackendEnded();
+    }
+  }
+  // The down pump is over: releases its hold, and the up pump's if it waits
+  // on the caller (the caller's pending read ends with the caller's Finish).
+  void BackendEnded() {
+    bool release_up = false;
+    {
+      absl::MutexLock lock(&mu_);
+      backend_ended_ = true;
+      if (up_state_ == UpState::kReadingCaller) {
+        up_state_ = UpState::kClosed;
+        release_up = true;
+      }
+    }
+    if (release_up) up_.RemoveHold();
+    up_.RemoveHold();
+  }
+
+  void Unref() {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
+  grpc::CallbackServerContext* const caller_context_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  grpc::ByteBuffer* const response_;  // a client stream's
+  Done done_;
+  grpc::ByteBuffer up_message_;
+  grpc::ByteBuffer down_message_;
+  absl::Mutex mu_;
+  UpState up_state_ ABSL_GUARDED_BY(mu_) = UpState::kReadingCaller;
+  bool backend_ended_ ABSL_GUARDED_BY(mu_) = false;
+  Down down_;
+  Up up_;
+  std::atomic<int> refs_{2};  // Down::OnDone and Up::OnDone
+};
+
+// A caller's stream that ends at once with `status` (refused at the gate).
+template <typename Reactor>
+class RefusedStream final : public Reactor {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { this->Finish(status); }
   void OnDone() override { delete this; }
 };
+
+const char* TypeOf(const google::protobuf::MethodDescriptor& m) {
+  if (m.client_streaming()) return m.server_streaming() ? "bidi_stream" : "client_stream";
+  return m.server_streaming() ? "server_stream" : "unary";
+}
 
 }  // namespace
 
@@ -129,9 +301,31 @@ ForwardingService::ForwardingService(const google::protobuf::ServiceDescriptor* 
   int index = 0;
   for (int i = 0; i < descriptor->method_count(); ++i) {
     const auto* method = descriptor->method(i);
-    if (method->client_streaming()) continue;
     method_names_.push_back(absl::StrCat("/", descriptor->full_name(), "/", method->name()));
     const std::string& name = method_names_.back();
+    const char* type = TypeOf(*method);
+    if (method->client_streaming() && method->server_streaming()) {
+      AddMethod(new grpc::internal::RpcServiceMethod(
+          name.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING, nullptr));
+      MarkMethodRawCallback(
+          index++, new grpc::internal::CallbackBidiHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+                       [this, &name, type](grpc::CallbackServerContext* context) {
+                         return ForwardDuplex<grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>>(
+                             context, name, type, nullptr);
+                       }));
+      continue;
+    }
+    if (method->client_streaming()) {
+      AddMethod(new grpc::internal::RpcServiceMethod(
+          name.c_str(), grpc::internal::RpcMethod::CLIENT_STREAMING, nullptr));
+      MarkMethodRawCallback(
+          index++, new grpc::internal::CallbackClientStreamingHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+                       [this, &name, type](grpc::CallbackServerContext* context, grpc::ByteBuffer* response) {
+                         return ForwardDuplex<grpc::ServerReadReactor<grpc::ByteBuffer>>(
+                             context, name, type, response);
+                       }));
+      continue;
+    }
     if (method->server_streaming()) {
       AddMethod(new grpc::internal::RpcServiceMethod(
           name.c_str(), grpc::internal::RpcMethod::SERVER_STREAMING, nullptr));
@@ -174,7 +368,7 @@ std::unique_ptr<grpc::ClientContext> ForwardingService::BackendContext(
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* ForwardingService::ForwardStream(
     grpc::CallbackServerContext* context, const std::string& method, const grpc::ByteBuffer* request) {
-  RpcMetrics::Method* series = metrics_->ForMethod(method);
+  RpcMetrics::Method* series = metrics_->ForMethod(method, "server_stream");
   series->Started();
   const absl::Time start = absl::Now();
   auto done = [this, series, start](grpc::Status* status) {
@@ -185,10 +379,33 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* ForwardingService::ForwardStream(
     if (absl::Status admitted = gate_->Admit(*context, short_name_); !admitted.ok()) {
       const grpc::Status status = ToGrpcStatus(admitted);
       series->Handled(status.error_code(), absl::Now() - start);
-      return new RefusedStream(status);
+      return new RefusedStream<grpc::ServerWriteReactor<grpc::ByteBuffer>>(status);
     }
   }
   auto* relay = new StreamRelay(BackendContext(*context, /*stream=*/true), *request, std::move(done));
+  return relay->Start(&stub_, method);
+}
+
+template <typename Caller>
+Caller* ForwardingService::ForwardDuplex(grpc::CallbackServerContext* context,
+                                         const std::string& method, const char* type,
+                                         grpc::ByteBuffer* response) {
+  RpcMetrics::Method* series = metrics_->ForMethod(method, type);
+  series->Started();
+  const absl::Time start = absl::Now();
+  if (gate_ != nullptr) {
+    if (absl::Status admitted = gate_->Admit(*context, short_name_); !admitted.ok()) {
+      const grpc::Status status = ToGrpcStatus(admitted);
+      series->Handled(status.error_code(), absl::Now() - start);
+      return new RefusedStream<Caller>(status);
+    }
+  }
+  auto done = [this, series, start](grpc::Status* status) {
+    *status = Relayed(*status);
+    series->Handled(status->error_code(), absl::Now() - start);
+  };
+  auto* relay = new DuplexRelay<Caller>(context, BackendContext(*context, /*stream=*/true), response,
+                                        std::move(done));
   return relay->Start(&stub_, method);
 }
 

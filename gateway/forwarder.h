@@ -22,7 +22,8 @@ namespace thingtank::gateway {
 // routing by full method name all work, and forwards each call as raw gRPC
 // frames: request and response stay serialized ByteBuffers, never parsed.
 // Deadlines pass through; unary calls without one get `default_deadline`.
-// Unary and server-streaming methods (client and bidi streaming: none yet).
+// All four kinds of method: streams are relayed one message in flight each
+// way (flow control passes through), cancellation both ways.
 // The backend channel reconnects within a second of the backend answering
 // again (reconnect backoff capped at 1 s).
 class ForwardingService final : public grpc::Service {
@@ -37,6 +38,11 @@ class ForwardingService final : public grpc::Service {
   grpc::ServerWriteReactor<grpc::ByteBuffer>* ForwardStream(grpc::CallbackServerContext* context,
                                                             const std::string& method,
                                                             const grpc::ByteBuffer* request);
+  // A client-streaming (`Caller` a ServerReadReactor; its one response goes
+  // to `response`) or bidi call, relayed message by message.
+  template <typename Caller>
+  Caller* ForwardDuplex(grpc::CallbackServerContext* context, const std::string& method,
+                        const char* type, grpc::ByteBuffer* response);
   // The context of the backend call: the caller's deadline (a unary call
   // without one gets the default; a stream none) and its forwardable metadata.
   std::unique_ptr<grpc::ClientContext> BackendContext(const grpc::CallbackServerContext& context,

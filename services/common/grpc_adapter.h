@@ -18,6 +18,7 @@
 #include "services/common/request_parse.h"
 #include "services/common/server.h"
 #include "services/common/status.h"
+#include "services/common/stream_runner.h"
 
 namespace thingtank {
 
@@ -111,6 +112,55 @@ class GrpcAdapter : public Base {
     handled_[index] = true;
   }
 
+  // A client stream on the StreamRunner: `make(context)` returns a
+  // std::unique_ptr<ClientStreamHandler<Req, Resp>> for each admitted call
+  // (on the reactor thread: it must not block); its OnMessage and OnEnd run
+  // on the executor, one message at a time, each parsed with ParseRequest.
+  template <typename Req, typename Resp, typename Make>
+  void ClientStream(const char* method, Make make) {
+    const int index = IndexOf(method);
+    this->MarkMethodRawCallback(
+        index, new grpc::internal::CallbackClientStreamingHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+                   [this, method, make](grpc::CallbackServerContext* context, grpc::ByteBuffer* out) {
+                     return streams_.RunClientStream(context, method, out, [make](auto* c) {
+                       return std::make_unique<stream_internal::TypedClientStream<Req, Resp>>(make(c));
+                     });
+                   }));
+    handled_[index] = true;
+  }
+
+  // A bidirectional stream on the StreamRunner: `make(context)` returns a
+  // std::unique_ptr<BidiStreamHandler<Req, Resp>>; the responses of each
+  // message are written before the next message is read.
+  template <typename Req, typename Resp, typename Make>
+  void BidiStream(const char* method, Make make) {
+    const int index = IndexOf(method);
+    this->MarkMethodRawCallback(
+        index, new grpc::internal::CallbackBidiHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+                   [this, method, make](grpc::CallbackServerContext* context) {
+                     return streams_.RunBidiStream(context, method, [make](auto* c) {
+                       return std::make_unique<stream_internal::TypedBidiStream<Req, Resp>>(make(c));
+                     });
+                   }));
+    handled_[index] = true;
+  }
+
+  // A server stream on the StreamRunner, produced in steps on the executor:
+  // `make(context)` returns a std::unique_ptr<ServerStreamHandler<Req, Resp>>.
+  // (ServerStream above stays for streams fed by events off the executor.)
+  template <typename Req, typename Resp, typename Make>
+  void PulledServerStream(const char* method, Make make) {
+    const int index = IndexOf(method);
+    this->MarkMethodRawCallback(
+        index, new grpc::internal::CallbackServerStreamingHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+                   [this, method, make](grpc::CallbackServerContext* context, const grpc::ByteBuffer* in) {
+                     return streams_.RunServerStream(context, method, in, [make](auto* c) {
+                       return std::make_unique<stream_internal::TypedServerStream<Req, Resp>>(make(c));
+                     });
+                   }));
+    handled_[index] = true;
+  }
+
   // True once every method of the service has a handler (the adapter's
   // constructor ends with a check of it).
   bool HandlesEveryMethod() const {
@@ -169,6 +219,7 @@ class GrpcAdapter : public Base {
   }
 
   UnaryRunner* const runner_;
+  StreamRunner streams_{runner_};
   const google::protobuf::ServiceDescriptor* const descriptor_;
   std::vector<bool> handled_;
 };

@@ -47,6 +47,13 @@ class UnaryRunner {
   // handler records Started() and Handled() itself.
   RpcMetrics::Method* ServerStreamSeries(const char* method);
 
+  // For StreamRunner (stream_runner.h), which runs the streaming methods of
+  // the same service with the same executor, metrics and gate.
+  Executor* executor() const { return executor_; }
+  RpcMetrics::Method* StreamSeries(const char* method, const char* type) {
+    return metrics_->ForMethod("/" + full_service_ + "/" + method, type);
+  }
+
   // Runs `fn` (filling the response, returning the status) on the executor.
   template <typename Fn>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method, Fn fn) {
