@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/log.h"
 #include "services/common/status.h"
 #include "services/queues/message_digest.h"
 #include "services/queues/queue_service.h"
@@ -147,7 +148,12 @@ absl::Status QueueService::SendMany(QueueState* q, const std::vector<MessageInpu
   if (added.empty()) {
     // Only expired deduplication entries to forget (best effort: Open also
     // drops expired ones).
-    if (batch.Count() > 0) (void)store_.Write(&batch);
+    if (batch.Count() > 0) {
+      if (absl::Status s = store_.Write(&batch); !s.ok()) {
+        TT_LOG_WARN("queues: cannot forget expired deduplication entries of {}: {}", q->name,
+                    s.ToString());
+      }
+    }
     return absl::OkStatus();
   }
   store_.PutCounters(&batch, q->id, next_seq);

@@ -3,6 +3,7 @@
 // thread and only post to the executor.
 #include <vector>
 
+#include "services/common/log.h"
 #include "services/common/storage/key_codec.h"
 #include "services/tables/storage/encoded_item.h"
 #include "services/tables/table_service.h"
@@ -63,7 +64,15 @@ void TableService::Sweep() {
       store_.ForEachToken([&](std::string_view token, const storage::TokenRecord& r) {
         if (r.expires_micros() <= now) store_.DeleteToken(&batch, token);
       });
-  if (listed.ok() && batch.Count() > 0) (void)store_.Write(&batch);
+  if (!listed.ok()) {
+    TT_LOG_WARN("tables: cannot list client request tokens to forget: {}", listed.ToString());
+  } else if (batch.Count() > 0) {
+    // Best effort: the next sweep tries again.
+    if (absl::Status s = store_.Write(&batch); !s.ok()) {
+      TT_LOG_WARN("tables: cannot forget {} expired client request tokens: {}", batch.Count(),
+                  s.ToString());
+    }
+  }
 }
 
 void TableService::SweepTable(const TablePtr& t) {

@@ -10,6 +10,7 @@
 
 #include <google/protobuf/duration.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
 
 namespace thingtank::cli {
 namespace {
@@ -251,10 +252,19 @@ void PrintJson(const google::protobuf::Message& message, std::ostream& os) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;
+  os << JsonOf(message, options) << "\n";
+}
+
+std::string JsonOf(const google::protobuf::Message& message,
+                   const google::protobuf::util::JsonPrintOptions& options) {
   std::string json;
-  // Serializing a well-formed message cannot fail.
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  os << json << "\n";
+  if (auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+      !status.ok()) {
+    // Not expected for a message that parsed; say so rather than print nothing.
+    return nlohmann::json{{"error", "cannot print the response as JSON: " +
+                                        std::string(status.message())}}.dump();
+  }
+  return json;
 }
 
 bool WantsJson(const std::vector<std::string>& args) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
 namespace google::protobuf {
@@ -122,6 +123,11 @@ class Connection {
 
 // Prints a message as JSON (proto field names, defaults included), one line.
 void PrintJson(const google::protobuf::Message& message, std::ostream& os);
+
+// A message as one line of JSON; if protobuf cannot print it, a JSON object
+// {"error": ...} saying so (never an empty line).
+std::string JsonOf(const google::protobuf::Message& message,
+                   const google::protobuf::util::JsonPrintOptions& options = {});
 
 // Reports a failed call on io.err, as a human line or (json) a JSON object,
 // and returns kExitFailure.

@@ -94,9 +94,7 @@ bool IsUnreachable(const grpc::Status& status, const ErrorDetails& details) {
 void EmitJson(const google::protobuf::Struct& error, const Io& io) {
   google::protobuf::Struct root;
   *(*root.mutable_fields())["error"].mutable_struct_value() = error;
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(root, &json);
-  io.err << json << "\n";
+  io.err << JsonOf(root) << "\n";
 }
 
 void SetString(google::protobuf::Struct* s, const std::string& key, const std::string& value) {

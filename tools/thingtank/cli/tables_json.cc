@@ -9,6 +9,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/escaping.h"
+#include "tools/thingtank/cli/cli_common.h"
 
 namespace thingtank::cli::tables {
 namespace {
@@ -310,8 +311,7 @@ Value ToValue(const v1::AttributeValue& in, bool plain) {
 
 // Prints a Value and turns marked strings back into bare numbers.
 std::string PrintJson(const Value& value) {
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(value, &json);
+  std::string json = JsonOf(value);
   const std::string open = std::string("\"") + kNumberMark;
   for (size_t pos = 0; (pos = json.find(open, pos)) != std::string::npos;) {
     const size_t end = json.find('"', pos + open.size());  // number text has no quotes
