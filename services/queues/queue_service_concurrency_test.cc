@@ -3,10 +3,8 @@
 // (the lock-order case). Waits on conditions with deadlines, never sleeps.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <atomic>
-#include <filesystem>
 #include <set>
 #include <thread>
 #include <vector>
@@ -16,6 +14,7 @@
 #include "services/common/clock.h"
 #include "services/common/executor.h"
 #include "services/common/storage/db.h"
+#include "services/common/testing/temp_db.h"
 #include "services/queues/queue_service.h"
 
 namespace thingtank::queues {
@@ -30,19 +29,12 @@ google::protobuf::Duration Secs(int64_t s) {
 class ConcurrencyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tt_queues_cc_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    Db::Options o;
-    o.path = dir_;
-    o.column_families = QueueService::ColumnFamilies();
-    db_ = *Db::Open(o);
+    db_ = *OpenTempDb(dir_, QueueService::ColumnFamilies());
     service_ = *QueueService::Open(db_.get(), &clock_, &pool_, nullptr);
   }
   void TearDown() override {
     service_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
   }
   void Create(const std::string& name, v1::QueueAttributes a = {}) {
     v1::CreateQueueRequest req;
@@ -51,7 +43,7 @@ class ConcurrencyTest : public ::testing::Test {
     ASSERT_TRUE(service_->CreateQueue(req).ok());
   }
 
-  std::string dir_;
+  TempDir dir_{"tt_queues_cc_"};
   RealClock clock_;
   ThreadPool pool_{"queues-test", 4, 100000};
   std::unique_ptr<Db> db_;

@@ -140,30 +140,32 @@ TEST_F(FifoTest, FifoRulesAreValidated) {
   req.set_queue_name("f.fifo");
   req.set_message_body("x");
   req.set_message_deduplication_id("d");
-  EXPECT_STATUS(service_->SendMessage(req).status(), StatusCode::kInvalidArgument,
-                "MissingParameter", "message_group_id");
+  EXPECT_THAT(service_->SendMessage(req).status(),
+              IsStatus(StatusCode::kInvalidArgument, "MissingParameter", "message_group_id"));
   req.set_message_group_id("g");
   req.clear_message_deduplication_id();
-  EXPECT_STATUS(service_->SendMessage(req).status(), StatusCode::kInvalidArgument,
-                "InvalidParameterValue", "message_deduplication_id");
+  EXPECT_THAT(service_->SendMessage(req).status(),
+              IsStatus(StatusCode::kInvalidArgument, "InvalidParameterValue",
+                       "message_deduplication_id"));
   req.set_message_deduplication_id("d");
   *req.mutable_delay() = Secs(5);
-  EXPECT_STATUS(service_->SendMessage(req).status(), StatusCode::kInvalidArgument,
-                "InvalidParameterValue", "delay");
+  EXPECT_THAT(service_->SendMessage(req).status(),
+              IsStatus(StatusCode::kInvalidArgument, "InvalidParameterValue", "delay"));
   // A standard queue refuses FIFO-only fields.
   Create("std");
   req.set_queue_name("std");
   req.clear_delay();
-  EXPECT_STATUS(service_->SendMessage(req).status(), StatusCode::kInvalidArgument,
-                "InvalidParameterValue", "message_group_id");
+  EXPECT_THAT(service_->SendMessage(req).status(),
+              IsStatus(StatusCode::kInvalidArgument, "InvalidParameterValue", "message_group_id"));
   // Kinds must match between a queue and its dead-letter queue.
   v1::CreateQueueRequest create;
   create.set_queue_name("src.fifo");
   create.mutable_attributes()->set_fifo_queue(true);
   create.mutable_attributes()->mutable_redrive_policy()->set_dead_letter_queue_name("std");
   create.mutable_attributes()->mutable_redrive_policy()->set_max_receive_count(1);
-  EXPECT_STATUS(service_->CreateQueue(create).status(), StatusCode::kInvalidArgument,
-                "InvalidAttributeValue", "attributes.redrive_policy.dead_letter_queue_name");
+  EXPECT_THAT(service_->CreateQueue(create).status(),
+              IsStatus(StatusCode::kInvalidArgument, "InvalidAttributeValue",
+                       "attributes.redrive_policy.dead_letter_queue_name"));
 }
 
 TEST_F(FifoTest, RedriveToFifoDeadLetterQueue) {

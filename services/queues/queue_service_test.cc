@@ -23,8 +23,8 @@ TEST_F(QueueServiceTest, CreateIsIdempotentForIdenticalAttributes) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->queue_url(), "http://localhost:4566/000000000000/q1");
   *same.mutable_attributes()->mutable_visibility_timeout() = Secs(11);
-  EXPECT_STATUS(service_->CreateQueue(same).status(), StatusCode::kAlreadyExists,
-                "QueueAlreadyExists", "");
+  EXPECT_THAT(service_->CreateQueue(same).status(),
+              IsStatus(StatusCode::kAlreadyExists, "QueueAlreadyExists"));
   auto attrs = Attributes("q1");
   EXPECT_EQ(attrs.attributes().visibility_timeout().seconds(), 10);
   EXPECT_EQ(attrs.attributes().message_retention_period().seconds(), 4 * 24 * 3600);
@@ -93,8 +93,8 @@ TEST_F(QueueServiceTest, StaleReceiptHandleDoesNotDelete) {
   cv.set_queue_name("q");
   cv.set_receipt_handle(first);
   *cv.mutable_visibility_timeout() = Secs(0);
-  EXPECT_STATUS(service_->ChangeMessageVisibility(cv).status(), StatusCode::kFailedPrecondition,
-                "MessageNotInflight", "");
+  EXPECT_THAT(service_->ChangeMessageVisibility(cv).status(),
+              IsStatus(StatusCode::kFailedPrecondition, "MessageNotInflight"));
   EXPECT_TRUE(Delete("q", second).ok());
   EXPECT_EQ(CountsOf("q"), std::make_tuple(0, 0, 0));
 }
@@ -110,8 +110,8 @@ TEST_F(QueueServiceTest, ChangeVisibilityToZeroMakesVisibleAtOnce) {
   ASSERT_TRUE(service_->ChangeMessageVisibility(cv).ok());
   EXPECT_EQ(CountsOf("q"), std::make_tuple(1, 0, 0));
   // Now visible, so no longer in flight.
-  EXPECT_STATUS(service_->ChangeMessageVisibility(cv).status(), StatusCode::kFailedPrecondition,
-                "MessageNotInflight", "");
+  EXPECT_THAT(service_->ChangeMessageVisibility(cv).status(),
+              IsStatus(StatusCode::kFailedPrecondition, "MessageNotInflight"));
   auto again = Receive("q", 1, 100);
   ASSERT_EQ(again.messages_size(), 1);
   v1::ChangeMessageVisibilityBatchRequest batch;
@@ -326,12 +326,12 @@ TEST_F(QueueServiceTest, DeleteQueueAnswersWaitersAndRecreateInvalidatesHandles)
   del.set_queue_name("q");
   ASSERT_TRUE(service_->DeleteQueue(del).ok());
   ASSERT_TRUE(pending->called);
-  EXPECT_STATUS(pending->result.status(), StatusCode::kNotFound, "QueueDoesNotExist", "");
-  EXPECT_STATUS(Delete("q", handle), StatusCode::kNotFound, "QueueDoesNotExist", "");
+  EXPECT_THAT(pending->result.status(), IsStatus(StatusCode::kNotFound, "QueueDoesNotExist"));
+  EXPECT_THAT(Delete("q", handle), IsStatus(StatusCode::kNotFound, "QueueDoesNotExist"));
   Create("q");
   EXPECT_EQ(CountsOf("q"), std::make_tuple(0, 0, 0));
-  EXPECT_STATUS(Delete("q", handle), StatusCode::kInvalidArgument, "ReceiptHandleIsInvalid",
-                "receipt_handle");
+  EXPECT_THAT(Delete("q", handle),
+              IsStatus(StatusCode::kInvalidArgument, "ReceiptHandleIsInvalid", "receipt_handle"));
 }
 
 TEST_F(QueueServiceTest, PurgeDeletesEveryMessage) {
@@ -358,7 +358,7 @@ TEST_F(QueueServiceTest, InFlightLimitGivesOverLimit) {
   Create("q");
   for (int i = 0; i < 3; ++i) Send("q", "m");
   EXPECT_EQ(Receive("q", 2).messages_size(), 2);
-  EXPECT_STATUS(TryReceive("q").status(), StatusCode::kResourceExhausted, "OverLimit", "");
+  EXPECT_THAT(TryReceive("q").status(), IsStatus(StatusCode::kResourceExhausted, "OverLimit"));
 }
 
 TEST_F(QueueServiceTest, RestartRecoversMessagesInFlightStateAndHandles) {
@@ -413,8 +413,8 @@ TEST_F(QueueServiceTest, ListQueuesPagesInNameOrder) {
   ASSERT_TRUE(everything.ok());
   EXPECT_EQ(everything->queues_size(), 5);
   all.set_page_token("!!not-a-token!!");
-  EXPECT_STATUS(service_->ListQueues(all).status(), StatusCode::kInvalidArgument,
-                "InvalidParameterValue", "page_token");
+  EXPECT_THAT(service_->ListQueues(all).status(),
+              IsStatus(StatusCode::kInvalidArgument, "InvalidParameterValue", "page_token"));
 }
 
 TEST_F(QueueServiceTest, BatchSendReportsEntriesOnTheirOwn) {
@@ -483,16 +483,19 @@ TEST_F(QueueServiceTest, SetQueueAttributesChangesOnlyWhatIsSet) {
   EXPECT_EQ(a.attributes().delay().seconds(), 7);
   EXPECT_EQ(a.attributes().visibility_timeout().seconds(), 30);
   req.mutable_attributes()->set_fifo_queue(true);
-  EXPECT_STATUS(service_->SetQueueAttributes(req).status(), StatusCode::kInvalidArgument,
-                "InvalidAttributeValue", "attributes.fifo_queue");
+  EXPECT_THAT(service_->SetQueueAttributes(req).status(),
+              IsStatus(StatusCode::kInvalidArgument, "InvalidAttributeValue",
+                       "attributes.fifo_queue"));
   req.mutable_attributes()->clear_fifo_queue();
   req.mutable_attributes()->mutable_redrive_policy()->set_dead_letter_queue_name("dlq.fifo");
   req.mutable_attributes()->mutable_redrive_policy()->set_max_receive_count(3);
-  EXPECT_STATUS(service_->SetQueueAttributes(req).status(), StatusCode::kInvalidArgument,
-                "InvalidAttributeValue", "attributes.redrive_policy.dead_letter_queue_name");
+  EXPECT_THAT(service_->SetQueueAttributes(req).status(),
+              IsStatus(StatusCode::kInvalidArgument, "InvalidAttributeValue",
+                       "attributes.redrive_policy.dead_letter_queue_name"));
   req.mutable_attributes()->mutable_redrive_policy()->set_dead_letter_queue_name("missing");
-  EXPECT_STATUS(service_->SetQueueAttributes(req).status(), StatusCode::kInvalidArgument,
-                "InvalidAttributeValue", "attributes.redrive_policy.dead_letter_queue_name");
+  EXPECT_THAT(service_->SetQueueAttributes(req).status(),
+              IsStatus(StatusCode::kInvalidArgument, "InvalidAttributeValue",
+                       "attributes.redrive_policy.dead_letter_queue_name"));
 }
 
 TEST_F(QueueServiceTest, CountsListsEveryQueue) {

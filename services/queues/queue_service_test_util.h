@@ -3,10 +3,9 @@
 // Fixture for QueueService tests: a temp-dir RocksDB, a manual clock and an
 // inline executor, with small helpers. No sleeps: time moves by Advance.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,7 +16,8 @@
 #include "services/common/executor.h"
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
-#include "services/common/storage/temp_db_for_test.h"
+#include "services/common/testing/status_matchers.h"
+#include "services/common/testing/temp_db.h"
 #include "services/queues/queue_service.h"
 
 namespace thingtank::queues {
@@ -136,16 +136,5 @@ class QueueServiceTest
             a.approximate_number_of_messages_delayed()};
   }
 };
-
-// Asserts the code, the ErrorInfo reason and (when given) the field named.
-#define EXPECT_STATUS(expr, code_, reason_, field_)                          \
-  do {                                                                       \
-    const absl::Status tt_s_ = (expr);                                       \
-    EXPECT_EQ(tt_s_.code(), code_) << tt_s_;                                 \
-    EXPECT_EQ(::thingtank::ErrorReason(tt_s_), reason_) << tt_s_;            \
-    if (std::string(field_).size() > 0) {                                    \
-      EXPECT_EQ(::thingtank::ErrorField(tt_s_), field_) << tt_s_;            \
-    }                                                                        \
-  } while (0)
 
 }  // namespace thingtank::queues

@@ -268,7 +268,7 @@ class ValidationTest : public QueueServiceTest {
 TEST_F(ValidationTest, EveryBadRequestNamesItsFault) {
   for (const BadCase& c : Cases()) {
     SCOPED_TRACE(c.name);
-    EXPECT_STATUS(c.call(service_.get()), c.code, c.reason, c.field);
+    EXPECT_THAT(c.call(service_.get()), IsStatus(c.code, c.reason, c.field));
   }
   // Nothing of the above reached the queue.
   EXPECT_EQ(CountsOf("q"), std::make_tuple(0, 0, 0));
@@ -283,8 +283,8 @@ TEST_F(ValidationTest, LimitsAreInclusive) {
   auto& a = (*r.mutable_message_attributes())["k"];
   a.set_data_type("String");
   a.set_string_value("v");  // 1020 + 1 + 6 + 1 = 1028 > 1024
-  EXPECT_STATUS(service_->SendMessage(r).status(), StatusCode::kInvalidArgument,
-                "InvalidParameterValue", "message_body");
+  EXPECT_THAT(service_->SendMessage(r).status(),
+              IsStatus(StatusCode::kInvalidArgument, "InvalidParameterValue", "message_body"));
   v1::CreateQueueRequest c;
   c.set_queue_name(std::string(80, 'a'));
   *c.mutable_attributes()->mutable_visibility_timeout() = Secs(12 * 3600);

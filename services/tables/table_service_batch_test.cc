@@ -19,8 +19,8 @@ TEST_F(TableServiceTest, BatchLimitsAndDuplicates) {
   for (int i = 0; i < 26; ++i) {
     *(*bw.mutable_request_items())["tbl"].add_requests() = PutReq({{"pk", S(std::to_string(i))}});
   }
-  EXPECT_ERROR(service_->BatchWriteItem(bw).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "request_items");
+  EXPECT_THAT(service_->BatchWriteItem(bw).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException", "request_items"));
   bw.mutable_request_items()->at("tbl").mutable_requests()->RemoveLast();
   auto written = service_->BatchWriteItem(bw);
   ASSERT_TRUE(written.ok()) << written.status();
@@ -37,8 +37,8 @@ TEST_F(TableServiceTest, BatchLimitsAndDuplicates) {
     (*(*bg.mutable_request_items())["tbl"].add_keys()->mutable_attributes())["pk"] =
         S(std::to_string(i));
   }
-  EXPECT_ERROR(service_->BatchGetItem(bg).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "request_items");
+  EXPECT_THAT(service_->BatchGetItem(bg).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException", "request_items"));
   bg.mutable_request_items()->at("tbl").mutable_keys()->DeleteSubrange(30, 71);
   auto got = service_->BatchGetItem(bg);
   ASSERT_TRUE(got.ok()) << got.status();
@@ -58,8 +58,8 @@ TEST_F(TableServiceTest, BatchReturnsUnprocessedWhenThrottled) {
   EXPECT_EQ(r->unprocessed_items().at("tbl").requests_size(), 2);
   EXPECT_EQ(Describe("tbl").item_count(), 3);
   // Nothing can be processed: the whole call is throttled.
-  EXPECT_ERROR(service_->BatchWriteItem(bw).status(), StatusCode::kResourceExhausted,
-               "ProvisionedThroughputExceededException", "");
+  EXPECT_THAT(service_->BatchWriteItem(bw).status(),
+              IsStatus(StatusCode::kResourceExhausted, "ProvisionedThroughputExceededException"));
   clock_.Advance(absl::Seconds(1));
   *bw.mutable_request_items() = r->unprocessed_items();
   r = service_->BatchWriteItem(bw);
@@ -108,8 +108,9 @@ TEST_F(TableServiceTest, TransactionsAreAllOrNothing) {
   v1::TransactWriteItemsRequest twice;
   *twice.add_transact_items() = tx.transact_items(0);
   *twice.add_transact_items() = tx.transact_items(0);
-  EXPECT_ERROR(service_->TransactWriteItems(twice).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "transact_items[1].update");
+  EXPECT_THAT(service_->TransactWriteItems(twice).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException",
+                       "transact_items[1].update"));
 
   v1::TransactGetItemsRequest tg;
   auto* g = tg.add_transact_items()->mutable_get();

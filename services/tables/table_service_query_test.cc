@@ -123,12 +123,14 @@ TEST_F(QueryTest, KeyConditionErrors) {
   wrong_key.set_table_name("tbl");
   wrong_key.set_key_condition_expression("sk = :h");
   (*wrong_key.mutable_expression_attribute_values())[":h"] = S("x");
-  EXPECT_ERROR(service_->Query(wrong_key).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "key_condition_expression");
+  EXPECT_THAT(service_->Query(wrong_key).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException",
+                       "key_condition_expression"));
   auto wrong_type = Q();
   (*wrong_type.mutable_expression_attribute_values())[":h"] = N("1");
-  EXPECT_ERROR(service_->Query(wrong_type).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "key_condition_expression");
+  EXPECT_THAT(service_->Query(wrong_type).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException",
+                       "key_condition_expression"));
 }
 
 TEST_F(QueryTest, ScanSegmentsCoverTheTableExactlyOnce) {
@@ -160,11 +162,11 @@ TEST_F(QueryTest, ScanSegmentsCoverTheTableExactlyOnce) {
   bad.set_table_name("tbl");
   bad.set_segment(4);
   bad.set_total_segments(4);
-  EXPECT_ERROR(service_->Scan(bad).status(), StatusCode::kInvalidArgument, "ValidationException",
-               "segment");
+  EXPECT_THAT(service_->Scan(bad).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException", "segment"));
   bad.set_total_segments(1000001);
-  EXPECT_ERROR(service_->Scan(bad).status(), StatusCode::kInvalidArgument, "ValidationException",
-               "total_segments");
+  EXPECT_THAT(service_->Scan(bad).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException", "total_segments"));
 }
 
 TEST_F(QueryTest, NonBlockingQueryServesMemoryOrSaysItWouldBlock) {

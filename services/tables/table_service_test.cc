@@ -19,10 +19,10 @@ TEST_F(TableServiceTest, CreatingThenActiveAndDescribe) {
   EXPECT_EQ(created->table_description().table_status(), v1::TABLE_STATUS_CREATING);
   // Item calls on a table that is not ACTIVE: ResourceNotFoundException, as
   // in DynamoDB (table_service_validation_test.cc covers every call).
-  EXPECT_ERROR(Put("things", {{"pk", S("a")}, {"sk", N("1")}}), StatusCode::kNotFound,
-               "ResourceNotFoundException", "");
-  EXPECT_ERROR(service_->CreateTable(CreateRequest("things")).status(), StatusCode::kAlreadyExists,
-               "ResourceInUseException", "");
+  EXPECT_THAT(Put("things", {{"pk", S("a")}, {"sk", N("1")}}),
+              IsStatus(StatusCode::kNotFound, "ResourceNotFoundException"));
+  EXPECT_THAT(service_->CreateTable(CreateRequest("things")).status(),
+              IsStatus(StatusCode::kAlreadyExists, "ResourceInUseException"));
   clock_.Advance(absl::Milliseconds(150));
   EXPECT_EQ(Describe("things").table_status(), v1::TABLE_STATUS_ACTIVE);
   ASSERT_TRUE(Put("things", {{"pk", S("a")}, {"sk", N("1")}, {"v", S("hello")}}).ok());
@@ -51,55 +51,59 @@ TEST_F(TableServiceTest, CreatingThenActiveAndDescribe) {
   EXPECT_EQ(deleted->table_description().table_status(), v1::TABLE_STATUS_DELETING);
   v1::DescribeTableRequest describe;
   describe.set_table_name("things");
-  EXPECT_ERROR(service_->DescribeTable(describe).status(), StatusCode::kNotFound,
-               "ResourceNotFoundException", "");
+  EXPECT_THAT(service_->DescribeTable(describe).status(),
+              IsStatus(StatusCode::kNotFound, "ResourceNotFoundException"));
 }
 
 TEST_F(TableServiceTest, BadTableDefinitions) {
-  EXPECT_ERROR(service_->CreateTable(CreateRequest("ab")).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "table_name");
-  EXPECT_ERROR(service_->CreateTable(CreateRequest("bad name")).status(),
-               StatusCode::kInvalidArgument, "ValidationException", "table_name");
+  EXPECT_THAT(service_->CreateTable(CreateRequest("ab")).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException", "table_name"));
+  EXPECT_THAT(service_->CreateTable(CreateRequest("bad name")).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException", "table_name"));
   auto r = CreateRequest("good");
   r.add_attribute_definitions()->set_attribute_name("extra");
   r.mutable_attribute_definitions(1)->set_attribute_type(v1::SCALAR_ATTRIBUTE_TYPE_S);
-  EXPECT_ERROR(service_->CreateTable(r).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "attribute_definitions[1]");
+  EXPECT_THAT(service_->CreateTable(r).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException",
+                       "attribute_definitions[1]"));
   r = CreateRequest("good");
   r.clear_attribute_definitions();
-  EXPECT_ERROR(service_->CreateTable(r).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "attribute_definitions");
+  EXPECT_THAT(service_->CreateTable(r).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException",
+                       "attribute_definitions"));
   r = CreateRequest("good");
   r.mutable_key_schema(0)->set_key_type(v1::KEY_TYPE_RANGE);
-  EXPECT_ERROR(service_->CreateTable(r).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "key_schema[0].key_type");
+  EXPECT_THAT(service_->CreateTable(r).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException",
+                       "key_schema[0].key_type"));
   r = CreateRequest("good", "S", "", 1, 0);
-  EXPECT_ERROR(service_->CreateTable(r).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "provisioned_throughput.write_capacity_units");
+  EXPECT_THAT(service_->CreateTable(r).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException",
+                       "provisioned_throughput.write_capacity_units"));
 }
 
 TEST_F(TableServiceTest, ItemErrorsNameTheField) {
   Create("tbl", "S", "N");
-  EXPECT_ERROR(Put("missing", {{"pk", S("a")}}), StatusCode::kNotFound,
-               "ResourceNotFoundException", "");
-  EXPECT_ERROR(Put("tbl", {{"pk", S("a")}}), StatusCode::kInvalidArgument, "ValidationException",
-               "item");
-  EXPECT_ERROR(Put("tbl", {{"pk", N("1")}, {"sk", N("1")}}), StatusCode::kInvalidArgument,
-               "ValidationException", "item.pk");
-  EXPECT_ERROR(Put("tbl", {{"pk", S("a")}, {"sk", N("1")}, {"big", S(std::string(410000, 'x'))}}),
-               StatusCode::kInvalidArgument, "ValidationException", "item");
+  EXPECT_THAT(Put("missing", {{"pk", S("a")}}),
+              IsStatus(StatusCode::kNotFound, "ResourceNotFoundException"));
+  EXPECT_THAT(Put("tbl", {{"pk", S("a")}}),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException", "item"));
+  EXPECT_THAT(Put("tbl", {{"pk", N("1")}, {"sk", N("1")}}),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException", "item.pk"));
+  EXPECT_THAT(Put("tbl", {{"pk", S("a")}, {"sk", N("1")}, {"big", S(std::string(410000, 'x'))}}),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException", "item"));
   v1::GetItemRequest get;
   get.set_table_name("tbl");
   (*get.mutable_key())["pk"] = S("a");
-  EXPECT_ERROR(service_->GetItem(get).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "key");
+  EXPECT_THAT(service_->GetItem(get).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException", "key"));
 }
 
 TEST_F(TableServiceTest, ConditionalWritesChangeNothingOnFailure) {
   Create("tbl");
   ASSERT_TRUE(Put("tbl", {{"pk", S("a")}, {"v", N("1")}}, "attribute_not_exists(pk)").ok());
-  EXPECT_ERROR(Put("tbl", {{"pk", S("a")}, {"v", N("2")}}, "attribute_not_exists(pk)"),
-               StatusCode::kFailedPrecondition, "ConditionalCheckFailedException", "");
+  EXPECT_THAT(Put("tbl", {{"pk", S("a")}, {"v", N("2")}}, "attribute_not_exists(pk)"),
+              IsStatus(StatusCode::kFailedPrecondition, "ConditionalCheckFailedException"));
   EXPECT_EQ(Get("tbl", {{"pk", S("a")}}).at("v").n(), "1");
   EXPECT_EQ(events_.Get("ccf", "tbl"), 1);
   ASSERT_TRUE(Put("tbl", {{"pk", S("a")}, {"v", N("2")}}, "v = :one", {{":one", N("1")}}).ok());
@@ -110,8 +114,8 @@ TEST_F(TableServiceTest, ConditionalWritesChangeNothingOnFailure) {
   (*del.mutable_key())["pk"] = S("a");
   del.set_condition_expression("v = :x");
   (*del.mutable_expression_attribute_values())[":x"] = N("5");
-  EXPECT_ERROR(service_->DeleteItem(del).status(), StatusCode::kFailedPrecondition,
-               "ConditionalCheckFailedException", "");
+  EXPECT_THAT(service_->DeleteItem(del).status(),
+              IsStatus(StatusCode::kFailedPrecondition, "ConditionalCheckFailedException"));
   (*del.mutable_expression_attribute_values())[":x"] = N("2");
   del.set_return_values(v1::RETURN_VALUE_ALL_OLD);
   auto deleted = service_->DeleteItem(del);
@@ -154,14 +158,14 @@ TEST_F(TableServiceTest, UpdateItemSemantics) {
   key_change.clear_expression_attribute_names();
   key_change.mutable_expression_attribute_values()->erase(":zero");
   key_change.mutable_expression_attribute_values()->erase(":t");
-  EXPECT_ERROR(service_->UpdateItem(key_change).status(), StatusCode::kInvalidArgument,
-               "ValidationException", "update_expression");
+  EXPECT_THAT(service_->UpdateItem(key_change).status(),
+              IsStatus(StatusCode::kInvalidArgument, "ValidationException", "update_expression"));
 
   v1::UpdateItemRequest cond = u;
   cond.set_condition_expression("#c > :one");
   (*cond.mutable_expression_attribute_values())[":one"] = N("5");
-  EXPECT_ERROR(service_->UpdateItem(cond).status(), StatusCode::kFailedPrecondition,
-               "ConditionalCheckFailedException", "");
+  EXPECT_THAT(service_->UpdateItem(cond).status(),
+              IsStatus(StatusCode::kFailedPrecondition, "ConditionalCheckFailedException"));
   EXPECT_EQ(Get("tbl", {{"pk", S("dev")}, {"sk", N("1")}}).at("count").n(), "2");
 }
 
@@ -235,7 +239,8 @@ TEST_F(TableServiceTest, ThrottlingOnTheManualClock) {
     ++ok;
   }
   EXPECT_EQ(ok, 10);
-  EXPECT_ERROR(last, StatusCode::kResourceExhausted, "ProvisionedThroughputExceededException", "");
+  EXPECT_THAT(last,
+              IsStatus(StatusCode::kResourceExhausted, "ProvisionedThroughputExceededException"));
   EXPECT_EQ(events_.Get("throttled", "tbl"), 1);
   clock_.Advance(absl::Seconds(1));  // refills 2 units
   EXPECT_TRUE(Put("tbl", {{"pk", S("again")}}).ok());
@@ -313,8 +318,8 @@ TEST_F(TableServiceTest, RestartRecoversItemsCountsTtlAndTokens) {
   EXPECT_EQ(Get("tbl", {{"pk", S("a")}}).at("v").s(), "1");
   // Same token, different request: mismatch, remembered across the restart.
   (*put->mutable_item())["x"] = S("y");
-  EXPECT_ERROR(service_->TransactWriteItems(tx).status(), StatusCode::kInvalidArgument,
-               "IdempotentParameterMismatchException", "");
+  EXPECT_THAT(service_->TransactWriteItems(tx).status(),
+              IsStatus(StatusCode::kInvalidArgument, "IdempotentParameterMismatchException"));
 }
 
 TEST_F(TableServiceTest, ConcurrentConditionalWritesApplyOnce) {

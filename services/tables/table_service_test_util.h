@@ -3,10 +3,9 @@
 // Fixture for TableService tests: a temp-dir RocksDB, a manual clock and an
 // inline executor, with small builders. No sleeps: time moves by Advance.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,7 +15,8 @@
 #include "services/common/executor.h"
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
-#include "services/common/storage/temp_db_for_test.h"
+#include "services/common/testing/status_matchers.h"
+#include "services/common/testing/temp_db.h"
 #include "services/tables/table_service.h"
 
 namespace thingtank::tables {
@@ -157,16 +157,5 @@ class TableServiceTest
     return d.ok() ? d->table() : v1::TableDescription();
   }
 };
-
-// Asserts code, ErrorInfo reason and (when given) the BadRequest field.
-#define EXPECT_ERROR(expr, want_code, want_reason, want_field)       \
-  do {                                                                \
-    const ::absl::Status tt_s_ = (expr);                              \
-    EXPECT_EQ(tt_s_.code(), (want_code)) << tt_s_;                    \
-    EXPECT_EQ(::thingtank::ErrorReason(tt_s_), (want_reason)) << tt_s_; \
-    if (std::string(want_field).size() > 0) {                         \
-      EXPECT_EQ(::thingtank::ErrorField(tt_s_), (want_field)) << tt_s_; \
-    }                                                                 \
-  } while (0)
 
 }  // namespace thingtank::tables
