@@ -39,6 +39,9 @@ struct Malformed {
   std::string what;   // a part of the message
 };
 
+// Test names, not the bytes of the struct, in test listings.
+void PrintTo(const Malformed& m, std::ostream* os) { *os << m.name; }
+
 class ParseRequestMalformed : public testing::TestWithParam<Malformed> {};
 
 TEST_P(ParseRequestMalformed, IsInvalidArgumentSayingWhatFailed) {

@@ -53,8 +53,9 @@ struct QueueCounts {
 struct QueueServiceOptions {
   int64_t max_in_flight_standard = 120000;
   int64_t max_in_flight_fifo = 20000;
-  // Where queue URLs point until SetUrlBase (serve sets the gateway's address).
-  std::string url_base = "http://localhost:50051/000000000000/";
+  // Where queue URLs point until SetUrlBase (serve sets the address where the
+  // queues are reachable once it listens).
+  std::string url_base = "http://localhost:4566/000000000000/";
   std::string arn_prefix = "arn:aws:sqs:us-east-1:000000000000:";
 };
 
