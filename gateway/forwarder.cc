@@ -12,7 +12,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "gateway/routes.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/impl/rpc_service_method.h"
 #include "grpcpp/security/credentials.h"
@@ -482,11 +481,13 @@ grpc::ServerGenericBidiReactor* UnroutedCalls::CreateReactor(
 }
 
 absl::StatusOr<std::unique_ptr<Backends>> Backends::Create(
-    const std::map<std::string, std::string>& addresses, CallGate* gate, RpcMetrics* metrics,
-    absl::Duration default_deadline) {
+    const std::map<std::string, std::string>& addresses, const Apis& apis, CallGate* gate,
+    RpcMetrics* metrics, absl::Duration default_deadline) {
   auto backends = std::unique_ptr<Backends>(new Backends());
   for (const auto& [service, address] : addresses) {
-    const std::vector<const google::protobuf::ServiceDescriptor*> descriptors = ProtoServicesOf(service);
+    auto api = apis.find(service);
+    const std::vector<const google::protobuf::ServiceDescriptor*> descriptors =
+        api != apis.end() ? api->second : std::vector<const google::protobuf::ServiceDescriptor*>{};
     if (descriptors.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--backends: this gateway knows no API of service \"", service, "\""));

@@ -82,11 +82,15 @@ class UnroutedCalls final : public grpc::CallbackGenericService {
 // services for every proto service of each backend.
 class Backends {
  public:
+  // The proto services of each service this gateway can route, by service
+  // name (from the binary's module list).
+  using Apis = std::map<std::string, std::vector<const google::protobuf::ServiceDescriptor*>>;
+
   // `addresses` maps service name ("queues") to "host:port". Fails for a
-  // service whose protos this binary does not know.
+  // service with no API in `apis`.
   static absl::StatusOr<std::unique_ptr<Backends>> Create(
-      const std::map<std::string, std::string>& addresses, CallGate* gate, RpcMetrics* metrics,
-      absl::Duration default_deadline);
+      const std::map<std::string, std::string>& addresses, const Apis& apis, CallGate* gate,
+      RpcMetrics* metrics, absl::Duration default_deadline);
 
   std::vector<grpc::Service*> services() const;
   // Full proto service names behind each backend, for health reporting.

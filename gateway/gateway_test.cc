@@ -1,5 +1,5 @@
 #include "gateway/api_keys.h"
-#include "gateway/routes.h"
+#include "gateway/forwarder.h"
 #include "services/common/token_bucket.h"
 
 #include "gtest/gtest.h"
@@ -48,11 +48,14 @@ TEST(TokenBucketTest, AllowsBurstThenRefillsAtRate) {
   EXPECT_FALSE(bucket.TryTake(t, &retry));
 }
 
-TEST(RoutesTest, QueuesMapsToItsProtoService) {
-  auto services = ProtoServicesOf("queues");
-  ASSERT_EQ(services.size(), 1u);
-  EXPECT_EQ(services[0]->full_name(), "thingtank.queues.v1.QueuesService");
-  EXPECT_TRUE(ProtoServicesOf("nope").empty());
+TEST(BackendsTest, AServiceWithoutAnApiIsRefusedNamingIt) {
+  prometheus::Registry registry;
+  RpcMetrics metrics(&registry);
+  auto backends = Backends::Create({{"nope", "127.0.0.1:1"}}, {}, nullptr, &metrics,
+                                   absl::Seconds(1));
+  ASSERT_FALSE(backends.ok());
+  EXPECT_EQ(backends.status().message(),
+            "--backends: this gateway knows no API of service \"nope\"");
 }
 
 }  // namespace

@@ -20,7 +20,6 @@
 #include "gateway/api_key_gate.h"
 #include "gateway/backend_health.h"
 #include "gateway/forwarder.h"
-#include "gateway/routes.h"
 #include "services/common/config.h"
 #include "services/common/http_server.h"
 #include "services/common/log.h"
@@ -201,7 +200,7 @@ int RunServe(const std::vector<std::string>& args, const ServiceModules& modules
       for (auto* s : service->grpc_services()) services.push_back(s);
     }
     if (!config.backends.empty()) {
-      auto created = gateway::Backends::Create(config.backends, gate.get(), &rpc_metrics,
+      auto created = gateway::Backends::Create(config.backends, context.apis, gate.get(), &rpc_metrics,
                                                config.default_deadline);
       if (!created.ok()) return Fail(created.status());
       backends = *std::move(created);
