@@ -161,11 +161,11 @@ namespace {
 
 // Streams a subscription's events; ends on client cancel, server shutdown or
 // overflow. Records the grpc_server_* series of the method (handled, like the
-// unary methods, before the status is sent), wamp_grpc_subscriptions while
-// subscribed, and each event it queues in wamp_events_delivered_total.
+// unary methods, before the status is sent), thingtank_wamp_grpc_subscriptions while
+// subscribed, and each event it queues in thingtank_wamp_events_delivered_total.
 class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  SubscribeReactor(RpcMetrics::Method* series, RouterMetrics* metrics)
+  SubscribeReactor(RpcMetrics::Method* series, WampMetrics* metrics)
       : series_(series), metrics_(metrics), start_(absl::Now()) {}
 
   // Ends the call at once (before Start).
@@ -235,7 +235,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
   }
 
   RpcMetrics::Method* const series_;
-  RouterMetrics* const metrics_;
+  WampMetrics* const metrics_;
   const absl::Time start_;  // wall time, for the latency metric
   std::shared_ptr<LocalClient> client_;
   prometheus::Gauge* subscribed_ = nullptr;

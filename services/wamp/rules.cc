@@ -206,30 +206,23 @@ struct Stubs {
   std::unique_ptr<tables::v1::TablesService::Stub> tables;
 };
 
+// The rules' counters: totals for stats() and the per-kind series of the
+// service's metrics.
 class Counters {
  public:
-  explicit Counters(prometheus::Registry* registry) {
-    if (registry == nullptr) return;
-    auto& forwarded = prometheus::BuildCounter()
-                          .Name("wamp_rule_forwarded_total")
-                          .Help("Events and messages forwarded by WAMP forwarding rules.")
-                          .Register(*registry);
-    auto& failed = prometheus::BuildCounter()
-                       .Name("wamp_rule_failures_total")
-                       .Help("Forwarding failures of WAMP forwarding rules.")
-                       .Register(*registry);
+  explicit Counters(WampMetrics* metrics) {
     for (int k = 0; k < kKinds; ++k) {
-      forwarded_metric_[k] = &forwarded.Add({{"kind", kKindNames[k]}});
-      failed_metric_[k] = &failed.Add({{"kind", kKindNames[k]}});
+      forwarded_metric_[k] = metrics->RuleForwarded(kKindNames[k]);
+      failed_metric_[k] = metrics->RuleFailures(kKindNames[k]);
     }
   }
   void Forwarded(Kind kind, int n = 1) {
     forwarded_ += n;
-    if (forwarded_metric_[kind] != nullptr) forwarded_metric_[kind]->Increment(n);
+    forwarded_metric_[kind]->Increment(n);
   }
   void Failed(Kind kind) {
     ++failed_;
-    if (failed_metric_[kind] != nullptr) failed_metric_[kind]->Increment();
+    failed_metric_[kind]->Increment();
   }
   RuleEngine::Stats stats() const { return {forwarded_.load(), failed_.load()}; }
 
@@ -759,12 +752,12 @@ absl::Status ValidateConfigRules(const std::vector<v1::Rule>& rules) {
 
 class RuleEngine::Impl {
  public:
-  Impl(Db* db, Router* router, Clock* clock, prometheus::Registry* registry)
+  Impl(Db* db, Router* router, Clock* clock)
       : db_(db),
         cf_(db->cf(kRulesCf)),
         router_(router),
         clock_(clock),
-        counters_(std::make_shared<Counters>(registry)) {}
+        counters_(std::make_shared<Counters>(router->metrics())) {}
 
   ~Impl() {
     std::vector<std::shared_ptr<Runner>> runners;
@@ -979,9 +972,8 @@ class RuleEngine::Impl {
 std::vector<std::string> RuleEngine::ColumnFamilies() { return {kRulesCf}; }
 
 absl::StatusOr<std::unique_ptr<RuleEngine>> RuleEngine::Open(Db* db, Router* router,
-                                                             Clock* clock,
-                                                             prometheus::Registry* registry) {
-  auto impl = std::make_unique<Impl>(db, router, clock, registry);
+                                                             Clock* clock) {
+  auto impl = std::make_unique<Impl>(db, router, clock);
   TT_RETURN_IF_ERROR(impl->Load());
   return std::unique_ptr<RuleEngine>(new RuleEngine(std::move(impl)));
 }

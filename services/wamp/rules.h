@@ -24,7 +24,6 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/channel.h"
-#include "prometheus/registry.h"
 #include "services/common/clock.h"
 #include "services/common/storage/db.h"
 #include "services/wamp/router/router.h"
@@ -53,10 +52,9 @@ class RuleEngine {
   // Column families the engine stores its rules in.
   static std::vector<std::string> ColumnFamilies();
   // Loads the stored rules. They start running once SetChannel is called.
-  // With a `registry`, exports wamp_rule_forwarded_total and
-  // wamp_rule_failures_total, labelled by rule kind.
-  static absl::StatusOr<std::unique_ptr<RuleEngine>> Open(Db* db, Router* router, Clock* clock,
-                                                          prometheus::Registry* registry = nullptr);
+  // Counts in the router's metrics (thingtank_wamp_rule_forwarded_total and
+  // thingtank_wamp_rule_failures_total, labelled by rule kind).
+  static absl::StatusOr<std::unique_ptr<RuleEngine>> Open(Db* db, Router* router, Clock* clock);
   ~RuleEngine();  // stops every rule (no callback runs after it returns)
   RuleEngine(const RuleEngine&) = delete;
   RuleEngine& operator=(const RuleEngine&) = delete;

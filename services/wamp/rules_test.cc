@@ -160,7 +160,7 @@ class RulesTest : public ::testing::Test {
     rules_db_.reset();
     rules_db_ = OpenDb(dir_ + "/wamp", RuleEngine::ColumnFamilies());
     ASSERT_NE(rules_db_, nullptr);
-    auto engine = RuleEngine::Open(rules_db_.get(), router_.get(), &clock_, &registry_);
+    auto engine = RuleEngine::Open(rules_db_.get(), router_.get(), &clock_);
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = *std::move(engine);
     engine_->SetChannel(channel_);

@@ -144,6 +144,10 @@ def run(coro):
     """Runs a scenario; connections it left open (after a failure) are
     dropped so that later tests see no stale sessions."""
     async def main():
+        # txaio's futures belong to txaio.config.loop: another module of the
+        # same run (test_wamp_bridge's Loop) may have left its own, closed, loop
+        # there.
+        txaio.config.loop = asyncio.get_running_loop()
         try:
             return await asyncio.wait_for(coro, 25)
         finally:
@@ -207,11 +211,11 @@ class WampAuthTest(unittest.TestCase):
             # Conclude), so a scrape right after WELCOME can miss it.
             deadline = time.monotonic() + TIMEOUT
             while True:
-                sessions = self.metric(self.metrics_text(), "wamp_sessions", 'realm="devices"')
+                sessions = self.metric(self.metrics_text(), "thingtank_wamp_sessions", 'realm="devices"')
                 if (sessions or 0) >= 1 or time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.02)
-            self.assertGreaterEqual(sessions or 0, 1, 'wamp_sessions{realm="devices"} = %r' % sessions)
+            self.assertGreaterEqual(sessions or 0, 1, 'thingtank_wamp_sessions{realm="devices"} = %r' % sessions)
             self.assertEqual(await s.close(), GOODBYE_AND_OUT)
 
             s, d = await connect(self.url, "devices", ["ticket"], "dev1", ticket("wrong"))
@@ -331,8 +335,8 @@ class WampAuthTest(unittest.TestCase):
 
     # -- 5. protocol violation (raw) and metrics; runs last
     def test_5_metrics(self):
-        before = self.metric(self.metrics_text(), "wamp_protocol_errors_total")
-        self.assertIsNotNone(before, "no wamp_protocol_errors_total")
+        before = self.metric(self.metrics_text(), "thingtank_wamp_protocol_errors_total")
+        self.assertIsNotNone(before, "no thingtank_wamp_protocol_errors_total")
         # AUTHENTICATE without HELLO / CHALLENGE.
         ws = wt.RawWebSocket(self.server.port)
         self.addCleanup(ws.close_socket)
@@ -348,29 +352,29 @@ class WampAuthTest(unittest.TestCase):
         # devices session is gone.
         def settled():
             text = self.metrics_text()
-            if self.metric(text, "wamp_sessions", 'realm="devices"') == 0:
+            if self.metric(text, "thingtank_wamp_sessions", 'realm="devices"') == 0:
                 return text
             return None
-        text = wt.wait_until(settled, 10, 'wamp_sessions{realm="devices"} 0')
-        c = "\nmetrics:\n%s" % "\n".join(l for l in text.splitlines() if l.startswith("wamp_"))
+        text = wt.wait_until(settled, 10, 'thingtank_wamp_sessions{realm="devices"} 0')
+        c = "\nmetrics:\n%s" % "\n".join(l for l in text.splitlines() if l.startswith("thingtank_wamp_"))
 
         def value(name, labels=""):
             v = self.metric(text, name, labels)
             self.assertIsNotNone(v, "no %s{%s}%s" % (name, labels, c))
             return v
 
-        self.assertGreater(value("wamp_protocol_errors_total"), before, c)
-        self.assertGreater(value("wamp_messages_received_total", 'type="HELLO"'), 0, c)
-        self.assertGreater(value("wamp_messages_received_total", 'type="AUTHENTICATE"'), 0, c)
-        self.assertGreater(value("wamp_messages_sent_total", 'type="WELCOME"'), 0, c)
-        self.assertGreater(value("wamp_messages_sent_total", 'type="CHALLENGE"'), 0, c)
-        self.assertGreater(value("wamp_messages_sent_total", 'type="ABORT"'), 0, c)
-        self.assertGreater(value("wamp_messages_sent_total", 'type="ERROR"'), 0, c)
-        self.assertGreater(value("wamp_calls_routed_total"), 0, c)
-        self.assertGreater(value("wamp_call_duration_seconds_count"), 0, c)
-        self.assertGreater(value("wamp_events_delivered_total"), 0, c)
-        reasons = re.findall(r'^wamp_disconnects_total\{reason="([^"]+)"\} (\S+)$', text, re.M)
-        self.assertTrue(reasons, "no wamp_disconnects_total{reason=...}" + c)
+        self.assertGreater(value("thingtank_wamp_protocol_errors_total"), before, c)
+        self.assertGreater(value("thingtank_wamp_messages_received_total", 'type="HELLO"'), 0, c)
+        self.assertGreater(value("thingtank_wamp_messages_received_total", 'type="AUTHENTICATE"'), 0, c)
+        self.assertGreater(value("thingtank_wamp_messages_sent_total", 'type="WELCOME"'), 0, c)
+        self.assertGreater(value("thingtank_wamp_messages_sent_total", 'type="CHALLENGE"'), 0, c)
+        self.assertGreater(value("thingtank_wamp_messages_sent_total", 'type="ABORT"'), 0, c)
+        self.assertGreater(value("thingtank_wamp_messages_sent_total", 'type="ERROR"'), 0, c)
+        self.assertGreater(value("thingtank_wamp_calls_routed_total"), 0, c)
+        self.assertGreater(value("thingtank_wamp_call_duration_seconds_count"), 0, c)
+        self.assertGreater(value("thingtank_wamp_events_delivered_total"), 0, c)
+        reasons = re.findall(r'^thingtank_wamp_disconnects_total\{reason="([^"]+)"\} (\S+)$', text, re.M)
+        self.assertTrue(reasons, "no thingtank_wamp_disconnects_total{reason=...}" + c)
         self.assertGreater(sum(float(v) for _, v in reasons), 0, c)
 
 

@@ -660,8 +660,8 @@ class PubSubTest(BridgeTestBase):
                           events[2].kwargs_json), ("com.example.sensors.end", p3, '["end"]', "{}"))
 
     def test_grpc_subscribe_in_metrics(self):
-        """A gRPC subscriber is visible to operators: wamp_grpc_subscriptions
-        while it is subscribed, its events in wamp_events_delivered_total, and
+        """A gRPC subscriber is visible to operators: thingtank_wamp_grpc_subscriptions
+        while it is subscribed, its events in thingtank_wamp_events_delivered_total, and
         the grpc_server_* series of a server stream."""
         def metrics():
             status, text = tt.http_get(self.server.ports["metrics"], "/metrics")
@@ -669,7 +669,7 @@ class PubSubTest(BridgeTestBase):
             return text
 
         def subscribed(text):
-            return tt.metric_sum(text, "wamp_grpc_subscriptions", realm="realm1")
+            return tt.metric_sum(text, "thingtank_wamp_grpc_subscriptions", realm="realm1")
 
         def rpc(text, name, **labels):
             return tt.metric_sum(text, name, grpc_service="thingtank.wamp.v1.WampService",
@@ -686,8 +686,8 @@ class PubSubTest(BridgeTestBase):
             lambda items: items[-1] is not None and items[-1].args_json == '["end"]', "the end event")
         during = metrics()
         self.assertEqual(subscribed(during), 1)
-        self.assertEqual(tt.metric_sum(during, "wamp_events_delivered_total")
-                         - tt.metric_sum(before, "wamp_events_delivered_total"), len(received))
+        self.assertEqual(tt.metric_sum(during, "thingtank_wamp_events_delivered_total")
+                         - tt.metric_sum(before, "thingtank_wamp_events_delivered_total"), len(received))
         self.assertEqual(rpc(during, "grpc_server_started_total")
                          - rpc(before, "grpc_server_started_total"), 1)
 
@@ -782,7 +782,7 @@ class MicroserviceSubscribeTest(unittest.TestCase):
         # A cancel at the gateway ends the subscription in the wamp process.
         stream.cancel()
         tt.wait_until(lambda: tt.metric_sum(tt.http_get(self.backend.ports["metrics"], "/metrics")[1],
-                                            "wamp_grpc_subscriptions", realm="realm1") == 0,
+                                            "thingtank_wamp_grpc_subscriptions", realm="realm1") == 0,
                       T, "the wamp process to drop the subscription")
 
     def test_stream_errors_come_through(self):

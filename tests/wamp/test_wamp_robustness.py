@@ -177,8 +177,8 @@ class WampRobustnessTest(unittest.TestCase):
 
     def test_websocket_violations_count_as_protocol_errors(self):
         def errors():
-            m = re.search(r"^wamp_protocol_errors_total(?:\{\})? (\S+)$", self.metrics_text(), re.M)
-            self.assertIsNotNone(m, "no wamp_protocol_errors_total")
+            m = re.search(r"^thingtank_wamp_protocol_errors_total(?:\{\})? (\S+)$", self.metrics_text(), re.M)
+            self.assertIsNotNone(m, "no thingtank_wamp_protocol_errors_total")
             return float(m.group(1))
         before = errors()
         ws = wt.raw_session(self.server.port)
@@ -189,8 +189,8 @@ class WampRobustnessTest(unittest.TestCase):
         self.assertEqual(errors(), before + 1)
         # Only the message types a router can receive, and those it sends, have series.
         text = self.metrics_text()
-        received = set(re.findall(r'^wamp_messages_received_total\{type="(\w+)"\}', text, re.M))
-        sent = set(re.findall(r'^wamp_messages_sent_total\{type="(\w+)"\}', text, re.M))
+        received = set(re.findall(r'^thingtank_wamp_messages_received_total\{type="(\w+)"\}', text, re.M))
+        sent = set(re.findall(r'^thingtank_wamp_messages_sent_total\{type="(\w+)"\}', text, re.M))
         self.assertEqual(received, {"HELLO", "AUTHENTICATE", "ABORT", "GOODBYE", "ERROR", "PUBLISH",
                                     "SUBSCRIBE", "UNSUBSCRIBE", "CALL", "CANCEL", "REGISTER",
                                     "UNREGISTER", "YIELD"})

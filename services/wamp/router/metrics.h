@@ -1,5 +1,12 @@
-// Prometheus metrics of the WAMP router (wamp_*). Counters are created up
-// front so the hot paths only increment.
+// The one metrics class of the wamp service (thingtank_wamp_*): the router's
+// traffic, sessions, gRPC subscriptions and the forwarding rules' counters,
+// all declared in the constructor (metrics.cc). Counters are created up front
+// so the hot paths only increment; the per-realm gauges and the per-rule-kind
+// counters on first use (both label sets are bounded: realms come from the
+// config, kinds from the rule kind registry).
+//
+// Thread-safe. Lives in the router (Router::metrics()), which every other part
+// of the service reaches.
 #pragma once
 
 #include <array>
@@ -17,9 +24,9 @@
 
 namespace thingtank::wamp {
 
-class RouterMetrics {
+class WampMetrics {
  public:
-  explicit RouterMetrics(prometheus::Registry* registry);
+  explicit WampMetrics(prometheus::Registry* registry);
 
   // Types a router cannot receive (or send) have no series: nothing counted.
   void MessageIn(MessageType type) { Count(in_, type); }
@@ -33,6 +40,11 @@ class RouterMetrics {
   prometheus::Gauge* Sessions(const std::string& realm);
   // Open gRPC Subscribe streams of one realm (created on first use).
   prometheus::Gauge* GrpcSubscriptions(const std::string& realm);
+  // Events and messages forwarded by rules of one kind, and forwarding
+  // failures (created on first use; the rule engine creates every kind's at
+  // start so they exist at zero).
+  prometheus::Counter* RuleForwarded(const std::string& kind);
+  prometheus::Counter* RuleFailures(const std::string& kind);
 
  private:
   static constexpr int kTypes = 71;
@@ -46,6 +58,8 @@ class RouterMetrics {
   prometheus::Family<prometheus::Counter>* disconnects_;
   prometheus::Family<prometheus::Gauge>* sessions_;
   prometheus::Family<prometheus::Gauge>* grpc_subscriptions_;
+  prometheus::Family<prometheus::Counter>* rule_forwarded_;
+  prometheus::Family<prometheus::Counter>* rule_failures_;
   std::array<prometheus::Counter*, kTypes> in_{};
   std::array<prometheus::Counter*, kTypes> out_{};
   prometheus::Counter* events_delivered_;

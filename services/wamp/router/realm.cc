@@ -69,7 +69,7 @@ uint64_t RandomId() {
   return absl::Uniform<uint64_t>(absl::IntervalClosed, gen, 1, kMaxId);
 }
 
-Realm::Realm(std::string name, const RealmConfig* config, Clock* clock, RouterMetrics* metrics)
+Realm::Realm(std::string name, const RealmConfig* config, Clock* clock, WampMetrics* metrics)
     : name_(std::move(name)), config_(config), clock_(clock), metrics_(metrics) {
   ProvideMetaProcedures();
 }

@@ -27,7 +27,7 @@
 
 namespace thingtank::wamp {
 
-class RouterMetrics;
+class WampMetrics;
 
 // Who a session is (from HELLO and authentication).
 struct SessionInfo {
@@ -70,7 +70,7 @@ using ProcedureHandler =
 
 class Realm : public std::enable_shared_from_this<Realm> {
  public:
-  Realm(std::string name, const RealmConfig* config, Clock* clock, RouterMetrics* metrics);
+  Realm(std::string name, const RealmConfig* config, Clock* clock, WampMetrics* metrics);
   ~Realm();
   Realm(const Realm&) = delete;
   Realm& operator=(const Realm&) = delete;
@@ -185,7 +185,7 @@ class Realm : public std::enable_shared_from_this<Realm> {
   const std::string name_;
   const RealmConfig* config_;
   Clock* const clock_;
-  RouterMetrics* const metrics_;
+  WampMetrics* const metrics_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);

@@ -95,7 +95,7 @@ class RealmTest : public ::testing::Test {
   }
 
   prometheus::Registry registry_;
-  RouterMetrics metrics_;
+  WampMetrics metrics_;
   ManualClock clock_;
   RealmConfig config_;
   std::shared_ptr<Realm> realm_;

@@ -25,7 +25,7 @@ class Router {
 
   const WampConfig& config() const { return config_; }
   Clock* clock() const { return clock_; }
-  RouterMetrics* metrics() { return &metrics_; }
+  WampMetrics* metrics() { return &metrics_; }
   // Null when the realm is not configured.
   std::shared_ptr<Realm> FindRealm(std::string_view name) const;
   // Provides a procedure in every realm (see Realm::Provide).
@@ -37,7 +37,7 @@ class Router {
  private:
   const WampConfig config_;
   Clock* const clock_;
-  RouterMetrics metrics_;
+  WampMetrics metrics_;
   std::map<std::string, std::shared_ptr<Realm>, std::less<>> realms_;
 };
 

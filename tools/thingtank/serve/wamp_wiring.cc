@@ -186,8 +186,7 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& co
   running->bridge = std::make_unique<wamp::Bridge>(context.apis);
   running->bridge->Install(running->router.get());
   TT_ASSIGN_OR_RETURN(running->rules,
-                      wamp::RuleEngine::Open(running->db.get(), running->router.get(), context.clock,
-                                                 context.metrics->registry()));
+                      wamp::RuleEngine::Open(running->db.get(), running->router.get(), context.clock));
   // Before the channel is set: the config's rules start with the stored ones.
   if (absl::Status s = running->rules->Ensure(config.rules); !s.ok()) {
     return ConfigError(config_path, s);
