@@ -102,8 +102,3 @@ inline ::testing::PolymorphicMatcher<status_matchers_internal::IsOkMatcher> IsOk
 }
 
 }  // namespace thingtank
-
-// Shorthand kept from the per-service macros: EXPECT_STATUS(expr, code,
-// reason, field) == EXPECT_THAT(expr, IsStatus(code, reason, field)).
-#define TT_EXPECT_STATUS(expr, code, reason, field) \
-  EXPECT_THAT((expr), ::thingtank::IsStatus((code), (reason), (field)))
