@@ -298,7 +298,9 @@ TEST_F(StreamRelayTest, ClientStreamOf64MiBArrivesWholeWithBoundedMemory) {
   printf("64 MiB upload: client at most %lld MiB ahead of the backend handler; RSS grew %lld MiB\n",
          static_cast<long long>(max_ahead), static_cast<long long>((rss_peak - rss_before) >> 20));
   EXPECT_LE(max_ahead, 24);  // measured 2 to 13
+#if !defined(__SANITIZE_ADDRESS__)  // ASan's quarantine keeps freed memory resident
   EXPECT_LT(rss_peak - rss_before, int64_t{64} << 20);  // measured 17 to 36 MiB, allocator caches included
+#endif
   EXPECT_EQ(Backend("grpc_server_handled_total", "Upload", "client_stream", "OK"), 1);
   EXPECT_EQ(Gateway("grpc_server_handled_total", "Upload", "client_stream", "OK"), 1);
 }

@@ -117,8 +117,12 @@ class StreamCall final : public Base {
     }
   }
 
+  // A cancel at (or a moment before) the deadline is the deadline's: the
+  // caller's copy of it expires first (the wire carries a timeout, and gRPC's
+  // timers and the system clock differ by a few ms) and its cancel arrives
+  // before our own timer fires.
   absl::Status CancelStatus() const {
-    return context_->deadline() <= std::chrono::system_clock::now()
+    return context_->deadline() <= std::chrono::system_clock::now() + std::chrono::milliseconds(100)
                ? absl::DeadlineExceededError("the call's deadline passed")
                : absl::CancelledError("the call was cancelled");
   }
