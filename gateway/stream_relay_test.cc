@@ -120,6 +120,7 @@ class ChatHandler final : public BidiStreamHandler<v1::Chunk, v1::Chunk> {
   ~ChatHandler() override { probe_->Gone(); }
   absl::Status OnMessage(const v1::Chunk& chunk, std::vector<v1::Chunk>* out) override {
     if (chunk.note() == "fail") return absl::AbortedError("the backend aborts the chat");
+    if (chunk.note() == "cancel") return absl::CancelledError("the backend cancels the chat");
     {
       absl::MutexLock lock(&probe_->mu);
       ++probe_->consumed;
@@ -374,6 +375,24 @@ TEST_F(StreamRelayTest, BackendErrorReachesTheClientWithItsStatus) {
   ASSERT_TRUE(probe_.AwaitDone(2));
   EXPECT_EQ(Gateway("grpc_server_handled_total", "Upload", "client_stream", "FailedPrecondition"), 1);
   EXPECT_EQ(Backend("grpc_server_handled_total", "Chat", "bidi_stream", "Aborted"), 1);
+}
+
+TEST_F(StreamRelayTest, BackendCancelReachesTheClient) {
+  grpc::ClientContext context;
+  SetDeadline(&context, absl::Seconds(30));
+  auto stream = gateway_stub_->Chat(&context);
+  v1::Chunk chunk;
+  chunk.set_seq(1);
+  ASSERT_TRUE(stream->Write(chunk));
+  v1::Chunk echo;
+  ASSERT_TRUE(stream->Read(&echo));
+  chunk.set_note("cancel");
+  ASSERT_TRUE(stream->Write(chunk));
+  EXPECT_FALSE(stream->Read(&echo));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(status.error_message(), "the backend cancels the chat");
+  EXPECT_EQ(Gateway("grpc_server_handled_total", "Chat", "bidi_stream", "Canceled"), 1);
 }
 
 TEST_F(StreamRelayTest, DeadlinePassesThrough) {
