@@ -17,6 +17,7 @@
 #include "services/wamp/router/router.h"
 #include "services/wamp/rules.h"
 #include "services/wamp/transport/websocket_server.h"
+#include "services/wamp/wamp_service.h"
 #include "tools/thingtank/serve/running_service.h"
 
 namespace thingtank::serve {
@@ -135,6 +136,7 @@ class RunningWamp final : public RunningService {
   std::unique_ptr<wamp::Router> router;
   std::unique_ptr<wamp::Bridge> bridge;
   std::unique_ptr<wamp::RuleEngine> rules;
+  std::unique_ptr<wamp::WampService> service;  // the domain of the gRPC face
   std::unique_ptr<UnaryRunner> runner;
   std::unique_ptr<wamp::WampGrpcService> grpc_;
   std::unique_ptr<wamp::WebSocketServer> websocket;
@@ -194,8 +196,10 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& co
   running->runner = std::make_unique<UnaryRunner>(wamp::v1::WampService::service_full_name(), "wamp",
                                                   running->executor.get(), context.rpc_metrics,
                                                   context.gate);
-  running->grpc_ = std::make_unique<wamp::WampGrpcService>(
-      running->router.get(), running->rules.get(), running->runner.get());
+  running->service =
+      std::make_unique<wamp::WampService>(running->router.get(), running->rules.get());
+  running->grpc_ =
+      std::make_unique<wamp::WampGrpcService>(running->service.get(), running->runner.get());
   wamp::WebSocketServerOptions ws;
   ws.host = context.config->listen_address;
   ws.port = options.ws_port;
