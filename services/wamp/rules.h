@@ -14,6 +14,11 @@
 // stopped rule runs after they return.
 //
 // Lifetime: `db`, `router` and `clock` must outlive the engine.
+//
+// The pieces live in rules/: engine.cc (this class), rule_store (RocksDB),
+// runner (async calls with deadlines, backoff timers, stop), template
+// ({kwargs.NAME} ...), rule_kind (the registry of kinds) and one file per
+// kind (topic_to_queue.cc, queue_to_topic.cc, topic_to_table.cc).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +32,7 @@
 #include "services/common/clock.h"
 #include "services/common/storage/db.h"
 #include "services/wamp/router/router.h"
+#include "services/wamp/rules/rule_kind.h"
 #include "thingtank/wamp/v1/wamp.pb.h"
 
 namespace thingtank::wamp {
@@ -37,8 +43,9 @@ namespace thingtank::wamp {
 // (1..64 letters, digits, '-', '_', '.'; unique; not shaped like a generated
 // id "r-" + 12 hex digits). INVALID_ARGUMENT naming the place, e.g.
 // "rules[1].topic_to_queue.queue: is required" or "rules[0]: <parser message>".
-// Realms are checked by RuleEngine::Ensure.
-absl::StatusOr<std::vector<v1::Rule>> ParseConfigRules(std::string_view json_text);
+// Realms are checked by RuleEngine::Ensure. Kinds are those of `kinds`.
+absl::StatusOr<std::vector<v1::Rule>> ParseConfigRules(std::string_view json_text,
+                                                       const RuleKinds& kinds = BuiltinRuleKinds());
 
 class RuleEngine {
  public:
@@ -53,8 +60,10 @@ class RuleEngine {
   static std::vector<std::string> ColumnFamilies();
   // Loads the stored rules. They start running once SetChannel is called.
   // Counts in the router's metrics (thingtank_wamp_rule_forwarded_total and
-  // thingtank_wamp_rule_failures_total, labelled by rule kind).
-  static absl::StatusOr<std::unique_ptr<RuleEngine>> Open(Db* db, Router* router, Clock* clock);
+  // thingtank_wamp_rule_failures_total, labelled by rule kind). Runs the
+  // rules of `kinds`; a stored rule of another kind stays idle.
+  static absl::StatusOr<std::unique_ptr<RuleEngine>> Open(Db* db, Router* router, Clock* clock,
+                                                          RuleKinds kinds = BuiltinRuleKinds());
   ~RuleEngine();  // stops every rule (no callback runs after it returns)
   RuleEngine(const RuleEngine&) = delete;
   RuleEngine& operator=(const RuleEngine&) = delete;

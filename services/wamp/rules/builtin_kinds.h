@@ -1,0 +1,14 @@
+// The rule kinds of the wamp service itself, one file each.
+#pragma once
+
+#include <memory>
+
+#include "services/wamp/rules/rule_kind.h"
+
+namespace thingtank::wamp {
+
+std::unique_ptr<RuleKind> TopicToQueueKind();  // topic_to_queue.cc
+std::unique_ptr<RuleKind> QueueToTopicKind();  // queue_to_topic.cc
+std::unique_ptr<RuleKind> TopicToTableKind();  // topic_to_table.cc
+
+}  // namespace thingtank::wamp
