@@ -25,7 +25,8 @@ absl::Status QueueDoesNotExist(const std::string& name) {
 
 // ---- QueueLock ----
 
-QueueService::QueueLock::QueueLock(const QueueService* service, QueuePtr q) : q_(std::move(q)) {
+QueueService::QueueLock::QueueLock(const QueueService* service, QueuePtr q)
+    : q_(std::move(q)), held_(true) {
   for (;;) {
     std::string dlq_name;
     q_->mu.Lock();
@@ -57,7 +58,40 @@ QueueService::QueueLock::QueueLock(const QueueService* service, QueuePtr q) : q_
   }
 }
 
+QueueService::QueueLock::QueueLock(const QueueService* service, QueuePtr q, std::try_to_lock_t)
+    : q_(std::move(q)) {
+  if (!q_->mu.TryLock()) return;
+  if (q_->deleted || !q_->attrs().has_redrive_policy()) {  // the common case
+    held_ = true;
+    return;
+  }
+  const std::string dlq_name = q_->attrs().redrive_policy().dead_letter_queue_name();
+  q_->mu.Unlock();  // the registry lock comes first
+  QueuePtr dlq = service->FindOrNull(dlq_name);
+  if (dlq == q_) dlq = nullptr;
+  // Try-locks cannot deadlock, so the id order does not matter here.
+  if (!q_->mu.TryLock()) return;
+  if (dlq && !dlq->mu.TryLock()) {
+    q_->mu.Unlock();
+    return;
+  }
+  const bool same = !q_->deleted && q_->attrs().has_redrive_policy() &&
+                    q_->attrs().redrive_policy().dead_letter_queue_name() == dlq_name;
+  if (!same && !q_->deleted) {  // the policy changed meanwhile: let the blocking lock retry
+    if (dlq) dlq->mu.Unlock();
+    q_->mu.Unlock();
+    return;
+  }
+  if (dlq && !dlq->deleted && !q_->deleted) {
+    dlq_ = std::move(dlq);
+  } else if (dlq) {
+    dlq->mu.Unlock();
+  }
+  held_ = true;
+}
+
 QueueService::QueueLock::~QueueLock() {
+  if (!held_) return;
   if (dlq_) dlq_->mu.Unlock();
   q_->mu.Unlock();
 }

@@ -132,6 +132,30 @@ class QueueService {
   absl::StatusOr<v1::ChangeMessageVisibilityBatchResponse> ChangeMessageVisibilityBatch(
       const v1::ChangeMessageVisibilityBatchRequest& request);
 
+  // Non-blocking variants of the message calls, for a gRPC reactor thread
+  // (UnaryRunner::RunNonBlockingFirst): the same answer as the blocking
+  // method, or WouldBlock() (services/common/status.h) with nothing changed
+  // when answering would block: the queue's lock is busy, RocksDB would stall
+  // or fsync (sync_writes), a message record is not in memory, or retention
+  // work is due. The caller then runs the blocking method on the executor.
+  // Long polls that a send or a visibility change serves are answered at
+  // once when they can be without blocking, else by a Poke on the executor.
+  absl::StatusOr<v1::SendMessageResponse> SendMessageNonBlocking(
+      const v1::SendMessageRequest& request);
+  absl::StatusOr<v1::SendMessageBatchResponse> SendMessageBatchNonBlocking(
+      const v1::SendMessageBatchRequest& request);
+  // Answers only when it can now (messages are ready, or the wait is 0); a
+  // receive that would have to wait returns WouldBlock() (ReceiveMessages then
+  // parks it).
+  absl::StatusOr<v1::ReceiveMessagesResponse> ReceiveMessagesNonBlocking(
+      const v1::ReceiveMessagesRequest& request);
+  absl::StatusOr<v1::DeleteMessageResponse> DeleteMessageNonBlocking(
+      const v1::DeleteMessageRequest& request);
+  absl::StatusOr<v1::DeleteMessageBatchResponse> DeleteMessageBatchNonBlocking(
+      const v1::DeleteMessageBatchRequest& request);
+  absl::StatusOr<v1::ChangeMessageVisibilityResponse> ChangeMessageVisibilityNonBlocking(
+      const v1::ChangeMessageVisibilityRequest& request);
+
   // Answers every waiting long poll now, with what it has (no messages), so a
   // server can drain before it stops. Long polls that arrive later still wait.
   void Drain();
@@ -140,6 +164,7 @@ class QueueService {
   std::vector<QueueCounts> Counts() const;
 
  private:
+  friend class QueueServiceTestPeer;  // reaches a queue's mutex (non-blocking tests)
   using QueuePtr = std::shared_ptr<QueueState>;
   // Shared with timer closures so they can tell the service is gone.
   using Lifeline = thingtank::Lifeline<QueueService>;
@@ -178,17 +203,40 @@ class QueueService {
     std::string md5_attributes;
     std::string sequence_number;
   };
-  // Validates and sends up to 10 messages in one batch. Per entry: result or error.
+  // The message calls; with `non_blocking`, the *NonBlocking variants.
+  absl::StatusOr<v1::SendMessageResponse> DoSendMessage(const v1::SendMessageRequest& request,
+                                                        bool non_blocking);
+  absl::StatusOr<v1::SendMessageBatchResponse> DoSendMessageBatch(
+      const v1::SendMessageBatchRequest& request, bool non_blocking);
+  absl::StatusOr<v1::DeleteMessageResponse> DoDeleteMessage(
+      const v1::DeleteMessageRequest& request, bool non_blocking);
+  absl::StatusOr<v1::DeleteMessageBatchResponse> DoDeleteMessageBatch(
+      const v1::DeleteMessageBatchRequest& request, bool non_blocking);
+  absl::StatusOr<v1::ChangeMessageVisibilityResponse> DoChangeMessageVisibility(
+      const v1::ChangeMessageVisibilityRequest& request, bool non_blocking);
+  // Validates and sends up to 10 messages in one batch. Per entry: result or
+  // error. Changes nothing in memory unless the write went through; with
+  // `non_blocking` the write may return WouldBlock().
   absl::Status SendMany(QueueState* q, const std::vector<MessageInput>& inputs,
-                        std::vector<absl::StatusOr<SendResult>>* results, Deferred* deferred)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu);
-  // Receives into `out` now (no waiting); may redrive into `dlq`.
+                        std::vector<absl::StatusOr<SendResult>>* results, Deferred* deferred,
+                        bool non_blocking = false) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu);
+  // Receives into `out` now (no waiting); may redrive into `dlq`. On any
+  // error (WouldBlock() included, with `non_blocking`) the index is as before.
   absl::Status ReceiveNow(QueueState* q, QueueState* dlq, const v1::ReceiveMessagesRequest& request,
                           int64_t visibility_micros, v1::ReceiveMessagesResponse* out,
-                          Deferred* deferred) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu);
-  // Serves waiting long polls from what is visible now.
-  void ServeWaiters(QueueState* q, QueueState* dlq, Deferred* deferred)
+                          Deferred* deferred, bool non_blocking = false)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu);
+  // Serves waiting long polls from what is visible now. With `non_blocking`,
+  // a waiter that cannot be served without blocking is left to a Poke posted
+  // to the executor.
+  void ServeWaiters(QueueState* q, QueueState* dlq, Deferred* deferred, bool non_blocking = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu);
+  // FIFO deduplication entries whose window has passed: StageDedupExpiry
+  // stages their deletion (memory unchanged; lookups ignore expired entries),
+  // ForgetExpiredDedup drops them from memory once that write went through.
+  void StageDedupExpiry(const QueueState& q, int64_t now, rocksdb::WriteBatch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(q.mu);
+  static void ForgetExpiredDedup(QueueState* q, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu);
   // Decodes a receipt handle of queue `q` (ReceiptHandleIsInvalid naming `field`).
   absl::StatusOr<ReceiptHandle> CheckHandle(const QueueState& q, const std::string& handle,
                                             const std::string& field) const;
@@ -205,7 +253,11 @@ class QueueService {
 
   // Maintenance (queue_service_timers.cc).
   // Makes due messages visible and removes expired ones and dedup entries.
-  absl::Status Maintain(QueueState* q, Deferred* deferred) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu);
+  // With `non_blocking`: WouldBlock() if messages are due to expire (that
+  // work runs on the executor) or the write would block; making messages
+  // visible (harmless to repeat) is the only change then.
+  absl::Status Maintain(QueueState* q, Deferred* deferred, bool non_blocking = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu);
   // (Re)arms the queue's timer for its next due work.
   void ArmTimer(const QueuePtr& q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu);
   void OnTimer(const std::weak_ptr<QueueState>& weak, uint64_t generation);

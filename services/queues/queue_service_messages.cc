@@ -2,6 +2,8 @@
 // redrive), delete and visibility changes.
 
 #include <cstdio>
+#include <mutex>
+#include <optional>
 #include <unordered_set>
 
 #include "absl/strings/match.h"
@@ -66,22 +68,36 @@ void FillBatchError(const std::string& id, const absl::Status& s, v1::BatchResul
 
 // ---- Send ----
 
-absl::Status QueueService::SendMany(QueueState* q, const std::vector<MessageInput>& inputs,
-                                    std::vector<absl::StatusOr<SendResult>>* results,
-                                    Deferred* deferred) {
-  const int64_t now = NowMicros();
-  const v1::QueueAttributes& attrs = q->attrs();
-  rocksdb::WriteBatch batch;
-  // Deduplication entries past their window go, with their stored copies.
+void QueueService::StageDedupExpiry(const QueueState& q, int64_t now,
+                                    rocksdb::WriteBatch* batch) {
+  for (const auto& [expires, id] : q.dedup_order) {
+    if (expires > now) break;
+    auto it = q.dedup.find(id);
+    if (it != q.dedup.end() && it->second.expires_micros == expires) {
+      store_.DeleteDedup(batch, q.id, id);
+    }
+  }
+}
+
+void QueueService::ForgetExpiredDedup(QueueState* q, int64_t now) {
   while (!q->dedup_order.empty() && q->dedup_order.front().first <= now) {
     const auto& [expires, id] = q->dedup_order.front();
     auto it = q->dedup.find(id);
-    if (it != q->dedup.end() && it->second.expires_micros == expires) {
-      q->dedup.erase(it);
-      store_.DeleteDedup(&batch, q->id, id);
-    }
+    if (it != q->dedup.end() && it->second.expires_micros == expires) q->dedup.erase(it);
     q->dedup_order.pop_front();
   }
+}
+
+absl::Status QueueService::SendMany(QueueState* q, const std::vector<MessageInput>& inputs,
+                                    std::vector<absl::StatusOr<SendResult>>* results,
+                                    Deferred* deferred, bool non_blocking) {
+  const int64_t now = NowMicros();
+  const v1::QueueAttributes& attrs = q->attrs();
+  rocksdb::WriteBatch batch;
+  // Deduplication entries past their window go, with their stored copies
+  // (from memory only once the batch is written, so that a refused
+  // non-blocking attempt leaves the queue as it was).
+  StageDedupExpiry(*q, now, &batch);
   uint64_t next_seq = q->next_seq;
   std::vector<IndexedMessage> added;
   std::unordered_map<std::string, DedupEntry> new_dedup;
@@ -101,7 +117,8 @@ absl::Status QueueService::SendMany(QueueState* q, const std::vector<MessageInpu
       dedup_id = in.dedup_id->empty() ? Sha256Hex(*in.body) : *in.dedup_id;
       const DedupEntry* dup = nullptr;
       if (auto it = new_dedup.find(dedup_id); it != new_dedup.end()) dup = &it->second;
-      if (auto it = q->dedup.find(dedup_id); dup == nullptr && it != q->dedup.end()) {
+      if (auto it = q->dedup.find(dedup_id);
+          dup == nullptr && it != q->dedup.end() && it->second.expires_micros > now) {
         dup = &it->second;
       }
       if (dup != nullptr) {
@@ -148,8 +165,11 @@ absl::Status QueueService::SendMany(QueueState* q, const std::vector<MessageInpu
   if (added.empty()) {
     // Only expired deduplication entries to forget (best effort: Open also
     // drops expired ones).
+    // A refused non-blocking write is retried by a later call.
     if (batch.Count() > 0) {
-      if (absl::Status s = store_.Write(&batch); !s.ok()) {
+      if (absl::Status s = store_.Write(&batch, non_blocking); s.ok()) {
+        ForgetExpiredDedup(q, now);
+      } else if (!IsWouldBlock(s)) {
         TT_LOG_WARN("queues: cannot forget expired deduplication entries of {}: {}", q->name,
                     s.ToString());
       }
@@ -157,12 +177,14 @@ absl::Status QueueService::SendMany(QueueState* q, const std::vector<MessageInpu
     return absl::OkStatus();
   }
   store_.PutCounters(&batch, q->id, next_seq);
-  TT_RETURN_IF_ERROR(store_.Write(&batch));
+  TT_RETURN_IF_ERROR(store_.Write(&batch, non_blocking));
+  // Nothing in memory changed before this point.
+  ForgetExpiredDedup(q, now);
   q->next_seq = next_seq;
   for (auto& m : added) q->index.Add(std::move(m), now);
   for (auto& [id, entry] : new_dedup) {
     q->dedup_order.emplace_back(entry.expires_micros, id);
-    q->dedup.emplace(id, std::move(entry));
+    q->dedup.insert_or_assign(id, std::move(entry));
   }
   if (events_ != nullptr) {
     deferred->events.push_back([events = events_, name = q->name, n = added.size()] {
@@ -174,6 +196,16 @@ absl::Status QueueService::SendMany(QueueState* q, const std::vector<MessageInpu
 
 absl::StatusOr<v1::SendMessageResponse> QueueService::SendMessage(
     const v1::SendMessageRequest& request) {
+  return DoSendMessage(request, /*non_blocking=*/false);
+}
+
+absl::StatusOr<v1::SendMessageResponse> QueueService::SendMessageNonBlocking(
+    const v1::SendMessageRequest& request) {
+  return DoSendMessage(request, /*non_blocking=*/true);
+}
+
+absl::StatusOr<v1::SendMessageResponse> QueueService::DoSendMessage(
+    const v1::SendMessageRequest& request, bool non_blocking) {
   TT_ASSIGN_OR_RETURN(QueuePtr qp, Find(request.queue_name()));
   MessageInput in{&request.message_body(), &request.message_attributes(),
                   request.has_delay() ? &request.delay() : nullptr, &request.message_group_id(),
@@ -181,12 +213,18 @@ absl::StatusOr<v1::SendMessageResponse> QueueService::SendMessage(
   std::vector<absl::StatusOr<SendResult>> results;
   Deferred deferred;
   {
-    QueueLock lock(this, qp);
-    QueueState* q = lock.q();
+    std::optional<QueueLock> lock;
+    if (non_blocking) {
+      lock.emplace(this, qp, std::try_to_lock);
+      if (!lock->held()) return WouldBlock();
+    } else {
+      lock.emplace(this, qp);
+    }
+    QueueState* q = lock->q();
     if (q->deleted) return QueueDoesNotExist(q->name);
-    TT_RETURN_IF_ERROR(SendMany(q, {in}, &results, &deferred));
+    TT_RETURN_IF_ERROR(SendMany(q, {in}, &results, &deferred, non_blocking));
     if (results[0].ok()) {
-      ServeWaiters(q, lock.dlq(), &deferred);
+      ServeWaiters(q, lock->dlq(), &deferred, non_blocking);
       ArmTimer(qp);
     }
   }
@@ -202,6 +240,16 @@ absl::StatusOr<v1::SendMessageResponse> QueueService::SendMessage(
 
 absl::StatusOr<v1::SendMessageBatchResponse> QueueService::SendMessageBatch(
     const v1::SendMessageBatchRequest& request) {
+  return DoSendMessageBatch(request, /*non_blocking=*/false);
+}
+
+absl::StatusOr<v1::SendMessageBatchResponse> QueueService::SendMessageBatchNonBlocking(
+    const v1::SendMessageBatchRequest& request) {
+  return DoSendMessageBatch(request, /*non_blocking=*/true);
+}
+
+absl::StatusOr<v1::SendMessageBatchResponse> QueueService::DoSendMessageBatch(
+    const v1::SendMessageBatchRequest& request, bool non_blocking) {
   TT_ASSIGN_OR_RETURN(QueuePtr qp, Find(request.queue_name()));
   std::vector<const std::string*> ids;
   int64_t total = 0;
@@ -227,11 +275,17 @@ absl::StatusOr<v1::SendMessageBatchResponse> QueueService::SendMessageBatch(
   std::vector<absl::StatusOr<SendResult>> results;
   Deferred deferred;
   {
-    QueueLock lock(this, qp);
-    QueueState* q = lock.q();
+    std::optional<QueueLock> lock;
+    if (non_blocking) {
+      lock.emplace(this, qp, std::try_to_lock);
+      if (!lock->held()) return WouldBlock();
+    } else {
+      lock.emplace(this, qp);
+    }
+    QueueState* q = lock->q();
     if (q->deleted) return QueueDoesNotExist(q->name);
-    TT_RETURN_IF_ERROR(SendMany(q, inputs, &results, &deferred));
-    ServeWaiters(q, lock.dlq(), &deferred);
+    TT_RETURN_IF_ERROR(SendMany(q, inputs, &results, &deferred, non_blocking));
+    ServeWaiters(q, lock->dlq(), &deferred, non_blocking);
     ArmTimer(qp);
   }
   RunDeferred(&deferred);
@@ -324,6 +378,43 @@ void QueueService::ReceiveMessages(const v1::ReceiveMessagesRequest& request,
   if (!waiting) done(std::move(result));
 }
 
+absl::StatusOr<v1::ReceiveMessagesResponse> QueueService::ReceiveMessagesNonBlocking(
+    const v1::ReceiveMessagesRequest& request) {
+  TT_ASSIGN_OR_RETURN(QueuePtr qp, Find(request.queue_name()));
+  TT_RETURN_IF_ERROR(ValidateReceive(request));
+  Deferred deferred;
+  deferred.post_pokes = true;
+  v1::ReceiveMessagesResponse response;
+  absl::Status status;
+  bool park = false;
+  {
+    QueueLock lock(this, qp, std::try_to_lock);
+    if (!lock.held()) return WouldBlock();
+    QueueState* q = lock.q();
+    if (q->deleted) return QueueDoesNotExist(q->name);
+    const absl::Duration visibility = request.has_visibility_timeout()
+                                          ? ToDuration(request.visibility_timeout())
+                                          : ToDuration(q->attrs().visibility_timeout());
+    const absl::Duration wait = request.has_wait_time()
+                                    ? ToDuration(request.wait_time())
+                                    : ToDuration(q->attrs().receive_message_wait_time());
+    status = Maintain(q, &deferred, /*non_blocking=*/true);
+    if (status.ok()) {
+      status = ReceiveNow(q, lock.dlq(), request, absl::ToInt64Microseconds(visibility), &response,
+                          &deferred, /*non_blocking=*/true);
+    }
+    if (IsWouldBlock(status)) return status;
+    // Nothing ready and a wait asked for: ReceiveMessages parks it. (Anything
+    // this attempt did -- a redrive -- is committed and stays.)
+    park = status.ok() && response.messages_size() == 0 && wait > absl::ZeroDuration();
+    ArmTimer(qp);
+  }
+  RunDeferred(&deferred);
+  if (park) return WouldBlock();
+  TT_RETURN_IF_ERROR(status);
+  return response;
+}
+
 v1::Message QueueService::BuildMessage(const QueueState& q, uint64_t seq, const IndexedMessage& m,
                                        const storage::MessageRecord& record,
                                        const v1::ReceiveMessagesRequest& request) const {
@@ -350,7 +441,7 @@ v1::Message QueueService::BuildMessage(const QueueState& q, uint64_t seq, const 
 absl::Status QueueService::ReceiveNow(QueueState* q, QueueState* dlq,
                                       const v1::ReceiveMessagesRequest& request,
                                       int64_t visibility_micros, v1::ReceiveMessagesResponse* out,
-                                      Deferred* deferred) {
+                                      Deferred* deferred, bool non_blocking) {
   const int64_t limit =
       q->is_fifo ? options_.max_in_flight_fifo : options_.max_in_flight_standard;
   if (q->index.in_flight() >= limit) {
@@ -380,7 +471,7 @@ absl::Status QueueService::ReceiveNow(QueueState* q, QueueState* dlq,
     if (candidates.empty()) break;
     for (uint64_t seq : candidates) {
       const IndexedMessage& m = *q->index.Find(seq);
-      absl::StatusOr<storage::MessageRecord> record = store_.GetMessage(q->id, seq);
+      absl::StatusOr<storage::MessageRecord> record = store_.GetMessage(q->id, seq, non_blocking);
       if (!record.ok()) {
         rollback();
         return record.status();
@@ -415,7 +506,7 @@ absl::Status QueueService::ReceiveNow(QueueState* q, QueueState* dlq,
   }
   if (received.empty() && redriven.empty()) return absl::OkStatus();
   if (!redriven.empty()) store_.PutCounters(&batch, dlq->id, dlq->next_seq + redriven.size());
-  if (absl::Status s = store_.Write(&batch); !s.ok()) {
+  if (absl::Status s = store_.Write(&batch, non_blocking); !s.ok()) {
     rollback();
     return s;
   }
@@ -436,11 +527,13 @@ absl::Status QueueService::ReceiveNow(QueueState* q, QueueState* dlq,
   }
   if (!redriven.empty()) {
     deferred->pokes.push_back(dlq->shared_from_this());
+    if (non_blocking) deferred->post_pokes = true;
   }
   return absl::OkStatus();
 }
 
-void QueueService::ServeWaiters(QueueState* q, QueueState* dlq, Deferred* deferred) {
+void QueueService::ServeWaiters(QueueState* q, QueueState* dlq, Deferred* deferred,
+                                bool non_blocking) {
   while (!q->waiters.empty() && !q->index.Candidates(1).empty()) {
     Waiter& w = q->waiters.front();
     if (w.cancelled && w.cancelled()) {
@@ -452,7 +545,13 @@ void QueueService::ServeWaiters(QueueState* q, QueueState* dlq, Deferred* deferr
     }
     v1::ReceiveMessagesResponse response;
     absl::Status status =
-        ReceiveNow(q, dlq, w.request, w.visibility_micros, &response, deferred);
+        ReceiveNow(q, dlq, w.request, w.visibility_micros, &response, deferred, non_blocking);
+    if (IsWouldBlock(status)) {
+      // The waiter stays; a Poke on the executor serves it.
+      deferred->pokes.push_back(q->shared_from_this());
+      deferred->post_pokes = true;
+      return;
+    }
     if (status.ok() && response.messages_size() == 0) continue;  // all redriven; try again
     clock_->Cancel(w.timer);
     if (status.ok()) {

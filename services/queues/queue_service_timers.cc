@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/status.h"
@@ -16,23 +17,26 @@ namespace {
 constexpr size_t kExpireChunk = 1000;
 }  // namespace
 
-absl::Status QueueService::Maintain(QueueState* q, Deferred* deferred) {
+absl::Status QueueService::Maintain(QueueState* q, Deferred* deferred, bool non_blocking) {
   const int64_t now = NowMicros();
-  q->index.Promote(now);
+  q->index.Promote(now);  // a function of the time: harmless to repeat
   rocksdb::WriteBatch batch;
-  // FIFO deduplication entries past their window (already gone from memory).
-  while (!q->dedup_order.empty() && q->dedup_order.front().first <= now) {
-    auto& [expires, id] = q->dedup_order.front();
-    auto it = q->dedup.find(id);
-    if (it != q->dedup.end() && it->second.expires_micros == expires) {
-      q->dedup.erase(it);
-      store_.DeleteDedup(&batch, q->id, id);
-    }
-    q->dedup_order.pop_front();
-  }
+  // FIFO deduplication entries past their window.
+  StageDedupExpiry(*q, now, &batch);
   // Retention.
   const int64_t retention = absl::ToInt64Microseconds(ToDuration(q->attrs().message_retention_period()));
   const int64_t cutoff = now - retention;
+  if (non_blocking) {
+    // Expiry writes in chunks and may be large: left to the executor.
+    if (std::optional<int64_t> earliest = q->index.EarliestSent(); earliest && *earliest <= cutoff) {
+      return WouldBlock();
+    }
+    if (batch.Count() > 0) {
+      TT_RETURN_IF_ERROR(store_.Write(&batch, /*non_blocking=*/true));
+      ForgetExpiredDedup(q, now);
+    }
+    return absl::OkStatus();
+  }
   int64_t expired = 0;
   for (;;) {
     std::optional<int64_t> earliest = q->index.EarliestSent();
@@ -45,6 +49,7 @@ absl::Status QueueService::Maintain(QueueState* q, Deferred* deferred) {
     expired += static_cast<int64_t>(seqs.size());
   }
   if (batch.Count() > 0) TT_RETURN_IF_ERROR(store_.Write(&batch));
+  ForgetExpiredDedup(q, now);
   if (expired > 0 && events_ != nullptr) {
     deferred->events.push_back(
         [events = events_, name = q->name, expired] { events->OnExpired(name, expired); });
@@ -112,7 +117,15 @@ void QueueService::OnWaiterTimeout(const std::weak_ptr<QueueState>& weak, uint64
 void QueueService::RunDeferred(Deferred* deferred) {
   for (auto& event : deferred->events) event();
   for (auto& [done, result] : deferred->replies) done(std::move(result));
-  for (auto& q : deferred->pokes) Poke(q);
+  for (auto& q : deferred->pokes) {
+    if (deferred->post_pokes) {
+      Lifeline::Post(lifeline_, [weak = std::weak_ptr<QueueState>(q)](QueueService* s) {
+        if (QueuePtr q = weak.lock()) s->Poke(q);
+      });
+    } else {
+      Poke(q);
+    }
+  }
   deferred->events.clear();
   deferred->replies.clear();
   deferred->pokes.clear();

@@ -1,5 +1,7 @@
 // Delete and visibility operations of QueueService.
 
+#include <mutex>
+#include <optional>
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
@@ -44,15 +46,26 @@ absl::Status QueueService::CheckInFlight(QueueState* q, const ReceiptHandle& han
 
 absl::StatusOr<v1::DeleteMessageResponse> QueueService::DeleteMessage(
     const v1::DeleteMessageRequest& request) {
+  return DoDeleteMessage(request, /*non_blocking=*/false);
+}
+
+absl::StatusOr<v1::DeleteMessageResponse> QueueService::DeleteMessageNonBlocking(
+    const v1::DeleteMessageRequest& request) {
+  return DoDeleteMessage(request, /*non_blocking=*/true);
+}
+
+absl::StatusOr<v1::DeleteMessageResponse> QueueService::DoDeleteMessage(
+    const v1::DeleteMessageRequest& request, bool non_blocking) {
   TT_ASSIGN_OR_RETURN(QueuePtr q, Find(request.queue_name()));
   {
-    absl::MutexLock lock(&q->mu);
+    MaybeTryLock lock(&q->mu, non_blocking);
+    if (!lock.held()) return WouldBlock();
     if (q->deleted) return QueueDoesNotExist(q->name);
     TT_ASSIGN_OR_RETURN(ReceiptHandle handle,
                         CheckHandle(*q, request.receipt_handle(), "receipt_handle"));
     rocksdb::WriteBatch batch;
     if (!StageDelete(q.get(), handle, &batch)) return v1::DeleteMessageResponse();
-    TT_RETURN_IF_ERROR(store_.Write(&batch));
+    TT_RETURN_IF_ERROR(store_.Write(&batch, non_blocking));
     q->index.Remove(handle.seq);
   }
   if (events_ != nullptr) events_->OnDeleted(q->name, 1);
@@ -61,6 +74,16 @@ absl::StatusOr<v1::DeleteMessageResponse> QueueService::DeleteMessage(
 
 absl::StatusOr<v1::DeleteMessageBatchResponse> QueueService::DeleteMessageBatch(
     const v1::DeleteMessageBatchRequest& request) {
+  return DoDeleteMessageBatch(request, /*non_blocking=*/false);
+}
+
+absl::StatusOr<v1::DeleteMessageBatchResponse> QueueService::DeleteMessageBatchNonBlocking(
+    const v1::DeleteMessageBatchRequest& request) {
+  return DoDeleteMessageBatch(request, /*non_blocking=*/true);
+}
+
+absl::StatusOr<v1::DeleteMessageBatchResponse> QueueService::DoDeleteMessageBatch(
+    const v1::DeleteMessageBatchRequest& request, bool non_blocking) {
   TT_ASSIGN_OR_RETURN(QueuePtr q, Find(request.queue_name()));
   std::vector<const std::string*> ids;
   for (const auto& e : request.entries()) ids.push_back(&e.id());
@@ -68,7 +91,8 @@ absl::StatusOr<v1::DeleteMessageBatchResponse> QueueService::DeleteMessageBatch(
   v1::DeleteMessageBatchResponse response;
   int64_t deleted = 0;
   {
-    absl::MutexLock lock(&q->mu);
+    MaybeTryLock lock(&q->mu, non_blocking);
+    if (!lock.held()) return WouldBlock();
     if (q->deleted) return QueueDoesNotExist(q->name);
     rocksdb::WriteBatch batch;
     std::vector<uint64_t> staged;
@@ -87,7 +111,7 @@ absl::StatusOr<v1::DeleteMessageBatchResponse> QueueService::DeleteMessageBatch(
       response.add_successful(e.id());
     }
     if (!staged.empty()) {
-      TT_RETURN_IF_ERROR(store_.Write(&batch));
+      TT_RETURN_IF_ERROR(store_.Write(&batch, non_blocking));
       for (uint64_t seq : staged) q->index.Remove(seq);
       deleted = static_cast<int64_t>(staged.size());
     }
@@ -98,13 +122,29 @@ absl::StatusOr<v1::DeleteMessageBatchResponse> QueueService::DeleteMessageBatch(
 
 absl::StatusOr<v1::ChangeMessageVisibilityResponse> QueueService::ChangeMessageVisibility(
     const v1::ChangeMessageVisibilityRequest& request) {
+  return DoChangeMessageVisibility(request, /*non_blocking=*/false);
+}
+
+absl::StatusOr<v1::ChangeMessageVisibilityResponse>
+QueueService::ChangeMessageVisibilityNonBlocking(const v1::ChangeMessageVisibilityRequest& request) {
+  return DoChangeMessageVisibility(request, /*non_blocking=*/true);
+}
+
+absl::StatusOr<v1::ChangeMessageVisibilityResponse> QueueService::DoChangeMessageVisibility(
+    const v1::ChangeMessageVisibilityRequest& request, bool non_blocking) {
   TT_ASSIGN_OR_RETURN(QueuePtr qp, Find(request.queue_name()));
   TT_RETURN_IF_ERROR(ValidateDuration(request.visibility_timeout(), absl::ZeroDuration(),
                                       kMaxVisibilityTimeout, "visibility_timeout"));
   Deferred deferred;
   {
-    QueueLock lock(this, qp);
-    QueueState* q = lock.q();
+    std::optional<QueueLock> lock;
+    if (non_blocking) {
+      lock.emplace(this, qp, std::try_to_lock);
+      if (!lock->held()) return WouldBlock();
+    } else {
+      lock.emplace(this, qp);
+    }
+    QueueState* q = lock->q();
     if (q->deleted) return QueueDoesNotExist(q->name);
     TT_ASSIGN_OR_RETURN(ReceiptHandle handle,
                         CheckHandle(*q, request.receipt_handle(), "receipt_handle"));
@@ -121,10 +161,10 @@ absl::StatusOr<v1::ChangeMessageVisibilityResponse> QueueService::ChangeMessageV
     state.set_receipt_token(m.receipt_token);
     rocksdb::WriteBatch batch;
     store_.PutState(&batch, q->id, handle.seq, state);
-    TT_RETURN_IF_ERROR(store_.Write(&batch));
+    TT_RETURN_IF_ERROR(store_.Write(&batch, non_blocking));
     q->index.SetVisibleAt(handle.seq, visible);
     q->index.Promote(now);
-    ServeWaiters(q, lock.dlq(), &deferred);
+    ServeWaiters(q, lock->dlq(), &deferred, non_blocking);
     ArmTimer(qp);
   }
   RunDeferred(&deferred);

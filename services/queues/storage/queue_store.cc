@@ -95,9 +95,10 @@ absl::Status QueueStore::ForEachDedup(
   return it->status();
 }
 
-absl::StatusOr<MessageRecord> QueueStore::GetMessage(uint64_t queue_id, uint64_t seq) {
+absl::StatusOr<MessageRecord> QueueStore::GetMessage(uint64_t queue_id, uint64_t seq,
+                                                     bool non_blocking) {
   TT_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                      db_->Get(messages_, MessageKey(queue_id, seq)));
+                      db_->Get(messages_, MessageKey(queue_id, seq), non_blocking));
   if (!value) return absl::NotFoundError("queues storage: message record missing");
   return Parse<MessageRecord>(*value, "message");
 }

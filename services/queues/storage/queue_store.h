@@ -31,8 +31,10 @@ class QueueStore {
                             const std::function<absl::Status(uint64_t, MessageState)>& fn);
   absl::Status ForEachDedup(uint64_t queue_id,
                             const std::function<absl::Status(std::string, DedupRecord)>& fn);
-  // A message's immutable record; NOT_FOUND (reason-less) when absent.
-  absl::StatusOr<MessageRecord> GetMessage(uint64_t queue_id, uint64_t seq);
+  // A message's immutable record; NOT_FOUND (reason-less) when absent. With
+  // `non_blocking`, WouldBlock() where it would have to read a file.
+  absl::StatusOr<MessageRecord> GetMessage(uint64_t queue_id, uint64_t seq,
+                                           bool non_blocking = false);
 
   // Staging writes.
   void PutQueue(rocksdb::WriteBatch* b, const QueueRecord& record);
@@ -52,7 +54,10 @@ class QueueStore {
   // The queue's registry entry and everything under its prefix.
   void DeleteQueue(rocksdb::WriteBatch* b, uint64_t queue_id, const std::string& name);
 
-  absl::Status Write(rocksdb::WriteBatch* b) { return db_->Write(b); }
+  // With `non_blocking`, WouldBlock() instead of stalling or fsyncing (Db::Write).
+  absl::Status Write(rocksdb::WriteBatch* b, bool non_blocking = false) {
+    return db_->Write(b, non_blocking);
+  }
 
  private:
   Db* const db_;
