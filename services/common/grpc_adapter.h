@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -84,6 +85,32 @@ class GrpcAdapter : public Base {
           done(std::move(status));
         });
       });
+    });
+  }
+
+  // UnaryAsync with a fast path: `fast(const Req&)` -> absl::StatusOr<Resp>
+  // runs at once on the reactor thread and must never block; if it returns
+  // WouldBlock(), `start` runs on the executor as in UnaryAsync (a long poll
+  // that has to wait). The request is parsed once, before `fast`.
+  template <typename Req, typename Resp, typename Fast, typename Start>
+  void UnaryAsyncNonBlockingFirst(const char* method, Fast fast, Start start) {
+    Register(method, [this, method, fast, start](grpc::CallbackServerContext* context,
+                                                const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
+      auto call = std::make_shared<std::pair<Req, Resp>>();
+      return RunAsyncNonBlockingFirst(
+          context, method,
+          [call, in, out, fast]() -> absl::Status {
+            if (absl::Status s = ParseRequest(*in, &call->first); !s.ok()) return s;
+            absl::StatusOr<Resp> result = fast(call->first);
+            if (IsWouldBlock(result.status())) return result.status();
+            return Write(std::move(result), out);
+          },
+          [context, call, out, start](UnaryRunner::Done done) {
+            start(context, call->first, &call->second, [call, out, done](absl::Status status) {
+              if (status.ok()) status = Write(std::move(call->second), out);
+              done(std::move(status));
+            });
+          });
     });
   }
 
@@ -207,6 +234,37 @@ class GrpcAdapter : public Base {
     }
     if (handled_.empty()) handled_.resize(descriptor_->method_count(), false);
     return m->index();
+  }
+
+  // What UnaryRunner does for RunNonBlockingFirst, with an asynchronous slow
+  // path: admits the call, runs `inline_fn` on this thread and, if it returned
+  // WouldBlock(), posts `fn` (which calls its Done exactly once) to the
+  // executor. The same gate, status mapping and grpc_server_* series.
+  grpc::ServerUnaryReactor* RunAsyncNonBlockingFirst(grpc::CallbackServerContext* context,
+                                                     const char* method,
+                                                     std::function<absl::Status()> inline_fn,
+                                                     std::function<void(UnaryRunner::Done)> fn) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    RpcMetrics::Method* series = runner_->StreamSeries(method, "unary");
+    series->Started();
+    const absl::Time begin = absl::Now();  // wall time for latency metrics
+    auto finish = [reactor, series, begin](absl::Status status) {
+      const grpc::Status out = ToGrpcStatus(status);
+      series->Handled(out.error_code(), absl::Now() - begin);
+      reactor->Finish(out);
+    };
+    if (absl::Status admitted = runner_->Admit(*context); !admitted.ok()) {
+      finish(std::move(admitted));
+      return reactor;
+    }
+    if (absl::Status status = inline_fn(); !IsWouldBlock(status)) {
+      finish(std::move(status));
+      return reactor;
+    }
+    if (!runner_->executor()->Post([fn = std::move(fn), finish]() mutable { fn(finish); })) {
+      finish(absl::UnavailableError("server overloaded: too many requests queued; retry"));
+    }
+    return reactor;
   }
 
   template <typename Handler>

@@ -7,8 +7,10 @@
 namespace thingtank::queues {
 
 // The gRPC face of the queues domain: each handler hands its request to the
-// domain on the service's executor (via UnaryRunner) and finishes with the
-// domain's answer. Nothing else happens here. Does not own its dependencies.
+// domain on the service's executor (via UnaryRunner), or first tries the
+// domain's non-blocking variant on the reactor thread (message sends,
+// receives, deletes and visibility changes), and finishes with the domain's
+// answer. Nothing else happens here. Does not own its dependencies.
 class QueuesGrpcService final : public GrpcAdapter<v1::QueuesService::CallbackService> {
  public:
   QueuesGrpcService(QueueService* domain, UnaryRunner* runner)
@@ -23,17 +25,30 @@ class QueuesGrpcService final : public GrpcAdapter<v1::QueuesService::CallbackSe
     TT_QUEUES_UNARY(DeleteQueue);
     TT_QUEUES_UNARY(PurgeQueue);
     TT_QUEUES_UNARY(ListDeadLetterSourceQueues);
-    TT_QUEUES_UNARY(SendMessage);
-    TT_QUEUES_UNARY(SendMessageBatch);
-    TT_QUEUES_UNARY(DeleteMessage);
-    TT_QUEUES_UNARY(DeleteMessageBatch);
-    TT_QUEUES_UNARY(ChangeMessageVisibility);
     TT_QUEUES_UNARY(ChangeMessageVisibilityBatch);
 #undef TT_QUEUES_UNARY
-    // Long poll: the domain answers when a message arrives or the wait ends;
+
+    // Message calls, usually served from memory: answered on the reactor
+    // thread when the queue's lock is free, RocksDB would neither stall nor
+    // fsync and the message records are in memory; on the executor otherwise.
+#define TT_QUEUES_NON_BLOCKING_FIRST(Method)                                                     \
+  UnaryNonBlockingFirst<v1::Method##Request>(                                                    \
+      #Method, [domain](const v1::Method##Request& r) { return domain->Method##NonBlocking(r); }, \
+      [domain](const v1::Method##Request& r) { return domain->Method(r); })
+    TT_QUEUES_NON_BLOCKING_FIRST(SendMessage);
+    TT_QUEUES_NON_BLOCKING_FIRST(SendMessageBatch);
+    TT_QUEUES_NON_BLOCKING_FIRST(DeleteMessage);
+    TT_QUEUES_NON_BLOCKING_FIRST(DeleteMessageBatch);
+    TT_QUEUES_NON_BLOCKING_FIRST(ChangeMessageVisibility);
+#undef TT_QUEUES_NON_BLOCKING_FIRST
+
+    // On the reactor thread when messages are ready now; otherwise a long
+    // poll: the domain answers when a message arrives or the wait ends, and
     // no thread waits meanwhile.
-    UnaryAsync<v1::ReceiveMessagesRequest, v1::ReceiveMessagesResponse>(
-        "ReceiveMessages", [domain](grpc::CallbackServerContext* context,
+    UnaryAsyncNonBlockingFirst<v1::ReceiveMessagesRequest, v1::ReceiveMessagesResponse>(
+        "ReceiveMessages",
+        [domain](const v1::ReceiveMessagesRequest& r) { return domain->ReceiveMessagesNonBlocking(r); },
+        [domain](grpc::CallbackServerContext* context,
                                     const v1::ReceiveMessagesRequest& request,
                                     v1::ReceiveMessagesResponse* response, UnaryRunner::Done done) {
           domain->ReceiveMessages(
