@@ -41,6 +41,8 @@ std::optional<absl::Duration> RetryInfoDelay(const grpc::Status& status) {
 
 // One call, across its attempts. Fields after `series` change under mu_ only.
 struct AsyncClient::Pending {
+  CallId id = 0;
+  ScopeId scope = 0;
   std::string method;
   grpc::ByteBuffer request;  // serialized once, sent by every attempt
   google::protobuf::Message* response = nullptr;
@@ -52,6 +54,7 @@ struct AsyncClient::Pending {
   std::unique_ptr<grpc::ClientContext> context;  // the attempt in flight
   grpc::ByteBuffer reply;
   std::optional<Clock::TimerId> backoff;  // the timer of the next attempt
+  bool cancelled = false;                 // by Cancel: no further attempt
 };
 
 AsyncClient::AsyncClient(std::shared_ptr<grpc::Channel> channel, Clock* clock,
@@ -100,8 +103,10 @@ AsyncClient::Series* AsyncClient::SeriesFor(const std::string& method) {
   return slot.get();
 }
 
-void AsyncClient::Call(const std::string& method, const google::protobuf::Message& request,
-                       google::protobuf::Message* response, Done done, absl::Duration deadline) {
+AsyncClient::CallId AsyncClient::Call(const std::string& method,
+                                      const google::protobuf::Message& request,
+                                      google::protobuf::Message* response, Done done,
+                                      absl::Duration deadline, ScopeId scope) {
   auto call = std::make_shared<Pending>();
   call->method = method;
   call->response = response;
@@ -111,30 +116,82 @@ void AsyncClient::Call(const std::string& method, const google::protobuf::Messag
   std::string bytes;
   if (!request.SerializeToString(&bytes)) {
     call->done(absl::InvalidArgumentError(absl::StrCat(method, ": cannot serialize the request")));
-    return;
+    return 0;
   }
   grpc::Slice slice(std::move(bytes));
   call->request = grpc::ByteBuffer(&slice, 1);
+  absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) {
-      call->done(absl::UnavailableError(absl::StrCat(method, ": the client is shut down")));
-      return;
+      refused = absl::UnavailableError(absl::StrCat(method, ": the client is shut down"));
+    } else if (cancelled_scopes_.count(scope) > 0) {
+      refused = absl::CancelledError(absl::StrCat(method, ": cancelled"));
+    } else {
+      call->id = next_id_++;
+      call->scope = scope;
+      call->series = SeriesFor(method);
+      ++busy_;
+      calls_[call->id] = call;
     }
-    call->series = SeriesFor(method);
-    ++busy_;
-    calls_[call.get()] = call;
   }
+  if (!refused.ok()) {
+    call->done(std::move(refused));  // outside the lock: `done` may call again
+    return 0;
+  }
+  const CallId id = call->id;
   if (call->series != nullptr) call->series->started->Increment();
   Attempt(std::move(call));
+  return id;
+}
+
+AsyncClient::ScopeId AsyncClient::NewScope() {
+  absl::MutexLock lock(&mu_);
+  return next_scope_++;
+}
+
+void AsyncClient::CancelScope(ScopeId scope) {
+  std::vector<CallId> ids;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_scopes_.insert(scope);
+    for (const auto& [id, call] : calls_) {
+      if (call->scope == scope) ids.push_back(id);
+    }
+  }
+  for (CallId id : ids) Cancel(id);
+}
+
+void AsyncClient::Cancel(CallId id) {
+  std::shared_ptr<Pending> call;
+  bool in_backoff = false;
+  grpc::ClientContext* in_flight = nullptr;  // stays: no attempt starts once cancelled
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = calls_.find(id);
+    if (it == calls_.end()) return;
+    call = it->second;
+    call->cancelled = true;
+    in_backoff = call->backoff.has_value() && clock_->Cancel(*call->backoff);
+    if (in_backoff) call->backoff.reset();
+    if (!in_backoff) in_flight = call->context.get();
+  }
+  // Outside the lock: a cancelled call's callback takes it.
+  if (in_backoff) {
+    Complete(call, absl::CancelledError(absl::StrCat(call->method, ": cancelled")));
+  } else if (in_flight != nullptr) {
+    in_flight->TryCancel();
+  }
 }
 
 void AsyncClient::Attempt(std::shared_ptr<Pending> call) {
   grpc::ClientContext* context = nullptr;
+  bool cancelled = false;
   {
     absl::MutexLock lock(&mu_);
     call->backoff.reset();
-    if (!shut_down_) {
+    cancelled = call->cancelled;
+    if (!shut_down_ && !cancelled) {
       ++call->attempts;
       call->context = std::make_unique<grpc::ClientContext>();
       call->context->set_deadline(absl::ToChronoTime(call->deadline));
@@ -142,7 +199,8 @@ void AsyncClient::Attempt(std::shared_ptr<Pending> call) {
     }
   }
   if (context == nullptr) {
-    Complete(call, absl::CancelledError(absl::StrCat(call->method, ": the client shut down")));
+    Complete(call, absl::CancelledError(absl::StrCat(
+                       call->method, cancelled ? ": cancelled" : ": the client shut down")));
     return;
   }
   stub_.UnaryCall(context, call->method, grpc::StubOptions(), &call->request, &call->reply,
@@ -184,7 +242,7 @@ void AsyncClient::Finished(std::shared_ptr<Pending> call, const grpc::Status& st
   const std::optional<absl::Duration> delay = RetryDelay(*call, status);
   if (delay.has_value()) {
     absl::MutexLock lock(&mu_);
-    if (!shut_down_) {
+    if (!shut_down_ && !call->cancelled) {
       if (call->series != nullptr) call->series->retries->Increment();
       // Under mu_: Shutdown sees either no timer yet or this one.
       call->backoff = clock_->RunAfter(*delay, [this, call] { Attempt(call); });
@@ -207,7 +265,7 @@ void AsyncClient::Complete(const std::shared_ptr<Pending>& call, absl::Status st
   CountHandled(*call, static_cast<grpc::StatusCode>(status.code()));
   call->done(std::move(status));
   absl::MutexLock lock(&mu_);
-  calls_.erase(call.get());
+  calls_.erase(call->id);
   --busy_;
 }
 
@@ -216,7 +274,7 @@ void AsyncClient::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
     shut_down_ = true;
-    for (auto& [raw, call] : calls_) {
+    for (auto& [id, call] : calls_) {
       if (call->backoff.has_value()) {
         // A backoff that has not fired never will: complete it here.
         if (clock_->Cancel(*call->backoff)) waiting.push_back(call);

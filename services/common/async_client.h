@@ -1,10 +1,12 @@
 #pragma once
 
 #include <functional>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -60,26 +62,41 @@ class AsyncClient {
   // Calls `method` ("/thingtank.queues.v1.QueuesService/SendMessage") with
   // `request`, parses the answer into `*response` and runs `done` once, from
   // a gRPC or clock thread (at once with UNAVAILABLE after Shutdown).
-  // `request` and `response` must live until `done` runs. `deadline`
-  // (optional) replaces the default of Options.
-  void Call(const std::string& method, const google::protobuf::Message& request,
-            google::protobuf::Message* response, Done done,
-            absl::Duration deadline = absl::ZeroDuration());
+  // `request` need not outlive the call; `response` must live until `done`
+  // runs. `deadline` (optional) replaces the default of Options. Returns the
+  // call's id, for Cancel.
+  // `scope` (optional, from NewScope) groups calls for CancelScope.
+  using CallId = uint64_t;
+  using ScopeId = uint64_t;
+  CallId Call(const std::string& method, const google::protobuf::Message& request,
+              google::protobuf::Message* response, Done done,
+              absl::Duration deadline = absl::ZeroDuration(), ScopeId scope = 0);
 
   // Typed convenience: `done(StatusOr<Response>)`.
   template <typename Response, typename Request>
-  void Call(const std::string& method, const Request& request,
-            std::function<void(absl::StatusOr<Response>)> done,
-            absl::Duration deadline = absl::ZeroDuration()) {
-    auto call = std::make_shared<std::pair<Request, Response>>(request, Response());
-    Call(
-        method, call->first, &call->second,
-        [call, done = std::move(done)](absl::Status status) {
-          if (status.ok()) return done(std::move(call->second));
+  CallId Call(const std::string& method, const Request& request,
+              std::function<void(absl::StatusOr<Response>)> done,
+              absl::Duration deadline = absl::ZeroDuration(), ScopeId scope = 0) {
+    auto response = std::make_shared<Response>();
+    return Call(
+        method, request, response.get(),
+        [response, done = std::move(done)](absl::Status status) {
+          if (status.ok()) return done(std::move(*response));
           done(std::move(status));
         },
-        deadline);
+        deadline, scope);
   }
+
+  // Ends one call with CANCELLED (in flight: cancelled on the wire; waiting
+  // for a retry: at once) unless it is already over. Its `done` still runs
+  // exactly once.
+  void Cancel(CallId id);
+
+  // A group of calls (one user's: a rule, a subscription) to cancel together.
+  ScopeId NewScope();
+  // Cancels every call of `scope`, and ends calls made in it from now on with
+  // CANCELLED at once.
+  void CancelScope(ScopeId scope);
 
   // Refuses new calls, cancels every call in flight and every backoff, and
   // returns once no callback runs or will run. Idempotent.
@@ -113,7 +130,10 @@ class AsyncClient {
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   int busy_ ABSL_GUARDED_BY(mu_) = 0;  // calls not yet completed
-  std::map<Pending*, std::shared_ptr<Pending>> calls_ ABSL_GUARDED_BY(mu_);
+  CallId next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  ScopeId next_scope_ ABSL_GUARDED_BY(mu_) = 1;
+  std::set<ScopeId> cancelled_scopes_ ABSL_GUARDED_BY(mu_);
+  std::map<CallId, std::shared_ptr<Pending>> calls_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<Series>> series_ ABSL_GUARDED_BY(mu_);
   std::minstd_rand random_ ABSL_GUARDED_BY(mu_);
 };

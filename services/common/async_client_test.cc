@@ -229,6 +229,30 @@ TEST_F(AsyncClientTest, TheDeadlineEndsACallThatHangs) {
   EXPECT_EQ(backend.calls(), 1);
 }
 
+TEST_F(AsyncClientTest, CancelEndsOneCallInFlightOrInBackoff) {
+  FakeBackend hanging({Answer::kHang});
+  FakeBackend failing({Answer::kUnavailable});
+  Outcome in_flight, in_backoff, untouched;  // outlive the clients, whose shutdown ends `untouched`
+  AsyncClient a(hanging.Channel(), &clock_, &registry_, options());
+  AsyncClient b(failing.Channel(), &clock_, &registry_, options());
+  const auto id = a.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), in_flight.Callback());
+  a.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), untouched.Callback());
+  const auto retrying =
+      b.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), in_backoff.Callback());
+  ASSERT_TRUE(hanging.AwaitCalls(2));
+  ASSERT_TRUE(AwaitTimers(clock_, 1));
+  a.Cancel(id);
+  b.Cancel(retrying);
+  ASSERT_TRUE(in_flight.Wait());
+  ASSERT_TRUE(in_backoff.done.HasBeenNotified());  // at once: no attempt was in flight
+  EXPECT_EQ(in_flight.result.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(in_backoff.result.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(clock_.pending_timers(), 0u);
+  EXPECT_FALSE(untouched.done.HasBeenNotified());  // the other call goes on
+  a.Cancel(id);  // over already: nothing happens
+  EXPECT_EQ(failing.calls(), 1);
+}
+
 TEST_F(AsyncClientTest, ShutdownCancelsCallsInFlightAndInBackoff) {
   FakeBackend hanging({Answer::kHang});
   FakeBackend failing({Answer::kUnavailable});

@@ -22,7 +22,7 @@ constexpr MessageType kSent[] = {
 };
 }  // namespace
 
-WampMetrics::WampMetrics(prometheus::Registry* registry) {
+WampMetrics::WampMetrics(prometheus::Registry* registry) : registry_(registry) {
   in_family_ = &prometheus::BuildCounter()
                     .Name("thingtank_wamp_messages_received_total")
                     .Help("WAMP messages received from sessions, by message type")

@@ -46,7 +46,11 @@ class WampMetrics {
   prometheus::Counter* RuleForwarded(const std::string& kind);
   prometheus::Counter* RuleFailures(const std::string& kind);
 
+  // The registry the series live in (for the rules' service-to-service client).
+  prometheus::Registry* registry() const { return registry_; }
+
  private:
+  prometheus::Registry* const registry_;
   static constexpr int kTypes = 71;
   static void Count(const std::array<prometheus::Counter*, kTypes>& slots, MessageType type) {
     const int i = static_cast<int>(type);

@@ -55,11 +55,11 @@ class RuleEngine::Impl {
 
   void SetChannel(std::shared_ptr<grpc::Channel> channel) {
     absl::MutexLock lock(&mu_);
-    if (stubs_ != nullptr) {
+    if (calls_ != nullptr) {
       TT_LOG_WARN("wamp rules: SetChannel called again; keeping the first channel");
       return;
     }
-    stubs_ = std::make_shared<RuleStubs>(channel);
+    calls_ = std::make_shared<AsyncClient>(std::move(channel), clock_, router_->metrics()->registry());
     for (auto& [id, e] : rules_) StartLocked(&e);
   }
 
@@ -194,7 +194,7 @@ class RuleEngine::Impl {
   // on drain, the engine is not draining). Starting subscribes through the
   // realm, whose callbacks never take mu_, so holding it here is safe.
   void StartLocked(Entry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (stubs_ == nullptr || e->runner != nullptr) return;
+    if (calls_ == nullptr || e->runner != nullptr) return;
     const RuleKind* kind = kinds_.Find(e->rule);
     if (kind == nullptr) {
       // Stored by a build that knew more kinds.
@@ -208,7 +208,7 @@ class RuleEngine::Impl {
       TT_LOG_WARN("wamp rule idle: realm gone rule={} realm={}", e->rule.id(), e->rule.realm());
       return;
     }
-    e->runner = kind->NewRunner(e->rule, RuleEnv{std::move(realm), clock_, stubs_, counters_});
+    e->runner = kind->NewRunner(e->rule, RuleEnv{std::move(realm), clock_, calls_, counters_});
     e->runner->Start();
   }
 
@@ -221,7 +221,7 @@ class RuleEngine::Impl {
   mutable absl::Mutex mu_;
   std::map<std::string, Entry> rules_ ABSL_GUARDED_BY(mu_);
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
-  std::shared_ptr<RuleStubs> stubs_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<AsyncClient> calls_ ABSL_GUARDED_BY(mu_);  // once SetChannel ran
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   absl::BitGen gen_ ABSL_GUARDED_BY(mu_);
 };

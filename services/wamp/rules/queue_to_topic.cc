@@ -54,10 +54,7 @@ class QueueToTopicRunner final : public RuleRunner {
     req.set_max_number_of_messages(kPollMax);
     req.mutable_wait_time()->set_seconds(absl::ToInt64Seconds(kPollWait));
     Rpc<queues::v1::ReceiveMessagesResponse>(
-        std::move(req), kPollDeadline,
-        [stubs = env_.stubs](auto* ctx, auto* rq, auto* rs, std::function<void(grpc::Status)> cb) {
-          stubs->queues->async()->ReceiveMessages(ctx, rq, rs, std::move(cb));
-        },
+        QueuesMethod("ReceiveMessages"), req, kPollDeadline,
         [this](const grpc::Status& s, const queues::v1::ReceiveMessagesResponse& r) {
           OnReceived(s, r);
         });
@@ -89,11 +86,7 @@ class QueueToTopicRunner final : public RuleRunner {
     }
     if (del.entries_size() > 0) {
       Rpc<queues::v1::DeleteMessageBatchResponse>(
-          std::move(del), kRuleCallDeadline,
-          [stubs = env_.stubs](auto* ctx, auto* rq, auto* rs,
-                               std::function<void(grpc::Status)> cb) {
-            stubs->queues->async()->DeleteMessageBatch(ctx, rq, rs, std::move(cb));
-          },
+          QueuesMethod("DeleteMessageBatch"), del, kRuleCallDeadline,
           [this](const grpc::Status& s, const queues::v1::DeleteMessageBatchResponse& resp) {
             // A message not deleted is published again later (at least once).
             if (!s.ok()) return Fail("DeleteMessageBatch", s);

@@ -30,12 +30,7 @@ void RuleCounters::Failed(std::string_view kind) {
 // ---- RuleRunner ---------------------------------------------------------------
 
 RuleRunner::RuleRunner(v1::Rule rule, std::string_view kind, RuleEnv env)
-    : rule_(std::move(rule)), kind_(kind), env_(std::move(env)) {}
-
-std::chrono::system_clock::time_point RuleRunner::DeadlineAfter(absl::Duration d) {
-  return std::chrono::system_clock::now() +
-         std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
-}
+    : rule_(std::move(rule)), kind_(kind), env_(std::move(env)), scope_(env_.calls->NewScope()) {}
 
 void RuleRunner::Start() {
   client_ = LocalClient::Join(env_.realm, absl::StrCat("rule:", rule_.id()));
@@ -44,20 +39,19 @@ void RuleRunner::Start() {
 }
 
 void RuleRunner::Stop() {
-  std::vector<std::shared_ptr<grpc::ClientContext>> calls;
   std::vector<Clock::TimerId> timers;
+  bool first = false;
   {
     absl::MutexLock lock(&mu_);
     if (!stopped_) {
-      stopped_ = true;
-      for (auto& [ctx, keep] : calls_) calls.push_back(keep);
+      stopped_ = first = true;
       for (Clock::TimerId id : timers_) timers.push_back(id);
     }
   }
   // No lock held: leaving takes the realm's lock (event callbacks run under
   // it and take mu_), and cancelling may run a completion inline.
   if (client_ != nullptr) client_->Leave();
-  for (auto& ctx : calls) ctx->TryCancel();
+  if (first) env_.calls->CancelScope(scope_);
   for (Clock::TimerId id : timers) {
     if (env_.clock->Cancel(id)) {
       absl::MutexLock lock(&mu_);
@@ -72,7 +66,7 @@ void RuleRunner::Stop() {
   }
   client_.reset();
   env_.realm.reset();
-  env_.stubs.reset();
+  env_.calls.reset();
 }
 
 void RuleRunner::After(absl::Duration delay, std::function<void()> fn) {

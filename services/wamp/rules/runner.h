@@ -6,7 +6,7 @@
 // Every piece of asynchronous work is tracked; Stop refuses new work, cancels
 // what is pending and waits until nothing runs. Callbacks hold a shared_ptr
 // to the runner, so the object outlives them; Stop drops the runner's
-// references to the session, realm and stubs, so a runner kept alive a little
+// references to the session, realm and client, so a runner kept alive a little
 // longer holds nothing.
 #pragma once
 
@@ -28,8 +28,11 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
+#include "absl/strings/str_cat.h"
 #include "prometheus/counter.h"
+#include "services/common/async_client.h"
 #include "services/common/clock.h"
+#include "services/common/grpc_status.h"
 #include "services/wamp/router/local_client.h"
 #include "services/wamp/router/metrics.h"
 #include "services/wamp/router/realm.h"
@@ -44,14 +47,13 @@ inline constexpr absl::Duration kRuleCallDeadline = absl::Seconds(10);
 // Pause after a failed call that the rule retries (clock time).
 inline constexpr absl::Duration kRuleBackoff = absl::Seconds(1);
 
-// Async stubs of the services rules forward to, on one channel.
-struct RuleStubs {
-  explicit RuleStubs(const std::shared_ptr<grpc::Channel>& channel)
-      : queues(queues::v1::QueuesService::NewStub(channel)),
-        tables(tables::v1::TablesService::NewStub(channel)) {}
-  std::unique_ptr<queues::v1::QueuesService::Stub> queues;
-  std::unique_ptr<tables::v1::TablesService::Stub> tables;
-};
+// Full method names of the services rules call ("/thingtank.queues.v1.QueuesService/SendMessage").
+inline std::string QueuesMethod(absl::string_view method) {
+  return absl::StrCat("/", queues::v1::QueuesService::service_full_name(), "/", method);
+}
+inline std::string TablesMethod(absl::string_view method) {
+  return absl::StrCat("/", tables::v1::TablesService::service_full_name(), "/", method);
+}
 
 // Events forwarded and failures: totals over all rules (RuleEngine::stats)
 // and thingtank_wamp_rule_{forwarded,failures}_total by kind. Thread-safe.
@@ -78,7 +80,8 @@ class RuleCounters {
 struct RuleEnv {
   std::shared_ptr<Realm> realm;
   Clock* clock;
-  std::shared_ptr<RuleStubs> stubs;
+  // Calls to the other services (deadlines, retries of UNAVAILABLE, cancel).
+  std::shared_ptr<AsyncClient> calls;
   std::shared_ptr<RuleCounters> counters;
 };
 
@@ -99,35 +102,29 @@ class RuleRunner : public std::enable_shared_from_this<RuleRunner> {
  protected:
   virtual absl::Status Begin() = 0;
 
-  template <typename Req, typename Resp>
-  struct Call {
-    grpc::ClientContext ctx;
-    Req req;
-    Resp resp;
-  };
-
-  // Starts an async call with a deadline `deadline` from now, unless the rule
-  // is stopped. `issue(ctx, req, resp, callback)` starts it on a stub;
-  // `done(status, resp)` runs on completion unless the rule stopped meanwhile.
-  template <typename Resp, typename Req, typename Issue, typename Done>
-  void Rpc(Req req, absl::Duration deadline, Issue issue, Done done) {
-    auto call = std::make_shared<Call<Req, Resp>>();
-    call->req = std::move(req);
-    call->ctx.set_deadline(DeadlineAfter(deadline));
-    grpc::ClientContext* ctx = &call->ctx;
+  // Calls `method` (QueuesMethod("SendMessage")) through the engine's
+  // AsyncClient with a deadline `deadline` from now (retries included),
+  // unless the rule is stopped; `done(status, response)` runs on completion
+  // unless the rule stopped meanwhile (Stop cancels what is in flight).
+  template <typename Resp, typename Req, typename Done>
+  void Rpc(const std::string& method, const Req& req, absl::Duration deadline, Done done) {
+    std::shared_ptr<AsyncClient> calls;
     {
       absl::MutexLock lock(&mu_);
       if (stopped_) return;
       ++busy_;
-      calls_[ctx] = std::shared_ptr<grpc::ClientContext>(call, ctx);
+      calls = env_.calls;
     }
-    issue(ctx, &call->req, &call->resp,
-          [self = shared_from_this(), call, done](grpc::Status status) mutable {
-            if (!self->stopped()) done(status, call->resp);
-            absl::MutexLock lock(&self->mu_);
-            self->calls_.erase(&call->ctx);
-            --self->busy_;
-          });
+    calls->Call<Resp>(
+        method, req,
+        [self = shared_from_this(), done](absl::StatusOr<Resp> response) mutable {
+          if (!self->stopped()) {
+            done(ToGrpcStatus(response.status()), response.ok() ? *response : Resp());
+          }
+          absl::MutexLock lock(&self->mu_);
+          --self->busy_;
+        },
+        deadline, scope_);
   }
 
   // Runs `fn` after `delay` of clock time unless the rule stops first.
@@ -158,18 +155,14 @@ class RuleRunner : public std::enable_shared_from_this<RuleRunner> {
   const std::string kind_;
   RuleEnv env_;
   std::shared_ptr<LocalClient> client_;  // set by Start, reset by Stop once idle
+  const AsyncClient::ScopeId scope_;     // this rule's calls, cancelled by Stop
 
   absl::Mutex mu_;
 
  private:
-  // gRPC deadlines are real time, whatever the domain clock reads.
-  static std::chrono::system_clock::time_point DeadlineAfter(absl::Duration d);
-
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   // Calls in flight and timers pending, plus their callbacks running.
   int busy_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<grpc::ClientContext*, std::shared_ptr<grpc::ClientContext>> calls_
-      ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Clock::TimerId> timers_ ABSL_GUARDED_BY(mu_);
 };
 

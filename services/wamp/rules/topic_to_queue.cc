@@ -25,10 +25,7 @@ class TopicToQueueRunner final : public RuleRunner {
                                       ",\"publication\":", e.publication, ",\"args\":",
                                       DumpJson(e.args), ",\"kwargs\":", DumpJson(e.kwargs), "}"));
     Rpc<queues::v1::SendMessageResponse>(
-        std::move(req), kRuleCallDeadline,
-        [stubs = env_.stubs](auto* ctx, auto* rq, auto* rs, std::function<void(grpc::Status)> cb) {
-          stubs->queues->async()->SendMessage(ctx, rq, rs, std::move(cb));
-        },
+        QueuesMethod("SendMessage"), req, kRuleCallDeadline,
         [this](const grpc::Status& s, const queues::v1::SendMessageResponse&) {
           if (s.ok()) {
             Forwarded();

@@ -122,10 +122,7 @@ class TopicToTableRunner final : public RuleRunner {
     tables::v1::DescribeTableRequest req;
     req.set_table_name(rule_.topic_to_table().table());
     Rpc<tables::v1::DescribeTableResponse>(
-        std::move(req), kRuleCallDeadline,
-        [stubs = env_.stubs](auto* ctx, auto* rq, auto* rs, std::function<void(grpc::Status)> cb) {
-          stubs->tables->async()->DescribeTable(ctx, rq, rs, std::move(cb));
-        },
+        TablesMethod("DescribeTable"), req, kRuleCallDeadline,
         [this](const grpc::Status& s, const tables::v1::DescribeTableResponse& r) {
           if (!s.ok()) {
             Fail("DescribeTable", s);
@@ -171,10 +168,7 @@ class TopicToTableRunner final : public RuleRunner {
       }
     }
     Rpc<tables::v1::PutItemResponse>(
-        std::move(req), kRuleCallDeadline,
-        [stubs = env_.stubs](auto* ctx, auto* rq, auto* rs, std::function<void(grpc::Status)> cb) {
-          stubs->tables->async()->PutItem(ctx, rq, rs, std::move(cb));
-        },
+        TablesMethod("PutItem"), req, kRuleCallDeadline,
         [this](const grpc::Status& s, const tables::v1::PutItemResponse&) {
           if (s.ok()) return Forwarded();
           Fail("PutItem", s);
