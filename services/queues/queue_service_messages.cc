@@ -110,8 +110,9 @@ absl::Status QueueService::SendMany(QueueState* q, const std::vector<MessageInpu
       continue;
     }
     SendResult r;
-    r.md5_body = Md5Hex(*in.body);
-    r.md5_attributes = MessageAttributesMd5(*in.attributes);
+    r.md5_body = in.md5_body.empty() ? Md5Hex(*in.body) : in.md5_body;
+    r.md5_attributes =
+        in.md5_attributes.empty() ? MessageAttributesMd5(*in.attributes) : in.md5_attributes;
     std::string dedup_id;
     if (q->is_fifo) {
       dedup_id = in.dedup_id->empty() ? Sha256Hex(*in.body) : *in.dedup_id;
@@ -207,9 +208,16 @@ absl::StatusOr<v1::SendMessageResponse> QueueService::SendMessageNonBlocking(
 absl::StatusOr<v1::SendMessageResponse> QueueService::DoSendMessage(
     const v1::SendMessageRequest& request, bool non_blocking) {
   TT_ASSIGN_OR_RETURN(QueuePtr qp, Find(request.queue_name()));
-  MessageInput in{&request.message_body(), &request.message_attributes(),
-                  request.has_delay() ? &request.delay() : nullptr, &request.message_group_id(),
-                  &request.message_deduplication_id(), ""};
+  // The digests are pure functions of the input: computed before the lock,
+  // which every send and receive of the queue contends for.
+  MessageInput in{&request.message_body(),
+                  &request.message_attributes(),
+                  request.has_delay() ? &request.delay() : nullptr,
+                  &request.message_group_id(),
+                  &request.message_deduplication_id(),
+                  "",
+                  Md5Hex(request.message_body()),
+                  MessageAttributesMd5(request.message_attributes())};
   std::vector<absl::StatusOr<SendResult>> results;
   Deferred deferred;
   {
@@ -270,7 +278,8 @@ absl::StatusOr<v1::SendMessageBatchResponse> QueueService::DoSendMessageBatch(
     inputs.push_back(MessageInput{&e.message_body(), &e.message_attributes(),
                                   e.has_delay() ? &e.delay() : nullptr, &e.message_group_id(),
                                   &e.message_deduplication_id(),
-                                  absl::StrCat("entries[", i, "].")});
+                                  absl::StrCat("entries[", i, "]."), Md5Hex(e.message_body()),
+                                  MessageAttributesMd5(e.message_attributes())});
   }
   std::vector<absl::StatusOr<SendResult>> results;
   Deferred deferred;

@@ -53,6 +53,10 @@ struct MessageInput {
   const std::string* group_id;
   const std::string* dedup_id;
   std::string field_prefix;  // "" or "entries[<i>]."
+  // MD5s of the body and of the attributes, computed before the queue's lock
+  // is taken (DoSendMessage, DoSendMessageBatch); empty: computed under it.
+  std::string md5_body;
+  std::string md5_attributes;
 };
 
 // Checks a message against its queue. `prefix` is prepended to field names
