@@ -97,7 +97,7 @@ class GrpcAdapter : public Base {
     Register(method, [this, method, fast, start](grpc::CallbackServerContext* context,
                                                 const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
       auto call = std::make_shared<std::pair<Req, Resp>>();
-      return RunAsyncNonBlockingFirst(
+      return runner_->RunAsyncNonBlockingFirst(
           context, method,
           [call, in, out, fast]() -> absl::Status {
             if (absl::Status s = ParseRequest(*in, &call->first); !s.ok()) return s;
@@ -234,37 +234,6 @@ class GrpcAdapter : public Base {
     }
     if (handled_.empty()) handled_.resize(descriptor_->method_count(), false);
     return m->index();
-  }
-
-  // What UnaryRunner does for RunNonBlockingFirst, with an asynchronous slow
-  // path: admits the call, runs `inline_fn` on this thread and, if it returned
-  // WouldBlock(), posts `fn` (which calls its Done exactly once) to the
-  // executor. The same gate, status mapping and grpc_server_* series.
-  grpc::ServerUnaryReactor* RunAsyncNonBlockingFirst(grpc::CallbackServerContext* context,
-                                                     const char* method,
-                                                     std::function<absl::Status()> inline_fn,
-                                                     std::function<void(UnaryRunner::Done)> fn) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    RpcMetrics::Method* series = runner_->StreamSeries(method, "unary");
-    series->Started();
-    const absl::Time begin = absl::Now();  // wall time for latency metrics
-    auto finish = [reactor, series, begin](absl::Status status) {
-      const grpc::Status out = ToGrpcStatus(status);
-      series->Handled(out.error_code(), absl::Now() - begin);
-      reactor->Finish(out);
-    };
-    if (absl::Status admitted = runner_->Admit(*context); !admitted.ok()) {
-      finish(std::move(admitted));
-      return reactor;
-    }
-    if (absl::Status status = inline_fn(); !IsWouldBlock(status)) {
-      finish(std::move(status));
-      return reactor;
-    }
-    if (!runner_->executor()->Post([fn = std::move(fn), finish]() mutable { fn(finish); })) {
-      finish(absl::UnavailableError("server overloaded: too many requests queued; retry"));
-    }
-    return reactor;
   }
 
   template <typename Handler>

@@ -26,7 +26,24 @@ RpcMetrics::RpcMetrics(prometheus::Registry* registry)
       seconds_(prometheus::BuildHistogram()
                    .Name("grpc_server_handling_seconds")
                    .Help("Time from receiving an RPC to sending its status.")
-                   .Register(*registry)) {}
+                   .Register(*registry)),
+      fallbacks_(prometheus::BuildCounter()
+                     .Name("thingtank_rpc_fast_path_fallbacks_total")
+                     .Help("Calls tried on the gRPC reactor thread that had to wait (a lock held, "
+                           "data not in memory, a write that would stall) and went to the "
+                           "service's executor.")
+                     .Register(*registry)) {}
+
+void RpcMetrics::Method::FellBack() {
+  prometheus::Counter* counter = fallbacks_.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    absl::MutexLock lock(&owner_->mu_);
+    counter = &owner_->fallbacks_.Add({{"grpc_service", labels_.at("grpc_service")},
+                                       {"grpc_method", labels_.at("grpc_method")}});
+    fallbacks_.store(counter, std::memory_order_release);
+  }
+  counter->Increment();
+}
 
 RpcMetrics::Method* RpcMetrics::ForMethod(const std::string& full_method, const char* type) {
   absl::MutexLock lock(&mu_);

@@ -33,6 +33,8 @@ class RpcMetrics {
    public:
     void Started() { started_->Increment(); }
     void Handled(grpc::StatusCode code, absl::Duration elapsed);
+    // A call tried on the reactor thread went to the executor instead.
+    void FellBack();
 
    private:
     friend class RpcMetrics;
@@ -44,6 +46,7 @@ class RpcMetrics {
     // Created by Initialize(), else on first use of each code.
     std::array<std::atomic<prometheus::Counter*>, 17> handled_{};
     prometheus::Histogram* seconds_ = nullptr;
+    std::atomic<prometheus::Counter*> fallbacks_{nullptr};  // created on first use
   };
 
   // `full_method` is "/package.Service/Method"; `type` the grpc_type label
@@ -59,6 +62,7 @@ class RpcMetrics {
   prometheus::Family<prometheus::Counter>& started_;
   prometheus::Family<prometheus::Counter>& handled_;
   prometheus::Family<prometheus::Histogram>& seconds_;
+  prometheus::Family<prometheus::Counter>& fallbacks_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<Method>> methods_ ABSL_GUARDED_BY(mu_);
 };

@@ -61,10 +61,10 @@ RpcMetrics::Method* UnaryRunner::ServerStreamSeries(const char* method) {
 
 grpc::ServerUnaryReactor* UnaryRunner::RunAsync(grpc::CallbackServerContext* context,
                                                 const char* method, std::function<void(Done)> fn) {
-  return RunAsyncOrInline(context, method, nullptr, std::move(fn));
+  return RunAsyncNonBlockingFirst(context, method, nullptr, std::move(fn));
 }
 
-grpc::ServerUnaryReactor* UnaryRunner::RunAsyncOrInline(grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* UnaryRunner::RunAsyncNonBlockingFirst(grpc::CallbackServerContext* context,
                                                         const char* method,
                                                         std::function<absl::Status()> inline_fn,
                                                         std::function<void(Done)> fn) {
@@ -89,6 +89,7 @@ grpc::ServerUnaryReactor* UnaryRunner::RunAsyncOrInline(grpc::CallbackServerCont
       finish(std::move(status));
       return reactor;
     }
+    series->FellBack();
   }
   if (!executor_->Post([fn = std::move(fn), finish]() mutable { fn(finish); })) {
     finish(absl::UnavailableError("server overloaded: too many requests queued; retry"));

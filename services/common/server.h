@@ -77,7 +77,7 @@ class UnaryRunner {
   template <typename Fast, typename Slow>
   grpc::ServerUnaryReactor* RunNonBlockingFirst(grpc::CallbackServerContext* context,
                                                 const char* method, Fast fast, Slow slow) {
-    return RunAsyncOrInline(context, method,
+    return RunAsyncNonBlockingFirst(context, method,
                             [fast = std::move(fast)]() mutable { return fast(); },
                             [slow = std::move(slow)](Done done) mutable { done(slow()); });
   }
@@ -97,6 +97,15 @@ class UnaryRunner {
   grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context, const char* method,
                                      std::function<void(Done)> fn);
 
+  // Admits the call, tries `inline_fn` (may be empty) on this thread, and
+  // unless it finished the call (anything but WouldBlock()), posts `fn` to the
+  // executor; `fn` calls its Done exactly once. A fallback is counted in
+  // thingtank_rpc_fast_path_fallbacks_total.
+  grpc::ServerUnaryReactor* RunAsyncNonBlockingFirst(grpc::CallbackServerContext* context,
+                                                     const char* method,
+                                                     std::function<absl::Status()> inline_fn,
+                                                     std::function<void(Done)> fn);
+
  private:
   // `call` (returning absl::StatusOr<Response>) as a status-returning
   // function that moves the value into `response`.
@@ -108,12 +117,6 @@ class UnaryRunner {
       return result.status();
     };
   }
-
-  // Admits the call, tries `inline_fn` (may be empty) on this thread, and
-  // unless it finished the call, posts `fn` to the executor.
-  grpc::ServerUnaryReactor* RunAsyncOrInline(grpc::CallbackServerContext* context, const char* method,
-                                             std::function<absl::Status()> inline_fn,
-                                             std::function<void(Done)> fn);
 
   const std::string full_service_;
   const std::string short_name_;

@@ -488,6 +488,24 @@ class ScalingDemoMetrics(unittest.TestCase):
                     text, "thingtank_tables_table_read_units_consumed_total", table="demo"), 1)
                 d.stop()
 
+    def test_fast_path_fallbacks_are_counted(self):
+        # With --sync-writes a write cannot finish on the reactor thread: every put
+        # goes to the executor, and says so.
+        d = Deployment(Deployment.MONOLITHIC, backend_args=["--sync-writes"])
+        self.addCleanup(d.cleanup)
+        stub = d.tables_stub()
+        pb = tt.tables_pb2
+        tt.create_table(stub, "slow", ("k", "S"))
+        for i in range(3):
+            put = pb.PutItemRequest(table_name="slow")
+            put.item["k"].CopyFrom(pb.AttributeValue(s="k%d" % i))
+            stub.PutItem(put, timeout=tt.CALL_DEADLINE_S)
+        text = self.metrics(d)
+        self.assertEqual(tt.metric_sum(text, "thingtank_rpc_fast_path_fallbacks_total",
+                                       grpc_service="thingtank.tables.v1.TablesService",
+                                       grpc_method="PutItem"), 3)
+        d.stop()
+
     def test_build_info_and_process_metrics(self):
         d = Deployment(Deployment.MONOLITHIC)
         self.addCleanup(d.cleanup)
