@@ -486,7 +486,12 @@ void Bridge::Invoke(ProcedureCall call, std::function<void(ProcedureOutcome)> do
         google::protobuf::util::JsonPrintOptions print_options;
         print_options.preserve_proto_field_names = true;
         std::string json;
-        (void)google::protobuf::util::MessageToJsonString(*response, &json, print_options);
+        if (auto printed = google::protobuf::util::MessageToJsonString(*response, &json, print_options);
+            !printed.ok()) {
+          return done(ProcedureOutcome::Error(
+              "thingtank.error.internal",
+              absl::StrCat("cannot print the response as JSON: ", printed.message().ToString())));
+        }
         Json kwargs = Json::parse(json, nullptr, false);
         if (kwargs.is_discarded()) kwargs = Json::object();
         done(ProcedureOutcome::Result(Json::array(), std::move(kwargs)));

@@ -6,6 +6,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "services/common/log.h"
 #include "services/common/status.h"
 #include "services/common/storage/key_codec.h"
 
@@ -71,15 +72,21 @@ absl::StatusOr<std::unique_ptr<Db>> Db::Open(const Options& options) {
   db->db_.reset(raw);
   for (size_t i = 0; i < handles.size(); ++i) db->cfs_[descriptors[i].name] = handles[i];
   db->write_options_.sync = options.sync_writes;
+  db->path_ = options.path;
   return db;
 }
 
 Db::~Db() {
   if (!db_) return;
   for (auto& [name, handle] : cfs_) {
-    (void)db_->DestroyColumnFamilyHandle(handle);
+    if (rocksdb::Status s = db_->DestroyColumnFamilyHandle(handle); !s.ok()) {
+      TT_LOG_WARN("db {}: cannot release column family {}: {}", path_, name, s.ToString());
+    }
   }
-  (void)db_->Close();
+  // Everything acknowledged is in the WAL already; a failed close loses nothing.
+  if (rocksdb::Status s = db_->Close(); !s.ok()) {
+    TT_LOG_WARN("db {}: close: {}", path_, s.ToString());
+  }
 }
 
 rocksdb::ColumnFamilyHandle* Db::cf(std::string_view name) const {

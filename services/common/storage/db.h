@@ -77,6 +77,7 @@ class Db {
   std::unique_ptr<rocksdb::DB> db_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> cfs_;
   rocksdb::WriteOptions write_options_;
+  std::string path_;  // for log lines
 };
 
 // Iterates keys that start with one prefix, in order.
