@@ -48,6 +48,7 @@
 #include <utility>
 #include <vector>
 
+#include "wamp_bench_report.h"
 #include "wamp_client.h"
 
 namespace {
@@ -65,6 +66,12 @@ using w::IoThreads;
 using w::Latch;
 using w::Post;
 using w::StartAll;
+using w::CpuWindow;
+using w::Percentiles;
+using w::Print;
+using w::Result;
+using w::RssKb;
+using w::ToJson;
 
 constexpr const char* kProgram = "wamp_bench";
 constexpr const char* kProcedure = "com.bench.echo";
@@ -98,103 +105,6 @@ int64_t NowNs() {
 double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 void SleepSeconds(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
-
-// One scenario's figures.
-struct Result {
-  std::string scenario;
-  std::string metric;  // e.g. deliveries_per_s
-  double value = 0;
-  double seconds = 0;  // measured window
-  uint64_t count = 0;  // deliveries / events / calls in the window (sessions for idle)
-  double p50_us = NAN, p99_us = NAN, p999_us = NAN, max_us = NAN;
-  uint64_t errors = 0;
-  std::string first_error;
-  Json extra = Json::object();
-};
-
-void Percentiles(std::vector<int64_t> ns, Result* r) {
-  if (ns.empty()) return;
-  std::sort(ns.begin(), ns.end());
-  auto at = [&](double q) {
-    return static_cast<double>(ns[std::min(ns.size() - 1, static_cast<size_t>(q * static_cast<double>(ns.size())))]) /
-           1000.0;
-  };
-  r->p50_us = at(0.50);
-  r->p99_us = at(0.99);
-  r->p999_us = at(0.999);
-  r->max_us = static_cast<double>(ns.back()) / 1000.0;
-}
-
-// CPU over a measured window: the server's (--server-pid), this process's and
-// everything else on the machine (from /proc/stat), so a busy machine shows.
-class CpuWindow {
- public:
-  // Prints "measuring SCENARIO" (run_wamp_bench.sh profiles from there).
-  CpuWindow(const Options& o, std::string scenario) : scenario_(std::move(scenario)), server_(o.server_pid) {
-    std::cerr << "measuring " << scenario_ << std::endl;
-    start_ = Take();
-  }
-  // Prints "measured SCENARIO" and adds *_cpu_cores to r->extra.
-  void End(Result* r) {
-    const Sample end = Take();
-    std::cerr << "measured " << scenario_ << std::endl;
-    const double dt = std::chrono::duration<double>(end.at - start_.at).count();
-    if (dt <= 0) return;
-    const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-    const double self = (end.self_s - start_.self_s) / dt;
-    const double busy = static_cast<double>(end.busy_ticks - start_.busy_ticks) / hz / dt;
-    double server = 0;
-    if (server_ > 0 && start_.server_ticks >= 0 && end.server_ticks >= 0) {
-      server = static_cast<double>(end.server_ticks - start_.server_ticks) / hz / dt;
-      r->extra["server_cpu_cores"] = server;
-    }
-    r->extra["bench_cpu_cores"] = self;
-    r->extra["other_cpu_cores"] = std::max(0.0, busy - server - self);
-    // Interrupt time is charged to no process: mostly the loopback TCP traffic itself.
-    r->extra["irq_cpu_cores"] = static_cast<double>(end.irq_ticks - start_.irq_ticks) / hz / dt;
-  }
-
- private:
-  struct Sample {
-    Clock::time_point at;
-    double self_s = 0;
-    long long server_ticks = -1, busy_ticks = 0, irq_ticks = 0;
-  };
-  Sample Take() const {
-    Sample s;
-    s.at = Clock::now();
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    s.self_s = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-    if (server_ > 0) {
-      std::ifstream in("/proc/" + std::to_string(server_) + "/stat");
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const size_t paren = text.rfind(')');
-      if (paren != std::string::npos) {
-        std::istringstream fields(text.substr(paren + 2));
-        std::string f;
-        long long utime = 0, stime = 0;
-        for (int i = 1; i <= 13 && fields >> f; ++i) {
-          if (i == 12) utime = std::atoll(f.c_str());
-          if (i == 13) stime = std::atoll(f.c_str());
-        }
-        s.server_ticks = utime + stime;
-      }
-    }
-    std::ifstream stat("/proc/stat");
-    std::string cpu;
-    long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-    if (stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) {
-      s.busy_ticks = user + nice + system + steal;
-      s.irq_ticks = irq + softirq;
-    }
-    return s;
-  }
-
-  const std::string scenario_;
-  const int server_;
-  Sample start_;
-};
 
 // Waits until received() reaches `want` or makes no progress for 2 s; returns received().
 uint64_t Drain(uint64_t want, const std::function<uint64_t()>& received) {
@@ -288,7 +198,7 @@ class PubSubThroughput {
       SleepSeconds(o_.warmup);
       const uint64_t d0 = TotalReceived(), p0 = published_.load();
       const auto t0 = Clock::now();
-      CpuWindow cpu(o_, scenario_);
+      CpuWindow cpu(o_.server_pid, scenario_);
       SleepSeconds(o_.seconds);
       const uint64_t d1 = TotalReceived(), p1 = published_.load();
       r.seconds = SecondsSince(t0);
@@ -398,7 +308,7 @@ class PubSubLatency {
       const uint64_t r0 = received_.load(), s0 = sent_.load();
       measuring_ = true;
       const auto t0 = Clock::now();
-      CpuWindow cpu(o_, "latency");
+      CpuWindow cpu(o_.server_pid, "latency");
       SleepSeconds(o_.seconds);
       measuring_ = false;
       const uint64_t r1 = received_.load(), s1 = sent_.load();
@@ -509,7 +419,7 @@ class RoutedRpc {
       const uint64_t c0 = Completed();
       measuring_ = true;
       const auto t0 = Clock::now();
-      CpuWindow cpu(o_, "rpc");
+      CpuWindow cpu(o_.server_pid, "rpc");
       SleepSeconds(o_.seconds);
       measuring_ = false;
       const uint64_t c1 = Completed();
@@ -587,16 +497,6 @@ class RoutedRpc {
 
 // ---------------------------------------------------------------- idle sessions
 
-// VmRSS of `pid` ("self" works too) in KiB; -1 when unreadable.
-long RssKb(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
-}
-
 // Opens --sessions sessions, at most --connect-parallel handshakes at a time,
 // and keeps them open (each with a read pending, so keep-alive pings are
 // answered) while the server's RSS is read.
@@ -625,7 +525,7 @@ Result RunIdle(const Options& o) {
     });
   };
   const auto t0 = Clock::now();
-  CpuWindow cpu(o, "idle");
+  CpuWindow cpu(o.server_pid, "idle");
   for (int i = 0; i < std::max(o.connect_parallel, 1); ++i) launch();
   if (!done.Wait(300)) errors.Add("sessions not all opened within 300 s");
   const double open_s = SecondsSince(t0);
@@ -756,38 +656,6 @@ void RaiseFileLimit() {
     l.rlim_cur = l.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &l) != 0) std::perror("wamp_bench: setrlimit(RLIMIT_NOFILE)");
   }
-}
-
-Json ToJson(const Result& r) {
-  auto num = [](double v) { return std::isnan(v) ? Json(nullptr) : Json(v); };
-  Json j = {
-      {"scenario", r.scenario},  {"metric", r.metric},      {"value", num(r.value)},       {"seconds", r.seconds},
-      {"count", r.count},        {"p50_us", num(r.p50_us)}, {"p99_us", num(r.p99_us)},     {"p999_us", num(r.p999_us)},
-      {"max_us", num(r.max_us)}, {"errors", r.errors},      {"first_error", r.first_error}};
-  for (auto& [k, v] : r.extra.items()) j[k] = v;
-  return j;
-}
-
-void Print(const Result& r) {
-  char line[512];
-  std::snprintf(line, sizeof line, "%-11s %-17s %12.1f", r.scenario.c_str(), r.metric.c_str(), r.value);
-  std::cout << line;
-  if (!std::isnan(r.p50_us)) {
-    std::snprintf(line, sizeof line, "  p50 %.0f us  p99 %.0f us  p99.9 %.0f us  max %.0f us", r.p50_us, r.p99_us,
-                  r.p999_us, r.max_us);
-    std::cout << line;
-  }
-  for (auto& [k, v] : r.extra.items()) {
-    std::cout << "  " << k << " ";
-    if (v.is_number_float()) {
-      std::snprintf(line, sizeof line, std::fabs(v.get<double>()) < 10 ? "%.2f" : "%.1f", v.get<double>());
-      std::cout << line;
-    } else {
-      std::cout << v.dump();
-    }
-  }
-  if (r.errors) std::cout << "  errors " << r.errors << "  first error: " << r.first_error;
-  std::cout << std::endl;
 }
 
 }  // namespace
