@@ -1,7 +1,7 @@
 // The stream runner (services/common/stream_runner.h) behind a real backend
 // GrpcServer, and the gateway's ForwardingService in front of it, over real
 // sockets: every kind of call of the test-only EchoService
-// (gateway/testdata/thingtank/testing/v1/echo.proto).
+// (services/common/testing/testdata/thingtank/testing/v1/echo.proto).
 #include <unistd.h>
 
 #include <atomic>

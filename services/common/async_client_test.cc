@@ -5,117 +5,75 @@
 #include <memory>
 
 #include "absl/synchronization/notification.h"
-#include "google/rpc/error_details.pb.h"
-#include "google/rpc/status.pb.h"
-#include "grpc/health/v1/health.pb.h"
+#include "thingtank/testing/v1/echo.pb.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/async_generic_service.h"
-#include "grpcpp/security/credentials.h"
-#include "grpcpp/impl/codegen/proto_utils.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
-#include "services/common/server.h"
+#include "services/common/status.h"
+#include "services/common/testing/fake_backend.h"
 
 namespace thingtank {
 namespace {
 
-using grpc::health::v1::HealthCheckRequest;
-using grpc::health::v1::HealthCheckResponse;
+using ::thingtank::testing::v1::Chunk;
 
-constexpr char kMethod[] = "/thingtank.testing.Fake/Call";
+constexpr char kEcho[] = "thingtank.testing.v1.EchoService.Echo";
+constexpr char kMethod[] = "/thingtank.testing.v1.EchoService/Echo";
 constexpr absl::Duration kWait = absl::Seconds(20);  // real-time bound of every wait
 
 // What the fake backend does with each call, in order; the last repeats.
 enum class Answer { kServing, kUnavailable, kThrottled, kInvalid, kHang };
 
-// A real gRPC server on a free port whose one method answers as scripted.
-class FakeBackend final : public grpc::CallbackGenericService {
+// A real gRPC server on a free port (the testing kit's FakeBackend) whose
+// Echo method answers as scripted.
+class ScriptedBackend {
  public:
-  explicit FakeBackend(std::deque<Answer> script) : script_(std::move(script)) {
-    auto server = GrpcServer::Start(GrpcServerOptions{}, {}, this);
-    EXPECT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
+  explicit ScriptedBackend(std::deque<Answer> script) : script_(std::move(script)) {
+    backend_.On<Chunk, Chunk>(
+        kEcho, [this](const FakeCall& call, const Chunk&,
+                             Chunk* out) -> absl::Status {
+          switch (Next()) {
+            case Answer::kServing:
+              out->set_seq(1);  // "serving"
+              return absl::OkStatus();
+            case Answer::kUnavailable:
+              return absl::UnavailableError("try again");
+            case Answer::kThrottled:
+              return QuotaExceeded("Throttling", "fake", "slow down", absl::Seconds(2));
+            case Answer::kInvalid:
+              return absl::InvalidArgumentError("bad");
+            case Answer::kHang:  // until the caller cancels or its deadline passes
+              call.WaitUntil([] { return false; }, absl::InfiniteDuration());
+              return absl::CancelledError("cancelled");
+          }
+          return absl::InternalError("unreachable");
+        });
   }
-  ~FakeBackend() override { server_->Shutdown(absl::Seconds(1)); }
 
-  std::shared_ptr<grpc::Channel> Channel() const {
-    return grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                               grpc::InsecureChannelCredentials());
-  }
-  int calls() const { return calls_.load(); }
+  std::shared_ptr<grpc::Channel> Channel() const { return backend_.Channel(); }
+  int calls() const { return backend_.calls(kEcho); }
   // Waits (real time, bounded) until `n` calls have arrived.
-  bool AwaitCalls(int n) {
-    absl::MutexLock lock(&mu_);
-    awaited_ = n;
-    return mu_.AwaitWithTimeout(absl::Condition(this, &FakeBackend::ReachedAwaited), kWait);
-  }
-
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
-    return new Reactor(this);
-  }
+  bool AwaitCalls(int n) { return backend_.AwaitCalls(kEcho, n, kWait); }
 
  private:
-  bool ReachedAwaited() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_ >= awaited_; }
-
   Answer Next() {
     absl::MutexLock lock(&mu_);
-    ++calls_;
     Answer a = script_.front();
     if (script_.size() > 1) script_.pop_front();
     return a;
   }
 
-  class Reactor final : public grpc::ServerGenericBidiReactor {
-   public:
-    explicit Reactor(FakeBackend* backend) : backend_(backend) { StartRead(&request_); }
-    void OnReadDone(bool ok) override {
-      if (!ok) return Finish(grpc::Status(grpc::StatusCode::INTERNAL, "no request"));
-      switch (backend_->Next()) {
-        case Answer::kServing: {
-          HealthCheckResponse response;
-          response.set_status(HealthCheckResponse::SERVING);
-          bool own = false;
-          EXPECT_TRUE(grpc::SerializationTraits<HealthCheckResponse>::Serialize(response, &reply_, &own).ok());
-          return StartWriteAndFinish(&reply_, grpc::WriteOptions(), grpc::Status::OK);
-        }
-        case Answer::kUnavailable:
-          return Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "try again"));
-        case Answer::kThrottled: {
-          google::rpc::Status details;
-          details.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
-          google::rpc::RetryInfo retry;
-          retry.mutable_retry_delay()->set_seconds(2);
-          details.add_details()->PackFrom(retry);
-          return Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "slow down",
-                                     details.SerializeAsString()));
-        }
-        case Answer::kInvalid:
-          return Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad"));
-        case Answer::kHang:
-          return;  // until the caller cancels or its deadline passes
-      }
-    }
-    void OnCancel() override { Finish(grpc::Status::CANCELLED); }
-    void OnDone() override { delete this; }
-
-   private:
-    FakeBackend* const backend_;
-    grpc::ByteBuffer request_, reply_;
-  };
-
   absl::Mutex mu_;
   std::deque<Answer> script_ ABSL_GUARDED_BY(mu_);
-  std::atomic<int> calls_{0};
-  int awaited_ ABSL_GUARDED_BY(mu_) = 0;
-  std::unique_ptr<GrpcServer> server_;
+  FakeBackend backend_;  // last: stopped before the script goes
 };
 
 // The outcome of one call, awaited in real time.
 struct Outcome {
   absl::Notification done;
-  absl::StatusOr<HealthCheckResponse> result = absl::UnknownError("not done");
-  std::function<void(absl::StatusOr<HealthCheckResponse>)> Callback() {
-    return [this](absl::StatusOr<HealthCheckResponse> r) {
+  absl::StatusOr<Chunk> result = absl::UnknownError("not done");
+  std::function<void(absl::StatusOr<Chunk>)> Callback() {
+    return [this](absl::StatusOr<Chunk> r) {
       result = std::move(r);
       done.Notify();
     };
@@ -143,7 +101,7 @@ double Retries(prometheus::Registry& registry) {
   return -1;
 }
 
-class AsyncClientTest : public testing::Test {
+class AsyncClientTest : public ::testing::Test {
  protected:
   AsyncClient::Options options() {
     AsyncClient::Options o;
@@ -156,10 +114,10 @@ class AsyncClientTest : public testing::Test {
 };
 
 TEST_F(AsyncClientTest, RetriesUnavailableAfterAnExponentialBackoffOnTheClock) {
-  FakeBackend backend({Answer::kUnavailable, Answer::kUnavailable, Answer::kServing});
+  ScriptedBackend backend({Answer::kUnavailable, Answer::kUnavailable, Answer::kServing});
   AsyncClient client(backend.Channel(), &clock_, &registry_, options());
   Outcome outcome;
-  client.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), outcome.Callback());
+  client.Call<Chunk>(kMethod, Chunk(), outcome.Callback());
   ASSERT_TRUE(AwaitTimers(clock_, 1));  // the first attempt failed; backoff 80..120 ms
   clock_.Advance(absl::Milliseconds(79));
   EXPECT_EQ(backend.calls(), 1);
@@ -173,16 +131,16 @@ TEST_F(AsyncClientTest, RetriesUnavailableAfterAnExponentialBackoffOnTheClock) {
   clock_.Advance(absl::Milliseconds(123));  // now 362 ms
   ASSERT_TRUE(outcome.Wait());
   ASSERT_TRUE(outcome.result.ok()) << outcome.result.status();
-  EXPECT_EQ(outcome.result->status(), HealthCheckResponse::SERVING);
+  EXPECT_EQ(outcome.result->seq(), 1);
   EXPECT_EQ(backend.calls(), 3);
   EXPECT_EQ(Retries(registry_), 2);
 }
 
 TEST_F(AsyncClientTest, HonoursTheServersRetryInfo) {
-  FakeBackend backend({Answer::kThrottled, Answer::kServing});
+  ScriptedBackend backend({Answer::kThrottled, Answer::kServing});
   AsyncClient client(backend.Channel(), &clock_, &registry_, options());
   Outcome outcome;
-  client.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), outcome.Callback());
+  client.Call<Chunk>(kMethod, Chunk(), outcome.Callback());
   ASSERT_TRUE(AwaitTimers(clock_, 1));
   clock_.Advance(absl::Milliseconds(1999));  // RetryInfo says 2 s, more than the backoff
   EXPECT_EQ(backend.calls(), 1);
@@ -192,10 +150,10 @@ TEST_F(AsyncClientTest, HonoursTheServersRetryInfo) {
 }
 
 TEST_F(AsyncClientTest, OtherErrorsAreNotRetried) {
-  FakeBackend backend({Answer::kInvalid});
+  ScriptedBackend backend({Answer::kInvalid});
   AsyncClient client(backend.Channel(), &clock_, &registry_, options());
   Outcome outcome;
-  client.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), outcome.Callback());
+  client.Call<Chunk>(kMethod, Chunk(), outcome.Callback());
   ASSERT_TRUE(outcome.Wait());
   EXPECT_EQ(outcome.result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(outcome.result.status().message(), "bad");
@@ -204,12 +162,12 @@ TEST_F(AsyncClientTest, OtherErrorsAreNotRetried) {
 }
 
 TEST_F(AsyncClientTest, GivesUpAfterMaxAttempts) {
-  FakeBackend backend({Answer::kUnavailable});
+  ScriptedBackend backend({Answer::kUnavailable});
   AsyncClient::Options o = options();
   o.max_attempts = 2;
   AsyncClient client(backend.Channel(), &clock_, &registry_, o);
   Outcome outcome;
-  client.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), outcome.Callback());
+  client.Call<Chunk>(kMethod, Chunk(), outcome.Callback());
   ASSERT_TRUE(AwaitTimers(clock_, 1));
   clock_.Advance(absl::Seconds(1));
   ASSERT_TRUE(outcome.Wait());
@@ -219,10 +177,10 @@ TEST_F(AsyncClientTest, GivesUpAfterMaxAttempts) {
 }
 
 TEST_F(AsyncClientTest, TheDeadlineEndsACallThatHangs) {
-  FakeBackend backend({Answer::kHang});
+  ScriptedBackend backend({Answer::kHang});
   AsyncClient client(backend.Channel(), &clock_, &registry_, options());
   Outcome outcome;
-  client.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), outcome.Callback(),
+  client.Call<Chunk>(kMethod, Chunk(), outcome.Callback(),
                                    absl::Milliseconds(200));
   ASSERT_TRUE(outcome.Wait());
   EXPECT_EQ(outcome.result.status().code(), absl::StatusCode::kDeadlineExceeded);
@@ -230,15 +188,15 @@ TEST_F(AsyncClientTest, TheDeadlineEndsACallThatHangs) {
 }
 
 TEST_F(AsyncClientTest, CancelEndsOneCallInFlightOrInBackoff) {
-  FakeBackend hanging({Answer::kHang});
-  FakeBackend failing({Answer::kUnavailable});
+  ScriptedBackend hanging({Answer::kHang});
+  ScriptedBackend failing({Answer::kUnavailable});
   Outcome in_flight, in_backoff, untouched;  // outlive the clients, whose shutdown ends `untouched`
   AsyncClient a(hanging.Channel(), &clock_, &registry_, options());
   AsyncClient b(failing.Channel(), &clock_, &registry_, options());
-  const auto id = a.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), in_flight.Callback());
-  a.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), untouched.Callback());
+  const auto id = a.Call<Chunk>(kMethod, Chunk(), in_flight.Callback());
+  a.Call<Chunk>(kMethod, Chunk(), untouched.Callback());
   const auto retrying =
-      b.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), in_backoff.Callback());
+      b.Call<Chunk>(kMethod, Chunk(), in_backoff.Callback());
   ASSERT_TRUE(hanging.AwaitCalls(2));
   ASSERT_TRUE(AwaitTimers(clock_, 1));
   a.Cancel(id);
@@ -254,13 +212,13 @@ TEST_F(AsyncClientTest, CancelEndsOneCallInFlightOrInBackoff) {
 }
 
 TEST_F(AsyncClientTest, ShutdownCancelsCallsInFlightAndInBackoff) {
-  FakeBackend hanging({Answer::kHang});
-  FakeBackend failing({Answer::kUnavailable});
+  ScriptedBackend hanging({Answer::kHang});
+  ScriptedBackend failing({Answer::kUnavailable});
   AsyncClient a(hanging.Channel(), &clock_, &registry_, options());
   AsyncClient b(failing.Channel(), &clock_, &registry_, options());
   Outcome in_flight, in_backoff;
-  a.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), in_flight.Callback());
-  b.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), in_backoff.Callback());
+  a.Call<Chunk>(kMethod, Chunk(), in_flight.Callback());
+  b.Call<Chunk>(kMethod, Chunk(), in_backoff.Callback());
   ASSERT_TRUE(hanging.AwaitCalls(1));
   ASSERT_TRUE(AwaitTimers(clock_, 1));
   a.Shutdown();
@@ -271,7 +229,7 @@ TEST_F(AsyncClientTest, ShutdownCancelsCallsInFlightAndInBackoff) {
   EXPECT_EQ(in_backoff.result.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(clock_.pending_timers(), 0u);
   Outcome refused;
-  a.Call<HealthCheckResponse>(kMethod, HealthCheckRequest(), refused.Callback());
+  a.Call<Chunk>(kMethod, Chunk(), refused.Callback());
   ASSERT_TRUE(refused.done.HasBeenNotified());
   EXPECT_EQ(refused.result.status().code(), absl::StatusCode::kUnavailable);
 }

@@ -1,5 +1,5 @@
 // Rules from the --wamp-config file: parsing, and RuleEngine::Ensure against
-// the real queues and tables services.
+// fake queues and tables services.
 #include "services/wamp/rules_test_fixture.h"
 
 namespace thingtank::wamp {

@@ -1,4 +1,4 @@
-// The forwarding rules against the real queues and tables services: each
+// The forwarding rules against fake queues and tables services: each
 // kind forwarding, validation, storage, delete, drain.
 #include "services/wamp/rules_test_fixture.h"
 
@@ -154,17 +154,12 @@ TEST_F(RulesTest, TopicToTablePutsKwargsAndTemplatedKeys) {
                         {"tags", Json::array({"a", 1})},
                         {"meta", Json::object({{"x", "y"}})}}));
 
-  tv1::QueryResponse found;
+  std::vector<tables::FakeTables::Item> found;
   ASSERT_TRUE(WaitFor([&] {
-    grpc::ClientContext ctx;
-    tv1::QueryRequest req;
-    req.set_table_name("readings");
-    req.set_key_condition_expression("device = :d");
-    (*req.mutable_expression_attribute_values())[":d"].set_s("d1");
-    found.Clear();
-    return tables_stub_->Query(&ctx, req, &found).ok() && found.items_size() == 1;
+    found = tables_->Items("readings");
+    return found.size() == 1;
   }));
-  const auto& item = found.items(0).attributes();
+  const auto& item = found[0];
   EXPECT_EQ(item.at("device").s(), "d1");
   EXPECT_EQ(item.at("temperature").n(), "21.5");
   EXPECT_EQ(item.at("count").n(), "7");

@@ -1,6 +1,8 @@
 // The fixture of the forwarding rules tests (rules_test.cc, rules_config_test.cc):
-// the real queues and tables services, served over a real gRPC socket on a
-// free port, a router and a rule engine.
+// fake queues and tables (services/*/testing/) on one fake backend, a real
+// gRPC server on a free port, as the monolith serves both; a router and a
+// rule engine. The rules reach them over a real socket, as in production; the
+// queues and tables domains are not linked.
 #pragma once
 
 #include "services/wamp/rules.h"
@@ -27,15 +29,13 @@
 #include "grpcpp/security/credentials.h"
 #include "prometheus/registry.h"
 #include "services/common/clock.h"
-#include "services/common/executor.h"
-#include "services/common/rpc_metrics.h"
-#include "services/common/server.h"
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
-#include "services/queues/grpc_service.h"
-#include "services/queues/queue_service.h"
-#include "services/tables/grpc_service.h"
-#include "services/tables/table_service.h"
+#include "services/common/testing/fake_backend.h"
+#include "services/queues/testing/fake_queues.h"
+#include "services/tables/testing/fake_tables.h"
+#include "thingtank/queues/v1/queues.grpc.pb.h"
+#include "thingtank/tables/v1/tables.grpc.pb.h"
 #include "services/wamp/router/local_client.h"
 #include "services/wamp/router/router.h"
 
@@ -95,35 +95,11 @@ class RulesTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
 
-    executor_ = std::make_unique<ThreadPool>("rules-test", 4, 10000);
-    rpc_metrics_ = std::make_unique<RpcMetrics>(&registry_);
-
-    queues_db_ = OpenDb(dir_ + "/queues", queues::QueueService::ColumnFamilies());
-    ASSERT_NE(queues_db_, nullptr);
-    auto queues = queues::QueueService::Open(queues_db_.get(), &clock_, executor_.get(), nullptr);
-    ASSERT_TRUE(queues.ok()) << queues.status();
-    queues_ = *std::move(queues);
-    queues_runner_ = std::make_unique<UnaryRunner>(qv1::QueuesService::service_full_name(),
-                                                   "queues", executor_.get(), rpc_metrics_.get(),
-                                                   nullptr);
-    queues_grpc_ = std::make_unique<queues::QueuesGrpcService>(queues_.get(), queues_runner_.get());
-
-    tables_db_ = OpenDb(dir_ + "/tables", tables::TableService::ColumnFamilies());
-    ASSERT_NE(tables_db_, nullptr);
-    auto tables = tables::TableService::Open(tables_db_.get(), &clock_, executor_.get(), nullptr);
-    ASSERT_TRUE(tables.ok()) << tables.status();
-    tables_ = *std::move(tables);
-    tables_runner_ = std::make_unique<UnaryRunner>(tv1::TablesService::service_full_name(),
-                                                   "tables", executor_.get(), rpc_metrics_.get(),
-                                                   nullptr);
-    tables_grpc_ = std::make_unique<tables::TablesGrpcService>(tables_.get(), tables_runner_.get());
-
-    auto server = GrpcServer::Start(GrpcServerOptions{},
-                                    {queues_grpc_.get(), tables_grpc_.get()}, nullptr);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
-                                   grpc::InsecureChannelCredentials());
+    backend_ = std::make_unique<FakeBackend>();
+    ASSERT_NE(backend_->port(), 0);
+    queues_ = std::make_unique<queues::FakeQueues>(backend_.get());
+    tables_ = std::make_unique<tables::FakeTables>(backend_.get());
+    channel_ = backend_->Channel();
     queues_stub_ = qv1::QueuesService::NewStub(channel_);
     tables_stub_ = tv1::TablesService::NewStub(channel_);
 
@@ -137,21 +113,11 @@ class RulesTest : public ::testing::Test {
     client_.reset();
     engine_.reset();
     rules_db_.reset();
-    // Answers the long polls the rules left waiting (a cancelled call's poll
-    // stays registered in the domain until its wait ends), so the server's
-    // shutdown need not wait for them.
-    if (queues_ != nullptr) queues_->Drain();
-    if (server_ != nullptr) server_->Shutdown(absl::ZeroDuration());
-    server_.reset();
-    queues_grpc_.reset();
-    tables_grpc_.reset();
-    queues_runner_.reset();
-    tables_runner_.reset();
+    // Ends the long polls the rules left waiting, then stops the server.
+    if (backend_ != nullptr) backend_->Shutdown();
     queues_.reset();
     tables_.reset();
-    executor_.reset();
-    queues_db_.reset();
-    tables_db_.reset();
+    backend_.reset();
     router_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -244,15 +210,10 @@ class RulesTest : public ::testing::Test {
   std::string dir_;
   RealClock clock_;
   prometheus::Registry registry_;
-  std::unique_ptr<ThreadPool> executor_;
-  std::unique_ptr<RpcMetrics> rpc_metrics_;
-  std::unique_ptr<Db> queues_db_, tables_db_, rules_db_;
-  std::unique_ptr<queues::QueueService> queues_;
-  std::unique_ptr<tables::TableService> tables_;
-  std::unique_ptr<UnaryRunner> queues_runner_, tables_runner_;
-  std::unique_ptr<queues::QueuesGrpcService> queues_grpc_;
-  std::unique_ptr<tables::TablesGrpcService> tables_grpc_;
-  std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<Db> rules_db_;
+  std::unique_ptr<FakeBackend> backend_;
+  std::unique_ptr<queues::FakeQueues> queues_;
+  std::unique_ptr<tables::FakeTables> tables_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<qv1::QueuesService::Stub> queues_stub_;
   std::unique_ptr<tv1::TablesService::Stub> tables_stub_;
