@@ -5,12 +5,12 @@
 #include <memory>
 
 #include "absl/synchronization/notification.h"
-#include "thingtank/testing/v1/echo.pb.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "services/common/status.h"
 #include "services/common/testing/fake_backend.h"
+#include "thingtank/testing/v1/echo.pb.h"
 
 namespace thingtank {
 namespace {
@@ -30,8 +30,7 @@ class ScriptedBackend {
  public:
   explicit ScriptedBackend(std::deque<Answer> script) : script_(std::move(script)) {
     backend_.On<Chunk, Chunk>(
-        kEcho, [this](const FakeCall& call, const Chunk&,
-                             Chunk* out) -> absl::Status {
+        kEcho, [this](const FakeCall& call, const Chunk&, Chunk* out) -> absl::Status {
           switch (Next()) {
             case Answer::kServing:
               out->set_seq(1);  // "serving"
@@ -180,8 +179,7 @@ TEST_F(AsyncClientTest, TheDeadlineEndsACallThatHangs) {
   ScriptedBackend backend({Answer::kHang});
   AsyncClient client(backend.Channel(), &clock_, &registry_, options());
   Outcome outcome;
-  client.Call<Chunk>(kMethod, Chunk(), outcome.Callback(),
-                                   absl::Milliseconds(200));
+  client.Call<Chunk>(kMethod, Chunk(), outcome.Callback(), absl::Milliseconds(200));
   ASSERT_TRUE(outcome.Wait());
   EXPECT_EQ(outcome.result.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(backend.calls(), 1);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/status.h"
 #include "services/tables/decimal.h"
+#include "services/tables/scalar_types.h"
 
 namespace thingtank::tables {
 namespace {
@@ -68,24 +69,6 @@ int64_t SignificantDigits(std::string_view text) {
   }
   if (!seen_nonzero) return 0;
   return digits - leading - trailing;
-}
-
-const char* TypeName(v1::ScalarAttributeType t) {
-  switch (t) {
-    case v1::SCALAR_ATTRIBUTE_TYPE_S: return "S";
-    case v1::SCALAR_ATTRIBUTE_TYPE_N: return "N";
-    case v1::SCALAR_ATTRIBUTE_TYPE_B: return "B";
-    default: return "?";
-  }
-}
-
-bool HasType(const v1::AttributeValue& v, v1::ScalarAttributeType t) {
-  switch (t) {
-    case v1::SCALAR_ATTRIBUTE_TYPE_S: return v.value_case() == v1::AttributeValue::kS;
-    case v1::SCALAR_ATTRIBUTE_TYPE_N: return v.value_case() == v1::AttributeValue::kN;
-    case v1::SCALAR_ATTRIBUTE_TYPE_B: return v.value_case() == v1::AttributeValue::kB;
-    default: return false;
-  }
 }
 
 absl::Status CheckKeyAttribute(const AttributeMap& item, const std::string& name,

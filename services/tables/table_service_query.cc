@@ -5,6 +5,7 @@
 
 #include "services/common/storage/key_codec.h"
 #include "services/tables/expression/expression.h"
+#include "services/tables/scalar_types.h"
 #include "services/tables/storage/encoded_item.h"
 #include "services/tables/table_service.h"
 
@@ -18,15 +19,6 @@ constexpr int64_t kPageBytes = 1024 * 1024;
 // The most item bytes a non-blocking page reads (~0.2 ms of a reactor
 // thread); larger pages go to the executor.
 constexpr int64_t kNonBlockingPageBytes = 256 * 1024;
-
-bool IsType(const v1::AttributeValue& v, v1::ScalarAttributeType t) {
-  switch (t) {
-    case v1::SCALAR_ATTRIBUTE_TYPE_S: return v.value_case() == v1::AttributeValue::kS;
-    case v1::SCALAR_ATTRIBUTE_TYPE_N: return v.value_case() == v1::AttributeValue::kN;
-    case v1::SCALAR_ATTRIBUTE_TYPE_B: return v.value_case() == v1::AttributeValue::kB;
-    default: return false;
-  }
-}
 
 absl::Status CheckSelect(v1::Select select, bool has_projection) {
   if (select == v1::SELECT_COUNT && has_projection) {
@@ -240,7 +232,7 @@ absl::StatusOr<TableService::Encoded<v1::QueryResponse>> TableService::QueryEnco
   if (kc.hash_name != schema.hash_name) {
     return Invalid(field, "Query condition missed key schema element: " + schema.hash_name);
   }
-  if (!IsType(kc.hash_value, schema.hash_type)) {
+  if (!HasType(kc.hash_value, schema.hash_type)) {
     return Invalid(field, "the value for " + schema.hash_name + " has the wrong type");
   }
   TT_RETURN_IF_ERROR(ValidateValue(kc.hash_value, field));
@@ -253,8 +245,8 @@ absl::StatusOr<TableService::Encoded<v1::QueryResponse>> TableService::QueryEnco
                                 " is not the range key");
     }
     const bool between = kc.range_op == expr::KeyCondition::RangeOp::kBetween;
-    if (!IsType(kc.range_low, schema.range_type) ||
-        (between && !IsType(kc.range_high, schema.range_type))) {
+    if (!HasType(kc.range_low, schema.range_type) ||
+        (between && !HasType(kc.range_high, schema.range_type))) {
       return Invalid(field, "the value for " + schema.range_name + " has the wrong type");
     }
     TT_RETURN_IF_ERROR(ValidateValue(kc.range_low, field));

@@ -25,8 +25,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "prometheus/registry.h"
 #include "services/common/clock.h"
 #include "services/common/status.h"
@@ -34,10 +32,10 @@
 #include "services/common/testing/fake_backend.h"
 #include "services/queues/testing/fake_queues.h"
 #include "services/tables/testing/fake_tables.h"
-#include "thingtank/queues/v1/queues.grpc.pb.h"
-#include "thingtank/tables/v1/tables.grpc.pb.h"
 #include "services/wamp/router/local_client.h"
 #include "services/wamp/router/router.h"
+#include "thingtank/queues/v1/queues.grpc.pb.h"
+#include "thingtank/tables/v1/tables.grpc.pb.h"
 
 namespace thingtank::wamp {
 
@@ -113,11 +111,11 @@ class RulesTest : public ::testing::Test {
     client_.reset();
     engine_.reset();
     rules_db_.reset();
-    // Ends the long polls the rules left waiting, then stops the server.
-    if (backend_ != nullptr) backend_->Shutdown();
+    // Ends the long polls the rules left waiting and stops the server, before
+    // the fakes its handlers use go.
+    backend_.reset();
     queues_.reset();
     tables_.reset();
-    backend_.reset();
     router_.reset();
     std::filesystem::remove_all(dir_);
   }

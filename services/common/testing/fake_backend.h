@@ -6,13 +6,17 @@
 // does) and answer with an absl::Status built by the same helpers as domain
 // code (ErrorWithReason, QuotaExceeded, ...), mapped by ToGrpcStatus as the
 // real services map theirs. A method nobody registered answers UNIMPLEMENTED
-// naming it.
+// naming it. grpc.health.v1 and reflection cannot be faked: the server
+// answers them itself, as every ThingTank server does.
 //
 //   FakeBackend backend;
-//   backend.On<HealthCheckRequest, HealthCheckResponse>(
-//       "grpc.health.v1.Health.Check",
-//       [](const FakeCall&, const HealthCheckRequest&, HealthCheckResponse* out) {
-//         out->set_status(HealthCheckResponse::SERVING);
+//   backend.On<qv1::SendMessageRequest, qv1::SendMessageResponse>(
+//       "thingtank.queues.v1.QueuesService.SendMessage",
+//       [](const FakeCall&, const qv1::SendMessageRequest& req, qv1::SendMessageResponse* out) {
+//         if (req.queue_name() != "q") {
+//           return ErrorWithReason(absl::StatusCode::kNotFound, "QueueDoesNotExist", "...");
+//         }
+//         out->set_message_id("m-1");
 //         return absl::OkStatus();
 //       });
 //   auto channel = backend.Channel();
@@ -73,7 +77,7 @@ class FakeBackend final : public grpc::CallbackGenericService {
   FakeBackend& operator=(const FakeBackend&) = delete;
 
   // Registers (or replaces) the handler of `method`, its full proto name
-  // ("queues.v1.QueuesService.SendMessage"). A method that does not exist,
+  // ("thingtank.queues.v1.QueuesService.SendMessage"). A method that does not exist,
   // is streaming, or has other types fails the test.
   template <typename Req, typename Resp>
   void On(absl::string_view method, Handler<Req, Resp> handler) {

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "services/common/status.h"
-#include "thingtank/queues/v1/queues.pb.h"
+#include "thingtank/queues/v1/queues.grpc.pb.h"
 
 namespace thingtank::queues {
 
@@ -17,9 +17,17 @@ absl::Status QueueDoesNotExist(const std::string& name) {
                          absl::StrCat("queue ", name, " does not exist"));
 }
 
-std::string Method(const char* name) { return absl::StrCat("thingtank.queues.v1.QueuesService.", name); }
+std::string Method(const char* name) {
+  return absl::StrCat(qv1::QueuesService::service_full_name(), ".", name);
+}
 
 }  // namespace
+
+absl::StatusOr<FakeQueues::Queue*> FakeQueues::Named(const std::string& name) {
+  auto q = queues_.find(name);
+  if (q == queues_.end()) return QueueDoesNotExist(name);
+  return &q->second;
+}
 
 FakeQueues::FakeQueues(FakeBackend* backend) {
   backend->On<qv1::CreateQueueRequest, qv1::CreateQueueResponse>(
@@ -34,11 +42,10 @@ FakeQueues::FakeQueues(FakeBackend* backend) {
       Method("SendMessage"),
       [this](const FakeCall&, const qv1::SendMessageRequest& req, qv1::SendMessageResponse* out) {
         absl::MutexLock lock(&mu_);
-        auto q = queues_.find(req.queue_name());
-        if (q == queues_.end()) return QueueDoesNotExist(req.queue_name());
+        TT_ASSIGN_OR_RETURN(Queue* q, Named(req.queue_name()));
         std::string id = absl::StrCat("m-", next_id_++);
         out->set_message_id(id);
-        q->second.visible.emplace_back(std::move(id), req.message_body());
+        q->visible.emplace_back(std::move(id), req.message_body());
         return absl::OkStatus();
       });
   backend->On<qv1::ReceiveMessagesRequest, qv1::ReceiveMessagesResponse>(
@@ -53,17 +60,16 @@ FakeQueues::FakeQueues(FakeBackend* backend) {
         };
         call.WaitUntil(ready, absl::Seconds(req.wait_time().seconds()));
         absl::MutexLock lock(&mu_);
-        auto q = queues_.find(name);
-        if (q == queues_.end()) return QueueDoesNotExist(name);
+        TT_ASSIGN_OR_RETURN(Queue* q, Named(name));
         const int max = req.max_number_of_messages() > 0 ? req.max_number_of_messages() : 1;
-        while (out->messages_size() < max && !q->second.visible.empty()) {
-          auto [id, body] = std::move(q->second.visible.front());
-          q->second.visible.pop_front();
+        while (out->messages_size() < max && !q->visible.empty()) {
+          auto [id, body] = std::move(q->visible.front());
+          q->visible.pop_front();
           qv1::Message* m = out->add_messages();
           m->set_message_id(id);
           m->set_body(std::move(body));
           m->set_receipt_handle(absl::StrCat("rh-", next_id_++));
-          q->second.in_flight[m->receipt_handle()] = std::move(id);
+          q->in_flight[m->receipt_handle()] = std::move(id);
         }
         return absl::OkStatus();
       });
@@ -71,9 +77,8 @@ FakeQueues::FakeQueues(FakeBackend* backend) {
       Method("DeleteMessage"),
       [this](const FakeCall&, const qv1::DeleteMessageRequest& req, qv1::DeleteMessageResponse*) {
         absl::MutexLock lock(&mu_);
-        auto q = queues_.find(req.queue_name());
-        if (q == queues_.end()) return QueueDoesNotExist(req.queue_name());
-        if (q->second.in_flight.erase(req.receipt_handle()) == 0) {
+        TT_ASSIGN_OR_RETURN(Queue* q, Named(req.queue_name()));
+        if (q->in_flight.erase(req.receipt_handle()) == 0) {
           return ErrorWithReason(absl::StatusCode::kInvalidArgument, "ReceiptHandleIsInvalid",
                                  "receipt_handle: not in flight");
         }
@@ -84,10 +89,9 @@ FakeQueues::FakeQueues(FakeBackend* backend) {
       [this](const FakeCall&, const qv1::DeleteMessageBatchRequest& req,
              qv1::DeleteMessageBatchResponse* out) {
         absl::MutexLock lock(&mu_);
-        auto q = queues_.find(req.queue_name());
-        if (q == queues_.end()) return QueueDoesNotExist(req.queue_name());
+        TT_ASSIGN_OR_RETURN(Queue* q, Named(req.queue_name()));
         for (const auto& e : req.entries()) {
-          if (q->second.in_flight.erase(e.receipt_handle()) == 1) {
+          if (q->in_flight.erase(e.receipt_handle()) == 1) {
             out->add_successful(e.id());
             continue;
           }
@@ -104,11 +108,10 @@ FakeQueues::FakeQueues(FakeBackend* backend) {
       [this](const FakeCall&, const qv1::GetQueueAttributesRequest& req,
              qv1::GetQueueAttributesResponse* out) {
         absl::MutexLock lock(&mu_);
-        auto q = queues_.find(req.queue_name());
-        if (q == queues_.end()) return QueueDoesNotExist(req.queue_name());
-        out->set_approximate_number_of_messages(static_cast<int64_t>(q->second.visible.size()));
+        TT_ASSIGN_OR_RETURN(Queue* q, Named(req.queue_name()));
+        out->set_approximate_number_of_messages(static_cast<int64_t>(q->visible.size()));
         out->set_approximate_number_of_messages_not_visible(
-            static_cast<int64_t>(q->second.in_flight.size()));
+            static_cast<int64_t>(q->in_flight.size()));
         return absl::OkStatus();
       });
 }

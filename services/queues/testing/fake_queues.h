@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "services/common/testing/fake_backend.h"
 
@@ -30,6 +31,9 @@ class FakeQueues {
     std::deque<std::pair<std::string, std::string>> visible;  // message id, body
     std::map<std::string, std::string> in_flight;            // receipt handle -> message id
   };
+
+  // The queue called `name`, or QueueDoesNotExist.
+  absl::StatusOr<Queue*> Named(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   std::map<std::string, Queue> queues_ ABSL_GUARDED_BY(mu_);

@@ -2,27 +2,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/status.h"
+#include "services/tables/scalar_types.h"
+#include "thingtank/tables/v1/tables.grpc.pb.h"
 
 namespace thingtank::tables {
 
-
-
 namespace {
 
-std::string Method(const char* name) { return absl::StrCat("thingtank.tables.v1.TablesService.", name); }
+std::string Method(const char* name) {
+  return absl::StrCat(v1::TablesService::service_full_name(), ".", name);
+}
 
 absl::Status NotFound(const std::string& table) {
   return ErrorWithReason(absl::StatusCode::kNotFound, "ResourceNotFoundException",
                          absl::StrCat("table ", table, " does not exist"));
-}
-
-bool HasType(const v1::AttributeValue& v, v1::ScalarAttributeType type) {
-  switch (type) {
-    case v1::SCALAR_ATTRIBUTE_TYPE_S: return v.value_case() == v1::AttributeValue::kS;
-    case v1::SCALAR_ATTRIBUTE_TYPE_N: return v.value_case() == v1::AttributeValue::kN;
-    case v1::SCALAR_ATTRIBUTE_TYPE_B: return v.value_case() == v1::AttributeValue::kB;
-    default: return false;
-  }
 }
 
 }  // namespace
@@ -61,20 +54,27 @@ FakeTables::FakeTables(FakeBackend* backend) {
         absl::MutexLock lock(&mu_);
         auto t = tables_.find(req.table_name());
         if (t == tables_.end()) return NotFound(req.table_name());
-        std::string key;
+        std::string key;  // the key attributes' values, each length-prefixed
         for (const v1::KeySchemaElement& k : t->second.description.key_schema()) {
+          const std::string& name = k.attribute_name();
           v1::ScalarAttributeType type = v1::SCALAR_ATTRIBUTE_TYPE_UNSPECIFIED;
           for (const auto& d : t->second.description.attribute_definitions()) {
-            if (d.attribute_name() == k.attribute_name()) type = d.attribute_type();
+            if (d.attribute_name() == name) type = d.attribute_type();
           }
-          auto v = req.item().find(k.attribute_name());
-          if (v == req.item().end() || !HasType(v->second, type)) {
-            return InvalidField(absl::StrCat("item[\"", k.attribute_name(), "\"]"),
-                                "missing, or not of the key attribute's type",
+          auto v = req.item().find(name);
+          // The field names and messages the tables service gives.
+          if (v == req.item().end()) {
+            return InvalidField("item", absl::StrCat("missing the key attribute ", name),
                                 "ValidationException");
           }
-          absl::StrAppend(&key, v->second.SerializeAsString().size(), ":",
-                          v->second.SerializeAsString());
+          if (!HasType(v->second, type)) {
+            return InvalidField(absl::StrCat("item.", name),
+                                absl::StrCat("key attribute ", name, " must be of type ",
+                                             TypeName(type)),
+                                "ValidationException");
+          }
+          const std::string bytes = v->second.SerializeAsString();
+          absl::StrAppend(&key, bytes.size(), ":", bytes);
         }
         t->second.items[key] = req.item();
         return absl::OkStatus();
