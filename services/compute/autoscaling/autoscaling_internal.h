@@ -1,0 +1,35 @@
+#pragma once
+
+// Shared by the autoscaling_*.cc files; not an interface.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace thingtank::compute::autoscaling_internal {
+
+inline constexpr char kFamily[] = "autoscaling";
+
+// INVALID_ARGUMENT, ErrorInfo reason ValidationError, BadRequest `field`.
+absl::Status ValidationError(const std::string& field, const std::string& message);
+
+// Keys of the "autoscaling" family: lc/<name>, g/<group>, m/<group>/<instance>,
+// p/<group>/<policy>, a/<group>/<start, newest first>/<activity id>.
+std::string GroupKey(const std::string& group);
+std::string MemberKey(const std::string& group, const std::string& instance_id);
+std::string PolicyKey(const std::string& group, const std::string& policy);
+std::string ActivityKey(const std::string& group, absl::Time start, const std::string& id);
+
+// A page of a Describe call: max_records 1..100 (0: `default_size`), the
+// token an offset.
+struct Page {
+  int32_t size = 0;
+  int64_t offset = 0;
+};
+absl::StatusOr<Page> ParsePage(int32_t max_records, const std::string& next_token,
+                               int32_t default_size);
+
+}  // namespace thingtank::compute::autoscaling_internal
