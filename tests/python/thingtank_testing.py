@@ -97,6 +97,13 @@ except (unittest.SkipTest, ImportError) as e:  # reported by require_build("tabl
     TABLES_GENERATED_ERROR = e
 
 
+def load_compute():
+    """The compute modules (EC2, CloudWatch, Auto Scaling): (compute_pb2, compute_pb2_grpc)."""
+    require_build()
+    return (importlib.import_module("thingtank.compute.v1.compute_pb2"),
+            importlib.import_module("thingtank.compute.v1.compute_pb2_grpc"))
+
+
 def require_build(service="queues"):
     """Fails (not skips) when the binary or the generated modules are missing:
     under ctest a missing build is an error, not a reason to pass."""

@@ -1,8 +1,10 @@
 #include "tools/thingtank/modules.h"
 
+#include "thingtank/compute/v1/compute.pb.h"
 #include "thingtank/queues/v1/queues.pb.h"
 #include "thingtank/tables/v1/tables.pb.h"
 #include "thingtank/wamp/v1/wamp.pb.h"
+#include "tools/thingtank/cli/compute_cli.h"
 #include "tools/thingtank/cli/queues_cli.h"
 #include "tools/thingtank/cli/tables_cli.h"
 #include "tools/thingtank/cli/wamp_cli.h"
@@ -11,6 +13,19 @@ namespace thingtank {
 
 const serve::ServiceModules& Modules() {
   static const auto* kModules = new serve::ServiceModules{
+      {"compute", compute::v1::RunInstancesRequest::descriptor()->file(), &serve::StartCompute,
+       &cli::RunCompute,
+       "compute commands (EC2, CloudWatch, Auto Scaling): run, describe, put-metric, put-alarm, "
+       "create-group, ...",
+       {
+           {"compute", "compute-zones", "Z1,Z2", "availability zones (default us-east-1a..f)"},
+           {"compute", "compute-hosts-per-zone", "N", "hosts per zone (default 4)"},
+           {"compute", "compute-host-vcpus", "N", "vCPUs per host (default 96)"},
+           {"compute", "compute-host-memory-mib", "N", "memory per host, MiB (default 786432)"},
+           {"compute", "compute-launch-seconds", "S", "pending -> running, clock seconds (default 10)"},
+           {"compute", "compute-stop-seconds", "S",
+            "stopping -> stopped and shutting-down -> terminated, clock seconds (default 5)"},
+       }},
       {"queues", queues::v1::CreateQueueRequest::descriptor()->file(), &serve::StartQueues,
        &cli::RunQueues, "queue commands (SQS): create, list, send, receive, delete, ..."},
       {"tables", tables::v1::CreateTableRequest::descriptor()->file(), &serve::StartTables,

@@ -104,10 +104,12 @@ std::string MemberKey(const std::string& group, const std::string& id) {
 std::string PolicyKey(const std::string& group, const std::string& name) {
   return absl::StrCat("p/", group, "/", name);
 }
-std::string ActivityKey(const std::string& group, absl::Time start, const std::string& id) {
-  char inverted[32];
-  std::snprintf(inverted, sizeof(inverted), "%020llu",
-                static_cast<unsigned long long>(UINT64_MAX / 2 - absl::ToUnixMicros(start)));
+std::string ActivityKey(const std::string& group, absl::Time start, uint64_t sequence,
+                        const std::string& id) {
+  char inverted[64];
+  std::snprintf(inverted, sizeof(inverted), "%020llu/%020llu",
+                static_cast<unsigned long long>(UINT64_MAX / 2 - absl::ToUnixMicros(start)),
+                static_cast<unsigned long long>(UINT64_MAX - sequence));
   return absl::StrCat("a/", group, "/", inverted, "/", id);
 }
 
@@ -211,6 +213,7 @@ absl::Status AutoScaling::Load() {
       storage::ActivityRecord activity;
       TT_RETURN_IF_ERROR(parse(&activity, it->value(), it->key()));
       ++activities_total_;
+      activity_sequence_ = std::max(activity_sequence_, activity.sequence());
       if (activity.activity().status_code() != "InProgress") continue;
       auto g = groups_.find(activity.activity().auto_scaling_group_name());
       if (g != groups_.end()) g->second.open_activities[activity.activity().activity_id()] = activity;
@@ -251,7 +254,7 @@ void AutoScaling::PutMember(const Group& group, const storage::MemberRecord& mem
 void AutoScaling::PutActivity(const storage::ActivityRecord& activity, Batch* batch) const {
   batch->Put(cf_,
              ActivityKey(activity.activity().auto_scaling_group_name(),
-                         FromProto(activity.activity().start_time()),
+                         FromProto(activity.activity().start_time()), activity.sequence(),
                          activity.activity().activity_id()),
              activity.SerializeAsString());
 }
@@ -261,6 +264,7 @@ storage::ActivityRecord AutoScaling::NewActivity(const Group& group, const std::
                                                  const std::string& cause, absl::Time now) {
   storage::ActivityRecord record;
   record.set_kind(kind);
+  record.set_sequence(++activity_sequence_);
   v1::Activity* a = record.mutable_activity();
   a->set_activity_id(NewUuid());
   a->set_auto_scaling_group_name(group.record.group().auto_scaling_group_name());
@@ -924,7 +928,7 @@ absl::StatusOr<v1::DescribeScalingActivitiesResponse> AutoScaling::DescribeScali
     }
   }
   // Stored newest first per group; across groups merged by start time.
-  std::vector<v1::Activity> all;
+  std::vector<storage::ActivityRecord> all;
   std::string prefix = request.auto_scaling_group_name().empty()
                            ? "a/"
                            : absl::StrCat("a/", request.auto_scaling_group_name(), "/");
@@ -935,11 +939,13 @@ absl::StatusOr<v1::DescribeScalingActivitiesResponse> AutoScaling::DescribeScali
       return absl::DataLossError(absl::StrCat("unreadable activity ", it->key().ToString()));
     }
     if (!wanted.empty() && wanted.count(record.activity().activity_id()) == 0) continue;
-    all.push_back(record.activity());
+    all.push_back(std::move(record));
   }
   TT_RETURN_IF_ERROR(it->status());
-  std::stable_sort(all.begin(), all.end(), [](const v1::Activity& a, const v1::Activity& b) {
-    return FromProto(a.start_time()) > FromProto(b.start_time());
+  // Newest first across groups (each group's are stored so already).
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    absl::Time ta = FromProto(a.activity().start_time()), tb = FromProto(b.activity().start_time());
+    return ta != tb ? ta > tb : a.sequence() > b.sequence();
   });
   v1::DescribeScalingActivitiesResponse response;
   for (size_t i = page.offset; i < all.size(); ++i) {
@@ -947,7 +953,7 @@ absl::StatusOr<v1::DescribeScalingActivitiesResponse> AutoScaling::DescribeScali
       response.set_next_token(absl::StrCat(i));
       break;
     }
-    *response.add_activities() = all[i];
+    *response.add_activities() = all[i].activity();
   }
   return response;
 }
@@ -967,6 +973,27 @@ std::vector<GroupCounts> AutoScaling::Counts() const {
       if (m.lifecycle_state() == "Terminating") ++c.terminating;
     }
     out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<PerInstanceTarget> AutoScaling::PerInstanceTargets() const {
+  std::vector<PerInstanceTarget> out;
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [name, group] : groups_) {
+    for (const auto& [pname, record] : group.policies) {
+      const v1::ScalingPolicy& p = record.policy();
+      if (p.policy_type() != v1::POLICY_TYPE_TARGET_TRACKING_SCALING ||
+          !p.target_tracking_configuration().customized_metric_specification().per_instance()) {
+        continue;
+      }
+      PerInstanceTarget t;
+      t.group = name;
+      t.policy = pname;
+      t.metric = p.target_tracking_configuration().customized_metric_specification();
+      for (const auto& [id, m] : group.members) t.in_service += m.lifecycle_state() == "InService";
+      out.push_back(std::move(t));
+    }
   }
   return out;
 }

@@ -49,6 +49,15 @@ struct GroupCounts {
   int32_t pending = 0, in_service = 0, terminating = 0;
 };
 
+// A target tracking policy on a per-instance customized metric: the compute
+// service publishes metric / in_service for its alarms.
+struct PerInstanceTarget {
+  std::string group;
+  std::string policy;
+  v1::CustomizedMetricSpecification metric;
+  int32_t in_service = 0;
+};
+
 struct AutoScalingOptions {
   std::string region = "us-east-1";
   std::string account = "000000000000";
@@ -140,6 +149,7 @@ class AutoScaling {
   // that may hold locks (the scheduler's on-change callback).
   void Poke();
   std::vector<GroupCounts> Counts() const;
+  std::vector<PerInstanceTarget> PerInstanceTargets() const;
   int64_t activities_total() const;
 
  private:
@@ -222,6 +232,7 @@ class AutoScaling {
       ABSL_GUARDED_BY(mu_);  // arn -> (group, policy)
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   int64_t activities_total_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t activity_sequence_ ABSL_GUARDED_BY(mu_) = 0;
 
   absl::Mutex poke_mu_;
   bool poke_pending_ ABSL_GUARDED_BY(poke_mu_) = false;

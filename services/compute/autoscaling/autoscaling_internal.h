@@ -17,11 +17,12 @@ inline constexpr char kFamily[] = "autoscaling";
 absl::Status ValidationError(const std::string& field, const std::string& message);
 
 // Keys of the "autoscaling" family: lc/<name>, g/<group>, m/<group>/<instance>,
-// p/<group>/<policy>, a/<group>/<start, newest first>/<activity id>.
+// p/<group>/<policy>, a/<group>/<start, newest first>/<sequence, newest first>/<activity id>.
 std::string GroupKey(const std::string& group);
 std::string MemberKey(const std::string& group, const std::string& instance_id);
 std::string PolicyKey(const std::string& group, const std::string& policy);
-std::string ActivityKey(const std::string& group, absl::Time start, const std::string& id);
+std::string ActivityKey(const std::string& group, absl::Time start, uint64_t sequence,
+                        const std::string& id);
 
 // A page of a Describe call: max_records 1..100 (0: `default_size`), the
 // token an offset.

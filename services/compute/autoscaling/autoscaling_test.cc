@@ -1,4 +1,5 @@
 #include "services/compute/autoscaling/autoscaling.h"
+#include "services/compute/autoscaling/autoscaling_internal.h"
 
 #include <gtest/gtest.h>
 
@@ -454,10 +455,9 @@ TEST_F(AutoScalingTest, RestartCarriesOutAStoredLaunchDecisionOnce) {
   }
   group.mutable_group()->set_desired_capacity(2);
   ASSERT_TRUE(db_->Put(db_->cf("autoscaling"), "g/My-Group", group.SerializeAsString()).ok());
-  char key[128];
-  std::snprintf(key, sizeof(key), "a/My-Group/%020llu/%s",
-                static_cast<unsigned long long>(UINT64_MAX / 2 - absl::ToUnixMicros(clock_.Now())),
-                a->activity_id().c_str());
+  decision.set_sequence(1000);
+  const std::string key = autoscaling_internal::ActivityKey("My-Group", clock_.Now(), 1000,
+                                                            a->activity_id());
   ASSERT_TRUE(db_->Put(db_->cf("autoscaling"), key, decision.SerializeAsString()).ok());
   Open();
   Run(absl::Seconds(10));
@@ -485,10 +485,9 @@ TEST_F(AutoScalingTest, RestartAdoptsAnInstanceLaunchedBeforeTheCrash) {
   a->set_auto_scaling_group_name("My-Group");
   *a->mutable_start_time() = ToProto(clock_.Now());
   a->set_status_code("InProgress");
-  char key[128];
-  std::snprintf(key, sizeof(key), "a/My-Group/%020llu/%s",
-                static_cast<unsigned long long>(UINT64_MAX / 2 - absl::ToUnixMicros(clock_.Now())),
-                a->activity_id().c_str());
+  decision.set_sequence(1000);
+  const std::string key = autoscaling_internal::ActivityKey("My-Group", clock_.Now(), 1000,
+                                                            a->activity_id());
   ASSERT_TRUE(db_->Put(db_->cf("autoscaling"), key, decision.SerializeAsString()).ok());
   v1::RunInstancesRequest spec;
   spec.set_image_id("ami-d0f89fb9");

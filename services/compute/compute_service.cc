@@ -1,0 +1,230 @@
+#include "services/compute/compute_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/log.h"
+#include "services/common/status.h"
+#include "services/compute/proto_time.h"
+
+namespace thingtank::compute {
+namespace {
+
+constexpr char kAutoScalingArn[] = "arn:aws:autoscaling:";
+// PutMetricData's limit, which PutInternal keeps too.
+constexpr int kMaxDataPerCall = 1000;
+
+void AddDatum(v1::PutMetricDataRequest* request, const std::string& name,
+              std::vector<std::pair<std::string, std::string>> dims, double value,
+              const std::string& unit, absl::Time at) {
+  v1::MetricDatum* d = request->add_metric_data();
+  d->set_metric_name(name);
+  for (auto& [k, v] : dims) {
+    v1::Dimension* dim = d->add_dimensions();
+    dim->set_name(k);
+    dim->set_value(v);
+  }
+  d->set_value(value);
+  d->set_unit(unit);
+  *d->mutable_timestamp() = ToProto(at);
+}
+
+}  // namespace
+
+std::vector<std::string> ComputeService::ColumnFamilies() {
+  std::vector<std::string> cfs = Instances::ColumnFamilies();
+  for (auto* more : {MetricStore::ColumnFamilies, Alarms::ColumnFamilies, AutoScaling::ColumnFamilies}) {
+    for (auto& cf : more()) {
+      if (std::find(cfs.begin(), cfs.end(), cf) == cfs.end()) cfs.push_back(cf);
+    }
+  }
+  return cfs;
+}
+
+ComputeService::ComputeService(Clock* clock, Executor* executor, ComputeOptions options)
+    : clock_(clock), executor_(executor), options_(std::move(options)),
+      life_(Lifeline::Create(this, executor, clock)) {}
+
+ComputeService::~ComputeService() {
+  life_->Detach();
+  // Autoscaling calls the scheduler and the alarms call back into it: it goes first.
+  autoscaling_.reset();
+  alarms_.reset();
+  metrics_.reset();
+  instances_.reset();
+}
+
+absl::StatusOr<std::unique_ptr<ComputeService>> ComputeService::Open(Db* db, Clock* clock,
+                                                                     Executor* executor,
+                                                                     InstanceDrivers drivers,
+                                                                     ComputeOptions options) {
+  std::unique_ptr<ComputeService> service(new ComputeService(clock, executor, options));
+  TT_ASSIGN_OR_RETURN(service->instances_,
+                      Instances::Open(db, clock, executor, drivers, options.instances));
+  TT_ASSIGN_OR_RETURN(service->metrics_, MetricStore::Open(db, clock, options.metrics));
+  TT_ASSIGN_OR_RETURN(service->autoscaling_,
+                      AutoScaling::Open(db, clock, executor, service->instances_.get(),
+                                        service.get(), options.autoscaling));
+  TT_ASSIGN_OR_RETURN(service->alarms_, Alarms::Open(db, clock, service->metrics_.get(),
+                                                     service.get(), options.alarms));
+  AutoScaling* autoscaling = service->autoscaling_.get();
+  service->instances_->SetOnChange([autoscaling] { autoscaling->Poke(); });
+  return service;
+}
+
+void ComputeService::Start() { ArmTick(clock_->Now()); }
+
+void ComputeService::ArmTick(absl::Time after) {
+  const int64_t tick_us = absl::ToInt64Microseconds(options_.tick);
+  const int64_t now_us = absl::ToUnixMicros(after);
+  const absl::Time next = absl::FromUnixMicros((now_us / tick_us + 1) * tick_us);
+  std::weak_ptr<Lifeline> weak = life_;
+  clock_->RunAt(next, [weak, next] {
+    if (auto life = weak.lock()) {
+      Lifeline::Post(life, [next](ComputeService* self) {
+        self->Tick(next);
+        self->ArmTick(next);
+      });
+    }
+  });
+}
+
+void ComputeService::Tick(absl::Time boundary) {
+  const bool minute = absl::ToUnixMicros(boundary) % 60'000'000 == 0;
+  if (minute) PublishMinute(boundary);
+  instances_->SampleCpu(boundary);
+  absl::Status evaluated = alarms_->EvaluateDue(boundary);
+  if (!evaluated.ok()) TT_LOG_ERROR("compute: alarm evaluation: {}", evaluated.ToString());
+  autoscaling_->Reconcile();
+  bool trim = false;
+  {
+    absl::MutexLock lock(&mu_);
+    counts_.ticks += 1;
+    if (boundary - last_trim_ >= absl::Hours(1)) {
+      last_trim_ = boundary;
+      trim = true;
+    }
+  }
+  if (trim) {
+    absl::Status trimmed = metrics_->TrimExpired(boundary);
+    if (!trimmed.ok()) TT_LOG_ERROR("compute: trimming metrics: {}", trimmed.ToString());
+  }
+}
+
+void ComputeService::PublishMinute(absl::Time boundary) {
+  const absl::Time minute_start = boundary - absl::Minutes(1);
+  std::vector<v1::PutMetricDataRequest> requests;
+  auto request_for = [&](const std::string& ns) -> v1::PutMetricDataRequest* {
+    if (requests.empty() || requests.back().namespace_() != ns ||
+        requests.back().metric_data_size() >= kMaxDataPerCall - 1) {
+      requests.emplace_back();
+      requests.back().set_namespace_(ns);
+    }
+    return &requests.back();
+  };
+  for (const CpuAverage& cpu : instances_->TakeCpuAverages()) {
+    v1::PutMetricDataRequest* r = request_for("AWS/EC2");
+    AddDatum(r, "CPUUtilization", {{"InstanceId", cpu.instance_id}}, cpu.percent, "Percent",
+             minute_start);
+    if (!cpu.group.empty()) {
+      AddDatum(r, "CPUUtilization", {{"AutoScalingGroupName", cpu.group}}, cpu.percent, "Percent",
+               minute_start);
+    }
+  }
+  for (const GroupCounts& g : autoscaling_->Counts()) {
+    v1::PutMetricDataRequest* r = request_for("AWS/AutoScaling");
+    const std::vector<std::pair<const char*, int32_t>> values = {
+        {"GroupMinSize", g.min_size},
+        {"GroupMaxSize", g.max_size},
+        {"GroupDesiredCapacity", g.desired},
+        {"GroupInServiceInstances", g.in_service},
+        {"GroupPendingInstances", g.pending},
+        {"GroupTerminatingInstances", g.terminating},
+        {"GroupTotalInstances", g.in_service + g.pending + g.terminating}};
+    for (const auto& [name, value] : values) {
+      r = request_for("AWS/AutoScaling");
+      AddDatum(r, name, {{"AutoScalingGroupName", g.group}}, value, "None", minute_start);
+    }
+  }
+  for (const PerInstanceTarget& t : autoscaling_->PerInstanceTargets()) {
+    MetricKey key = MetricKey::From(t.metric.namespace_(), t.metric.metric_name(),
+                                    t.metric.dimensions());
+    auto values = metrics_->PeriodValues(key, Stat::Of(t.metric.statistic()), std::nullopt,
+                                         absl::Minutes(1), boundary, 1);
+    if (values.empty() || !values[0]) continue;
+    v1::PutMetricDataRequest* r = request_for("ThingTank/AutoScaling");
+    AddDatum(r, absl::StrCat(t.metric.metric_name(), "PerInstance"),
+             {{"AutoScalingGroupName", t.group}, {"PolicyName", t.policy}},
+             *values[0] / std::max(1, t.in_service), "None", minute_start);
+  }
+  int64_t published = 0;
+  for (const auto& r : requests) {
+    absl::Status status = metrics_->PutInternal(r);
+    if (!status.ok()) {
+      TT_LOG_ERROR("compute: publishing {} metrics: {}", r.namespace_(), status.ToString());
+      continue;
+    }
+    published += r.metric_data_size();
+  }
+  absl::MutexLock lock(&mu_);
+  counts_.datapoints_published += published;
+}
+
+TickCounts ComputeService::tick_counts() const {
+  absl::MutexLock lock(&mu_);
+  return counts_;
+}
+
+absl::StatusOr<v1::SetInstanceLoadResponse> ComputeService::SetInstanceLoad(
+    const v1::SetInstanceLoadRequest& request) {
+  if (request.auto_scaling_group_name().empty()) return instances_->SetInstanceLoad(request);
+  if (!request.instance_ids().empty()) {
+    return InvalidField("instance_ids", "give instance ids or a group, not both");
+  }
+  TT_ASSIGN_OR_RETURN(auto ids, autoscaling_->GroupInstanceIds(request.auto_scaling_group_name()));
+  TT_RETURN_IF_ERROR(autoscaling_->SetGroupLoad(request.auto_scaling_group_name(), request.load()));
+  v1::SetInstanceLoadResponse response;
+  if (ids.empty()) return response;
+  v1::SetInstanceLoadRequest by_ids;
+  for (const auto& id : ids) by_ids.add_instance_ids(id);
+  *by_ids.mutable_load() = request.load();
+  return instances_->SetInstanceLoad(by_ids);
+}
+
+absl::Status ComputeService::CheckAction(const std::string& arn) {
+  if (absl::StartsWith(arn, kAutoScalingArn)) return autoscaling_->CheckPolicyArn(arn);
+  return InvalidField("arn",
+                      absl::StrCat("Invalid action ", arn,
+                                   ": alarms here run scaling policies (arn:aws:autoscaling:...)"),
+                      "ValidationError");
+}
+
+bool ComputeService::RepeatsWhileInAlarm(const std::string& arn) {
+  return absl::StartsWith(arn, kAutoScalingArn);
+}
+
+absl::Status ComputeService::RunAction(const std::string& arn, const AlarmActionEvent& event) {
+  // Policies run on whichever state's list names them, as CloudWatch allows.
+  if (!absl::StartsWith(arn, kAutoScalingArn)) return CheckAction(arn);
+  AlarmTrigger trigger;
+  trigger.alarm_name = event.alarm_name;
+  trigger.time = event.time;
+  trigger.metric_value = event.metric_value;
+  trigger.threshold = event.threshold;
+  return autoscaling_->RunPolicyFromAlarm(arn, trigger);
+}
+
+absl::Status ComputeService::PutAlarm(const v1::PutMetricAlarmRequest& request) {
+  return alarms_->PutAlarmInternal(request);
+}
+
+absl::Status ComputeService::DeleteAlarms(const std::vector<std::string>& names) {
+  return alarms_->DeleteAlarmsInternal(names);
+}
+
+std::vector<std::string> ComputeService::AlarmsWithAction(const std::string& arn) {
+  return alarms_->AlarmsWithAction(arn);
+}
+
+}  // namespace thingtank::compute

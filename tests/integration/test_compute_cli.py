@@ -1,0 +1,289 @@
+#!/usr/bin/python3
+"""End-to-end tests of `thingtank compute ...` (EC2, CloudWatch, Auto Scaling
+commands) through the real binary against a real `thingtank serve`.
+
+One monolithic server (gateway and every service, free ports, a temporary data
+directory) runs for the class with --time-scale 60: one second of real time is
+a minute on the server's clock, so launch delays and alarm periods pass
+quickly. Every wait polls a condition with a deadline (the CLI's own
+`describe --watch --until-state`, or tt.wait_until); none is a fixed sleep.
+
+Times given to the CLI are on the local clock; the server's clock runs ahead
+of it (time scale), so data points are put at explicit timestamps in the past
+and read back over explicit ranges.
+
+Binary: $THINGTANK_BIN (default build/dev/tools/thingtank/thingtank).
+Run: PYTHONPATH=tests/python /usr/bin/python3 -m unittest -v tests/integration/test_compute_cli.py
+"""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "python"))
+
+import thingtank_testing as tt  # noqa: E402
+
+# Each CLI run; a watch gets its own, longer deadline.
+CLI_DEADLINE_S = 60
+WATCH_DEADLINE_S = 120
+TIME_SCALE = "60"
+IMAGE = "ami-d0f89fb9"
+TYPE = "t1.micro"
+
+
+def rfc3339(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ComputeCliTest(unittest.TestCase):
+    endpoint = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.endpoint = cls.start_endpoint()
+
+    @classmethod
+    def start_endpoint(cls):
+        """Starts the server for the class; returns the gateway's host:port."""
+        if not os.access(tt.BIN, os.X_OK):
+            raise AssertionError("no thingtank binary at %s (build first, or set THINGTANK_BIN)"
+                                 % tt.BIN)
+        help_text = subprocess.run([tt.BIN, "serve", "--help"], capture_output=True, text=True,
+                                   timeout=CLI_DEADLINE_S).stdout
+        if "compute" not in help_text:
+            raise AssertionError("this thingtank has no compute service (`serve --help` does not "
+                                 "list it)")
+        server = tt.ServerProcess(["--gateway-port", "0", "--metrics-port", "0",
+                                   "--wamp-ws-port", "0", "--time-scale", TIME_SCALE])
+        cls.addClassCleanup(server.cleanup)
+        cls.addClassCleanup(server.stop)
+        server.start(required=("gateway", "metrics"))
+        tt.ready_channel(server.ports["gateway"]).close()
+        return "127.0.0.1:%d" % server.ports["gateway"]
+
+    # -- running the CLI -----------------------------------------------------
+
+    def cli(self, *args, timeout=CLI_DEADLINE_S):
+        """Runs `thingtank compute ARGS`; returns the CompletedProcess."""
+        env = dict(os.environ)
+        env.pop("THINGTANK_API_KEY_ID", None)
+        env.pop("THINGTANK_API_KEY_SECRET", None)
+        env["THINGTANK_ENDPOINT"] = self.endpoint
+        return subprocess.run([tt.BIN, "compute", *args], capture_output=True, text=True,
+                              env=env, timeout=timeout)
+
+    def ok(self, *args, **kwargs):
+        result = self.cli(*args, **kwargs)
+        self.assertEqual(result.returncode, 0, "compute %s failed (%d):\n%s%s"
+                         % (" ".join(args), result.returncode, result.stdout, result.stderr))
+        return result.stdout
+
+    def json_ok(self, *args, **kwargs):
+        return json.loads(self.ok(*args, "--json", **kwargs))
+
+    def instance(self, instance_id):
+        instances = self.json_ok("describe", instance_id)["instances"]
+        self.assertEqual([i["instance_id"] for i in instances], [instance_id])
+        return instances[0]
+
+    def watch_until(self, instance_id, state):
+        """`describe ID --watch --until-state STATE`: returns once the CLI saw it."""
+        out = self.ok("describe", instance_id, "--watch", "--until-state", state,
+                      "--timeout", "%ds" % (WATCH_DEADLINE_S - 10), timeout=WATCH_DEADLINE_S)
+        lines = [line for line in out.splitlines() if line.strip()]
+        self.assertTrue(lines, "the watch printed no line")
+        # One line per state change seen; the last one is the state waited for.
+        for line in lines:
+            self.assertTrue(line.startswith(instance_id + " "), line)
+        self.assertEqual(lines[-1].split()[2], state, out)
+        return lines
+
+    # -- instances -------------------------------------------------------------
+
+    def test_run_watch_until_running_then_stop(self):
+        reservation = self.json_ok("run", "--image-id", IMAGE, "--instance-type", TYPE,
+                                   "--count", "1", "--tag", "purpose=cli-test")
+        self.assertTrue(reservation["reservation_id"].startswith("r-"), reservation)
+        self.assertEqual(len(reservation["instances"]), 1, reservation)
+        launched = reservation["instances"][0]
+        instance_id = launched["instance_id"]
+        self.assertRegex(instance_id, r"^i-[0-9a-f]{17}$")
+        self.assertEqual(launched["state"]["name"], "INSTANCE_STATE_NAME_PENDING")
+        self.assertEqual(launched["image_id"], IMAGE)
+        self.assertEqual(launched["instance_type"], TYPE)
+
+        self.watch_until(instance_id, "running")
+        running = self.instance(instance_id)
+        self.assertEqual(running["state"]["name"], "INSTANCE_STATE_NAME_RUNNING")
+        self.assertTrue(running["public_ip_address"], running)
+        self.assertTrue(running["private_dns_name"], running)
+
+        # Human describe: id, type, state, zone, private IP and DNS, public IP and DNS, launch time.
+        fields = self.ok("describe", instance_id).split()
+        self.assertEqual(fields[:3], [instance_id, TYPE, "running"])
+        self.assertEqual(fields[3], running["availability_zone"])
+        self.assertEqual(fields[4], running["private_ip_address"])
+        self.assertEqual(fields[5], running["private_dns_name"])
+        self.assertEqual(fields[6], running["public_ip_address"])
+        self.assertEqual(fields[7], running["public_dns_name"])
+        self.assertRegex(fields[8], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+        # The filter reaches the server: the tag selects it.
+        self.assertIn(instance_id, self.ok("describe", "--filter", "tag:purpose=cli-test"))
+
+        stopped = self.ok("stop", instance_id)
+        self.assertRegex(stopped, r"^%s +running -> stopping\n$" % instance_id)
+        self.watch_until(instance_id, "stopped")
+        self.assertEqual(self.ok("describe", instance_id).split()[2], "stopped")
+        self.assertEqual(self.instance(instance_id)["state"]["name"], "INSTANCE_STATE_NAME_STOPPED")
+
+    def test_unknown_instance_reports_the_aws_reason(self):
+        result = self.cli("describe", "i-0123456789abcdef0")
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("InvalidInstanceID.NotFound", result.stderr)
+
+    # -- metrics ---------------------------------------------------------------
+
+    def test_put_metric_and_get_statistics(self):
+        # Ten minutes back on the local clock, on a minute: in the server's past
+        # (its clock runs ahead) and within one 60 s period.
+        now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
+        at = now - datetime.timedelta(minutes=10)
+        common = ["--namespace", "ThingTank/CliTest", "--metric-name", "Temperature",
+                  "--dimension", "device=d1"]
+        self.ok("put-metric", *common, "--value", "20", "--timestamp", rfc3339(at))
+        self.ok("put-metric", *common, "--value", "30", "--unit", "None", "--timestamp",
+                rfc3339(at + datetime.timedelta(seconds=30)))
+        self.ok("put-metric", *common, "--statistic-values", "3,210,60,80",
+                "--timestamp", rfc3339(at + datetime.timedelta(seconds=59)))
+
+        stats = self.json_ok("get-statistics", *common,
+                             "--start", rfc3339(at - datetime.timedelta(minutes=5)),
+                             "--end", rfc3339(at + datetime.timedelta(minutes=5)),
+                             "--period", "60", "--statistics", "Average,Maximum",
+                             "--statistics", "SampleCount,Minimum,Sum")
+        self.assertEqual(len(stats["datapoints"]), 1, stats)
+        point = stats["datapoints"][0]
+        self.assertEqual(point["sample_count"], 5)
+        self.assertEqual(point["sum"], 260)
+        self.assertEqual(point["average"], 52)
+        self.assertEqual(point["minimum"], 20)
+        self.assertEqual(point["maximum"], 80)
+        self.assertEqual(point["timestamp"], rfc3339(at))
+
+        # Relative times (local clock) cover it too; human output: header and one row.
+        text = self.ok("get-statistics", *common, "--start", "-1h", "--end", "+2h",
+                       "--period", "1h", "--statistics", "Sum")
+        self.assertIn("TIMESTAMP", text)
+        sums = [float(line.split()[1]) for line in text.splitlines()
+                if line[:4].isdigit()]
+        self.assertEqual(sum(sums), 260, text)
+
+        listed = self.json_ok("list-metrics", "--namespace", "ThingTank/CliTest")["metrics"]
+        self.assertEqual([(m["metric_name"], m["dimensions"]) for m in listed],
+                         [("Temperature", [{"name": "device", "value": "d1"}])])
+        self.assertIn("device=d1", self.ok("list-metrics", "--namespace", "ThingTank/CliTest",
+                                           "--dimension", "device"))
+
+    # -- alarms ----------------------------------------------------------------
+
+    def test_put_alarm_and_describe_alarms(self):
+        self.ok("put-alarm", "--alarm-name", "cli-cpu-high", "--namespace", "AWS/EC2",
+                "--metric-name", "CPUUtilization", "--dimension", "AutoScalingGroupName=cli-g",
+                "--statistic", "Average", "--period", "60", "--evaluation-periods", "2",
+                "--datapoints-to-alarm", "2", "--threshold", "70",
+                "--comparison-operator", "GreaterThanThreshold",
+                "--treat-missing-data", "notBreaching", "--description", "CPU above 70 %")
+        alarms = self.json_ok("describe-alarms", "cli-cpu-high")["metric_alarms"]
+        self.assertEqual(len(alarms), 1, alarms)
+        alarm = alarms[0]
+        self.assertEqual(alarm["alarm_name"], "cli-cpu-high")
+        self.assertEqual(alarm["comparison_operator"], "COMPARISON_OPERATOR_GREATER_THAN_THRESHOLD")
+        self.assertEqual(alarm["statistic"], "STATISTIC_AVERAGE")
+        self.assertEqual(alarm["treat_missing_data"], "TREAT_MISSING_DATA_NOT_BREACHING")
+        self.assertEqual(alarm["threshold"], 70)
+        self.assertEqual(alarm["period"], 60)
+        self.assertEqual(alarm["evaluation_periods"], 2)
+        self.assertEqual(alarm["dimensions"], [{"name": "AutoScalingGroupName", "value": "cli-g"}])
+        self.assertIn(alarm["state_value"], ("STATE_VALUE_INSUFFICIENT_DATA", "STATE_VALUE_OK"))
+
+        text = self.ok("describe-alarms", "--prefix", "cli-cpu")
+        self.assertIn("cli-cpu-high", text)
+        self.assertIn("Average(AWS/EC2/CPUUtilization AutoScalingGroupName=cli-g) > 70 for 2 of 2",
+                      text)
+
+        # A state set by hand is recorded in the history (the next evaluation may change it).
+        self.ok("set-alarm-state", "cli-cpu-high", "--state", "ALARM", "--reason", "cli test")
+        history = self.json_ok("alarm-history", "cli-cpu-high", "--type", "StateUpdate")
+        summaries = [h["history_summary"] for h in history["alarm_history_items"]]
+        self.assertTrue(any("ALARM" in s for s in summaries), summaries)
+
+        self.ok("delete-alarms", "cli-cpu-high")
+        self.assertEqual(self.json_ok("describe-alarms", "cli-cpu-high").get("metric_alarms"), [])
+
+    def test_unknown_comparison_operator_is_a_usage_error(self):
+        args = ["put-alarm", "--alarm-name", "cli-bad", "--namespace", "MyApp",
+                "--metric-name", "CPU", "--statistic", "Average", "--period", "60",
+                "--evaluation-periods", "2", "--threshold", "70",
+                "--comparison-operator", "BiggerThan"]
+        result = self.cli(*args)
+        self.assertEqual(result.returncode, 2, result)
+        self.assertIn("--comparison-operator", result.stderr)
+        self.assertIn("BiggerThan", result.stderr)
+        self.assertIn("GreaterThanThreshold", result.stderr)
+        self.assertEqual(result.stdout, "")
+        as_json = self.cli(*args, "--json")
+        self.assertEqual(as_json.returncode, 2, as_json)
+        error = json.loads(as_json.stderr)["error"]
+        self.assertEqual(error["code"], "USAGE")
+        self.assertIn("--comparison-operator", error["message"])
+        # Nothing was created.
+        self.assertEqual(self.json_ok("describe-alarms", "cli-bad").get("metric_alarms"), [])
+
+    # -- auto scaling ----------------------------------------------------------
+
+    def test_group_keeps_one_instance(self):
+        self.ok("create-launch-configuration", "--name", "cli-lc", "--image-id", IMAGE,
+                "--instance-type", TYPE, "--load", "constant:20")
+        configs = self.json_ok("describe-launch-configurations", "cli-lc")
+        self.assertEqual([c["launch_configuration_name"]
+                          for c in configs["launch_configurations"]], ["cli-lc"])
+        zone = self.json_ok("zones")["availability_zones"][0]["zone_name"]
+
+        self.ok("create-group", "--name", "cli-group", "--launch-configuration", "cli-lc",
+                "--min", "1", "--max", "2", "--zone", zone, "--tag", "team=cli")
+
+        def one_instance():
+            groups = self.json_ok("describe-groups", "cli-group")["auto_scaling_groups"]
+            self.assertEqual(len(groups), 1, groups)
+            return groups[0] if len(groups[0].get("instances", [])) == 1 else None
+
+        group = tt.wait_until(one_instance, WATCH_DEADLINE_S, "cli-group to have 1 instance",
+                              interval=0.2)
+        self.assertEqual((group["min_size"], group["desired_capacity"], group["max_size"]),
+                         (1, 1, 2))
+        member = group["instances"][0]
+        self.assertEqual(member["launch_configuration_name"], "cli-lc")
+
+        text = self.ok("describe-groups", "cli-group")
+        lines = text.splitlines()
+        self.assertTrue(lines[0].startswith("cli-group  cli-lc  min/desired/max 1/1/2  " + zone),
+                        text)
+        self.assertIn("1 instance", lines[0])
+        self.assertEqual(len(lines), 2, text)
+        self.assertEqual(lines[1].split()[:2], [member["instance_id"], member["availability_zone"]])
+        self.assertIn(member["lifecycle_state"], lines[1])
+
+        # The group's launch shows in its activities.
+        activities = self.ok("activities", "--group", "cli-group")
+        self.assertIn(member["instance_id"], activities)
+
+        self.ok("delete-group", "cli-group", "--force")
+
+
+if __name__ == "__main__":
+    unittest.main()

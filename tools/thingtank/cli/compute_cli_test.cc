@@ -1,0 +1,502 @@
+// Unit tests of `thingtank compute`: the value parsers (load SPEC, TIME,
+// filters, steps), the AWS names of the enums, and the command table (help and
+// usage errors, which need no server).
+
+#include "tools/thingtank/cli/compute_cli.h"
+
+#include <google/protobuf/util/time_util.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "tools/thingtank/cli/compute_args.h"
+
+namespace thingtank::cli::compute {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+const absl::Time kNow = absl::FromUnixSeconds(1'796'205'600);  // 2026-12-02T10:00:00Z
+
+absl::Time Rfc3339(const std::string& text) {
+  absl::Time t;
+  std::string error;
+  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, text, &t, &error)) << error;
+  return t;
+}
+
+// ---------------------------------------------------------------------------
+// Load SPEC
+
+TEST(LoadSpec, Constant) {
+  v1::LoadModel load;
+  std::string error;
+  ASSERT_TRUE(ParseLoadSpec("constant:90", kNow, &load, &error)) << error;
+  ASSERT_EQ(load.model_case(), v1::LoadModel::kConstant);
+  EXPECT_EQ(load.constant().percent(), 90);
+  ASSERT_TRUE(ParseLoadSpec("constant:12.5", kNow, &load, &error)) << error;
+  EXPECT_EQ(load.constant().percent(), 12.5);
+  EXPECT_EQ(FormatLoadSpec(load), "constant:12.5");
+}
+
+TEST(LoadSpec, StepAtRfc3339AndRelativeTime) {
+  v1::LoadModel load;
+  std::string error;
+  ASSERT_TRUE(ParseLoadSpec("step:10,90,2026-12-02T10:05:00Z", kNow, &load, &error)) << error;
+  ASSERT_EQ(load.model_case(), v1::LoadModel::kStep);
+  EXPECT_EQ(load.step().before_percent(), 10);
+  EXPECT_EQ(load.step().after_percent(), 90);
+  EXPECT_EQ(TimeUtil::ToString(load.step().at()), "2026-12-02T10:05:00Z");
+  EXPECT_EQ(FormatLoadSpec(load), "step:10,90,2026-12-02T10:05:00Z");
+
+  ASSERT_TRUE(ParseLoadSpec("step:0,100,+5m", kNow, &load, &error)) << error;
+  EXPECT_EQ(FromTimestamp(load.step().at()), kNow + absl::Minutes(5));
+}
+
+TEST(LoadSpec, SinePeriodIsADuration) {
+  v1::LoadModel load;
+  std::string error;
+  ASSERT_TRUE(ParseLoadSpec("sine:50,40,10m", kNow, &load, &error)) << error;
+  ASSERT_EQ(load.model_case(), v1::LoadModel::kSine);
+  EXPECT_EQ(load.sine().mean_percent(), 50);
+  EXPECT_EQ(load.sine().amplitude_percent(), 40);
+  EXPECT_EQ(load.sine().period().seconds(), 600);
+  EXPECT_EQ(FormatLoadSpec(load), "sine:50,40,10m");
+
+  for (const char* period : {"600s", "600", "0.5h", "5m300s"}) {
+    ASSERT_TRUE(ParseLoadSpec(std::string("sine:50,40,") + period, kNow, &load, &error))
+        << period << ": " << error;
+    EXPECT_EQ(load.sine().period().seconds(), period == std::string("0.5h") ? 1800 : 600) << period;
+  }
+}
+
+TEST(LoadSpec, RejectsMalformedSpecsNamingTheForm) {
+  const struct {
+    const char* spec;
+    const char* says;
+  } kCases[] = {
+      {"constant:101", "constant:PERCENT"},
+      {"constant:-1", "constant:PERCENT"},
+      {"constant:", "constant:PERCENT"},
+      {"constant", "constant:PERCENT"},
+      {"constant:nan", "constant:PERCENT"},
+      {"step:10,90", "step:BEFORE,AFTER,TIME"},
+      {"step:10,90,tomorrow", "is not a time"},
+      {"sine:50,40", "sine:MEAN,AMPLITUDE,PERIOD"},
+      {"sine:50,40,0s", "not a positive duration"},
+      {"sine:50,40,-1m", "not a positive duration"},
+      {"sine:50,40,10 minutes", "not a positive duration"},
+      {"square:1,2,3", "constant:PERCENT, step:BEFORE,AFTER,TIME or sine:MEAN,AMPLITUDE,PERIOD"},
+      {"", "constant:PERCENT, step"},
+  };
+  for (const auto& c : kCases) {
+    v1::LoadModel load;
+    std::string error;
+    EXPECT_FALSE(ParseLoadSpec(c.spec, kNow, &load, &error)) << c.spec;
+    EXPECT_NE(error.find(c.says), std::string::npos) << c.spec << ": " << error;
+    EXPECT_NE(error.find(std::string("\"") + c.spec + "\""), std::string::npos) << error;
+  }
+}
+
+TEST(LoadSpec, FormatOfNoModel) { EXPECT_EQ(FormatLoadSpec(v1::LoadModel()), "-"); }
+
+// ---------------------------------------------------------------------------
+// TIME
+
+TEST(Time, Rfc3339WithZoneOffsetAndFraction) {
+  absl::Time t;
+  std::string error;
+  ASSERT_TRUE(ParseTime("2026-12-02T10:00:00Z", kNow, &t, &error)) << error;
+  EXPECT_EQ(t, kNow);
+  ASSERT_TRUE(ParseTime("2026-12-02T11:00:00+01:00", kNow, &t, &error)) << error;
+  EXPECT_EQ(t, kNow);
+  ASSERT_TRUE(ParseTime("2026-12-02T10:00:00.250Z", kNow, &t, &error)) << error;
+  EXPECT_EQ(t, kNow + absl::Milliseconds(250));
+}
+
+TEST(Time, NowAndRelativeToTheGivenClock) {
+  absl::Time t;
+  std::string error;
+  ASSERT_TRUE(ParseTime("now", kNow, &t, &error));
+  EXPECT_EQ(t, kNow);
+  const struct {
+    const char* text;
+    absl::Duration offset;
+  } kCases[] = {
+      {"-1h", -absl::Hours(1)},      {"+30m", absl::Minutes(30)},
+      {"-90s", -absl::Seconds(90)},  {"-1h30m", -absl::Minutes(90)},
+      {"-2d", -absl::Hours(48)},     {"-1.5s", -absl::Milliseconds(1500)},
+      {"+0s", absl::ZeroDuration()}, {"-600", -absl::Minutes(10)},
+  };
+  for (const auto& c : kCases) {
+    ASSERT_TRUE(ParseTime(c.text, kNow, &t, &error)) << c.text << ": " << error;
+    EXPECT_EQ(t, kNow + c.offset) << c.text;
+  }
+}
+
+TEST(Time, RejectsWhatIsNoTime) {
+  for (const char* text : {"", "yesterday", "2026-12-02", "2026-12-02T10:00:00", "-", "-x", "--1h",
+                           "+-1h", "-inf", "1h", "2026-13-02T10:00:00Z"}) {
+    absl::Time t;
+    std::string error;
+    EXPECT_FALSE(ParseTime(text, kNow, &t, &error)) << text;
+    EXPECT_NE(error.find(std::string("\"") + text + "\""), std::string::npos) << error;
+  }
+}
+
+TEST(Time, TimestampRoundTrip) {
+  google::protobuf::Timestamp ts;
+  const absl::Time t = Rfc3339("2026-12-02T10:00:00.123456789Z");
+  SetTimestamp(t, &ts);
+  EXPECT_EQ(ts.seconds(), 1'796'205'600);
+  EXPECT_EQ(ts.nanos(), 123'456'789);
+  EXPECT_EQ(FromTimestamp(ts), t);
+  SetTimestamp(Rfc3339("1969-12-31T23:59:59.5Z"), &ts);  // before the epoch: nanos stay >= 0
+  EXPECT_EQ(ts.seconds(), -1);
+  EXPECT_EQ(ts.nanos(), 500'000'000);
+}
+
+TEST(Durations, AbslAndCliForms) {
+  EXPECT_EQ(ParseDurationArg("600s"), absl::Seconds(600));
+  EXPECT_EQ(ParseDurationArg("10m"), absl::Minutes(10));
+  EXPECT_EQ(ParseDurationArg("1h30m"), absl::Minutes(90));
+  EXPECT_EQ(ParseDurationArg("4d"), absl::Hours(96));
+  EXPECT_EQ(ParseDurationArg("90"), absl::Seconds(90));
+  EXPECT_EQ(ParseDurationArg("0"), absl::ZeroDuration());
+  EXPECT_EQ(ParseDurationArg("-1s"), std::nullopt);
+  EXPECT_EQ(ParseDurationArg("inf"), std::nullopt);
+  EXPECT_EQ(ParseDurationArg("soon"), std::nullopt);
+  EXPECT_EQ(ParseDurationArg(""), std::nullopt);
+}
+
+// ---------------------------------------------------------------------------
+// AWS enum names
+
+TEST(EnumNames, AwsStringsMapToTheProtoEnums) {
+  EXPECT_EQ(ParseEnumName(ComparisonOperatorNames(), "GreaterThanThreshold"),
+            v1::COMPARISON_OPERATOR_GREATER_THAN_THRESHOLD);
+  EXPECT_EQ(ParseEnumName(ComparisonOperatorNames(), "GreaterThanOrEqualToThreshold"),
+            v1::COMPARISON_OPERATOR_GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+  EXPECT_EQ(ParseEnumName(ComparisonOperatorNames(), "LessThanThreshold"),
+            v1::COMPARISON_OPERATOR_LESS_THAN_THRESHOLD);
+  EXPECT_EQ(ParseEnumName(ComparisonOperatorNames(), "LessThanOrEqualToThreshold"),
+            v1::COMPARISON_OPERATOR_LESS_THAN_OR_EQUAL_TO_THRESHOLD);
+  EXPECT_EQ(ParseEnumName(StatisticNames(), "Average"), v1::STATISTIC_AVERAGE);
+  EXPECT_EQ(ParseEnumName(StatisticNames(), "Sum"), v1::STATISTIC_SUM);
+  EXPECT_EQ(ParseEnumName(StatisticNames(), "SampleCount"), v1::STATISTIC_SAMPLE_COUNT);
+  EXPECT_EQ(ParseEnumName(StatisticNames(), "Minimum"), v1::STATISTIC_MINIMUM);
+  EXPECT_EQ(ParseEnumName(StatisticNames(), "Maximum"), v1::STATISTIC_MAXIMUM);
+  EXPECT_EQ(ParseEnumName(StateValueNames(), "OK"), v1::STATE_VALUE_OK);
+  EXPECT_EQ(ParseEnumName(StateValueNames(), "ALARM"), v1::STATE_VALUE_ALARM);
+  EXPECT_EQ(ParseEnumName(StateValueNames(), "INSUFFICIENT_DATA"),
+            v1::STATE_VALUE_INSUFFICIENT_DATA);
+  EXPECT_EQ(ParseEnumName(TreatMissingDataNames(), "notBreaching"),
+            v1::TREAT_MISSING_DATA_NOT_BREACHING);
+  EXPECT_EQ(ParseEnumName(AdjustmentTypeNames(), "PercentChangeInCapacity"),
+            v1::ADJUSTMENT_TYPE_PERCENT_CHANGE_IN_CAPACITY);
+  EXPECT_EQ(ParseEnumName(PolicyTypeNames(), "TargetTrackingScaling"),
+            v1::POLICY_TYPE_TARGET_TRACKING_SCALING);
+  EXPECT_EQ(ParseEnumName(HistoryItemTypeNames(), "StateUpdate"),
+            v1::HISTORY_ITEM_TYPE_STATE_UPDATE);
+  EXPECT_EQ(ParseEnumName(PredefinedMetricNames(), "ASGAverageCPUUtilization"),
+            v1::PREDEFINED_METRIC_TYPE_ASG_AVERAGE_CPU_UTILIZATION);
+  EXPECT_EQ(ParseEnumName(DriverNames(), "process"), v1::DRIVER_PROCESS);
+  EXPECT_EQ(ParseEnumName(InstanceStateNames(), "shutting-down"),
+            v1::INSTANCE_STATE_NAME_SHUTTING_DOWN);
+}
+
+TEST(EnumNames, CaseIsForgivenButUnknownNamesAreNot) {
+  EXPECT_EQ(ParseEnumName(StatisticNames(), "average"), v1::STATISTIC_AVERAGE);
+  EXPECT_EQ(ParseEnumName(StateValueNames(), "alarm"), v1::STATE_VALUE_ALARM);
+  EXPECT_EQ(ParseEnumName(StatisticNames(), "Mean"), std::nullopt);
+  EXPECT_EQ(ParseEnumName(StatisticNames(), ""), std::nullopt);
+  EXPECT_EQ(ParseEnumName(StatisticNames(), "STATISTIC_AVERAGE"), std::nullopt);
+  EXPECT_EQ(ParseEnumName(ComparisonOperatorNames(), "GreaterThan"), std::nullopt);
+}
+
+TEST(EnumNames, ErrorNamesTheFlagAndEveryAcceptedValue) {
+  v1::ComparisonOperator op = v1::COMPARISON_OPERATOR_UNSPECIFIED;
+  std::string error;
+  EXPECT_FALSE(
+      ParseEnumFlag("comparison-operator", "Bigger", ComparisonOperatorNames(), &op, &error));
+  EXPECT_EQ(error,
+            "--comparison-operator: \"Bigger\" is not GreaterThanThreshold, "
+            "GreaterThanOrEqualToThreshold, LessThanThreshold or LessThanOrEqualToThreshold");
+  EXPECT_EQ(op, v1::COMPARISON_OPERATOR_UNSPECIFIED);
+  EXPECT_TRUE(ParseEnumFlag("comparison-operator", "LessThanThreshold", ComparisonOperatorNames(),
+                            &op, &error));
+  EXPECT_EQ(op, v1::COMPARISON_OPERATOR_LESS_THAN_THRESHOLD);
+}
+
+TEST(EnumNames, NameOfAValue) {
+  EXPECT_EQ(EnumNameOf(StateValueNames(), v1::STATE_VALUE_INSUFFICIENT_DATA), "INSUFFICIENT_DATA");
+  EXPECT_EQ(EnumNameOf(StateValueNames(), v1::STATE_VALUE_UNSPECIFIED), "-");
+  EXPECT_EQ(EnumNameOf(StateValueNames(), static_cast<v1::StateValue>(42)), "42");
+}
+
+// Every value but UNSPECIFIED has exactly one name: a value added to the proto
+// without a name here fails this test.
+template <typename Enum>
+void ExpectCovers(const EnumNames<Enum>& names, const google::protobuf::EnumDescriptor* d) {
+  std::set<int> named;
+  std::set<std::string> spellings;
+  for (const EnumName<Enum>& n : names) {
+    EXPECT_NE(static_cast<int>(n.value), 0) << d->name() << " names UNSPECIFIED";
+    EXPECT_TRUE(named.insert(static_cast<int>(n.value)).second) << d->name() << " " << n.name;
+    EXPECT_TRUE(spellings.insert(n.name).second) << d->name() << " " << n.name;
+  }
+  for (int i = 0; i < d->value_count(); ++i) {
+    if (d->value(i)->number() == 0) continue;
+    EXPECT_EQ(named.count(d->value(i)->number()), 1u) << d->value(i)->name() << " has no name";
+  }
+}
+
+TEST(EnumNames, EveryProtoValueIsNamed) {
+  ExpectCovers(StatisticNames(), v1::Statistic_descriptor());
+  ExpectCovers(ComparisonOperatorNames(), v1::ComparisonOperator_descriptor());
+  ExpectCovers(StateValueNames(), v1::StateValue_descriptor());
+  ExpectCovers(TreatMissingDataNames(), v1::TreatMissingData_descriptor());
+  ExpectCovers(HistoryItemTypeNames(), v1::HistoryItemType_descriptor());
+  ExpectCovers(AdjustmentTypeNames(), v1::AdjustmentType_descriptor());
+  ExpectCovers(PolicyTypeNames(), v1::PolicyType_descriptor());
+  ExpectCovers(PredefinedMetricNames(), v1::PredefinedMetricType_descriptor());
+  ExpectCovers(DriverNames(), v1::Driver_descriptor());
+  ExpectCovers(InstanceStateNames(), v1::InstanceStateName_descriptor());
+}
+
+// ---------------------------------------------------------------------------
+// Compound values
+
+TEST(Compound, Filters) {
+  v1::Filter filter;
+  std::string error;
+  ASSERT_TRUE(ParseFilter("instance-state-name=running,pending", &filter, &error)) << error;
+  EXPECT_EQ(filter.name(), "instance-state-name");
+  EXPECT_EQ(std::vector<std::string>(filter.values().begin(), filter.values().end()),
+            (std::vector<std::string>{"running", "pending"}));
+  ASSERT_TRUE(ParseFilter("Name=tag:env,Values=prod,dev", &filter, &error)) << error;
+  EXPECT_EQ(filter.name(), "tag:env");
+  EXPECT_EQ(filter.values_size(), 2);
+  ASSERT_TRUE(ParseFilter("tag:k=a=b", &filter, &error)) << error;  // '=' in a value
+  EXPECT_EQ(filter.name(), "tag:k");
+  EXPECT_EQ(filter.values(0), "a=b");
+  for (const char* bad : {"running", "=x", "name=", "Name=x", "Name=,Values=a"}) {
+    EXPECT_FALSE(ParseFilter(bad, &filter, &error)) << bad;
+  }
+}
+
+TEST(Compound, StepAdjustmentsWithOpenBounds) {
+  v1::StepAdjustment step;
+  std::string error;
+  ASSERT_TRUE(ParseStepAdjustment("0:10:1", &step, &error)) << error;
+  EXPECT_EQ(step.metric_interval_lower_bound(), 0);
+  EXPECT_EQ(step.metric_interval_upper_bound(), 10);
+  EXPECT_EQ(step.scaling_adjustment(), 1);
+  ASSERT_TRUE(ParseStepAdjustment("10::2", &step, &error)) << error;
+  EXPECT_TRUE(step.has_metric_interval_lower_bound());
+  EXPECT_FALSE(step.has_metric_interval_upper_bound());
+  ASSERT_TRUE(ParseStepAdjustment(":-5.5:-1", &step, &error)) << error;
+  EXPECT_FALSE(step.has_metric_interval_lower_bound());
+  EXPECT_EQ(step.metric_interval_upper_bound(), -5.5);
+  EXPECT_EQ(step.scaling_adjustment(), -1);
+  for (const char* bad : {"0:10", "0:10:1:2", "a:10:1", "0:10:x", "0:10:", "0:10:1.5"}) {
+    EXPECT_FALSE(ParseStepAdjustment(bad, &step, &error)) << bad;
+    EXPECT_NE(error.find("LOWER:UPPER:ADJUSTMENT"), std::string::npos) << error;
+  }
+}
+
+TEST(Compound, StatisticSetsKeyValuesAndLists) {
+  v1::StatisticSet set;
+  std::string error;
+  ASSERT_TRUE(ParseStatisticSet("3,210,60,80", &set, &error)) << error;
+  EXPECT_EQ(set.sample_count(), 3);
+  EXPECT_EQ(set.sum(), 210);
+  EXPECT_EQ(set.minimum(), 60);
+  EXPECT_EQ(set.maximum(), 80);
+  EXPECT_FALSE(ParseStatisticSet("0,0,0,0", &set, &error));
+  EXPECT_FALSE(ParseStatisticSet("3,210,60", &set, &error));
+
+  std::string key;
+  std::string value;
+  ASSERT_TRUE(ParseKeyValue("env=prod=1", false, &key, &value));
+  EXPECT_EQ(key, "env");
+  EXPECT_EQ(value, "prod=1");
+  EXPECT_FALSE(ParseKeyValue("env", false, &key, &value));
+  ASSERT_TRUE(ParseKeyValue("env", true, &key, &value));
+  EXPECT_EQ(value, "");
+  EXPECT_FALSE(ParseKeyValue("=x", true, &key, &value));
+  EXPECT_FALSE(ParseKeyValue("", true, &key, &value));
+
+  EXPECT_EQ(SplitList({"Average,Maximum", "Sum", ",,"}),
+            (std::vector<std::string>{"Average", "Maximum", "Sum"}));
+  double d = 0;
+  EXPECT_TRUE(ParseDouble("-1.5e2", &d));
+  EXPECT_EQ(d, -150);
+  EXPECT_FALSE(ParseDouble("inf", &d));
+  EXPECT_FALSE(ParseDouble("70%", &d));
+}
+
+// ---------------------------------------------------------------------------
+// The command table, without a server: help and usage errors.
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+Result RunCli(const std::vector<std::string>& args) {
+  std::istringstream in;
+  std::ostringstream out;
+  std::ostringstream err;
+  const Io io{in, out, err, [](const std::string& name) -> std::optional<std::string> {
+                // Nothing listens here: a command that got as far as calling fails (1), not 2.
+                if (name == "THINGTANK_ENDPOINT") return std::string("127.0.0.1:1");
+                return std::nullopt;
+              }};
+  const int code = RunCompute(args, io);
+  return {code, out.str(), err.str()};
+}
+
+// The command names of `thingtank compute --help`.
+std::vector<std::string> CommandNames() {
+  const Result help = RunCli({"--help"});
+  std::istringstream lines(help.out);
+  std::vector<std::string> names;
+  bool in_commands = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line == "commands:") {
+      in_commands = true;
+    } else if (in_commands && line.empty()) {
+      break;
+    } else if (in_commands) {
+      std::istringstream words(line);
+      std::string name;
+      words >> name;
+      names.push_back(name);
+    }
+  }
+  return names;
+}
+
+TEST(Commands, HelpListsEveryCommandAndEachHasItsOwnHelp) {
+  const std::vector<std::string> names = CommandNames();
+  for (const char* expected : {"run",
+                               "describe",
+                               "start",
+                               "stop",
+                               "reboot",
+                               "terminate",
+                               "set-load",
+                               "types",
+                               "zones",
+                               "hosts",
+                               "put-metric",
+                               "get-statistics",
+                               "list-metrics",
+                               "put-alarm",
+                               "describe-alarms",
+                               "alarm-history",
+                               "set-alarm-state",
+                               "delete-alarms",
+                               "enable-alarm-actions",
+                               "disable-alarm-actions",
+                               "create-launch-configuration",
+                               "describe-launch-configurations",
+                               "delete-launch-configuration",
+                               "create-group",
+                               "update-group",
+                               "describe-groups",
+                               "delete-group",
+                               "set-desired-capacity",
+                               "set-instance-health",
+                               "set-instance-protection",
+                               "terminate-in-group",
+                               "suspend-processes",
+                               "resume-processes",
+                               "put-scaling-policy",
+                               "describe-policies",
+                               "delete-policy",
+                               "execute-policy",
+                               "activities"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
+  }
+  for (const std::string& name : names) {
+    const Result help = RunCli({name, "--help"});
+    EXPECT_EQ(help.code, 0) << name << ": " << help.err;
+    EXPECT_NE(help.out.find("usage: thingtank compute " + name), std::string::npos) << help.out;
+    // No flag is declared twice (the parser would take the first silently).
+    std::set<std::string> flags;
+    std::istringstream lines(help.out.substr(help.out.find("flags:")));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("  --", 0) != 0) continue;
+      const std::string flag = line.substr(2, line.find(' ', 2) - 2);
+      EXPECT_TRUE(flags.insert(flag).second) << name << " declares " << flag << " twice";
+    }
+  }
+}
+
+TEST(Commands, UnknownComparisonOperatorIsAUsageErrorNamingTheFlag) {
+  const Result r =
+      RunCli({"put-alarm", "--alarm-name", "high", "--namespace", "MyApp", "--metric-name", "CPU",
+              "--statistic", "Average", "--period", "60", "--evaluation-periods", "2",
+              "--threshold", "70", "--comparison-operator", "Bigger"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--comparison-operator: \"Bigger\" is not GreaterThanThreshold"),
+            std::string::npos)
+      << r.err;
+  const Result json =
+      RunCli({"put-alarm", "--alarm-name", "high", "--namespace", "MyApp", "--metric-name", "CPU",
+              "--statistic", "Average", "--period", "60", "--evaluation-periods", "2",
+              "--threshold", "70", "--comparison-operator", "Bigger", "--json"});
+  EXPECT_EQ(json.code, 2);
+  EXPECT_NE(json.err.find("\"USAGE\""), std::string::npos) << json.err;
+}
+
+TEST(Commands, BadValuesAreUsageErrorsBeforeAnyCall) {
+  const std::vector<std::vector<std::string>> kCases = {
+      {"run", "--image-id", "ami-d0f89fb9"},  // no --instance-type
+      {"run", "--image-id", "ami-d0f89fb9", "--instance-type", "t1.micro", "--load", "sine:1"},
+      {"run", "--image-id", "a", "--instance-type", "t", "--count", "2", "--max-count", "3"},
+      {"run", "--image-id", "a", "--instance-type", "t", "--driver", "docker"},
+      {"describe", "--until-state", "up"},
+      {"describe", "--filter", "running"},
+      {"start"},
+      {"set-load", "--load", "constant:5"},
+      {"put-metric", "--namespace", "N", "--metric-name", "M"},
+      {"put-metric", "--namespace", "N", "--metric-name", "M", "--value", "1", "--timestamp",
+       "yesterday"},
+      {"get-statistics", "--namespace", "N", "--metric-name", "M", "--start", "-1h", "--end", "now",
+       "--period", "60", "--statistics", "Mean"},
+      {"describe-alarms", "--state", "BAD"},
+      {"set-alarm-state", "a", "--state", "ALARM"},
+      {"create-group", "--name", "g", "--launch-configuration", "lc", "--min", "1", "--max", "2",
+       "--zone", "z", "--health-check-type", "TCP"},
+      {"update-group", "--name", "g"},
+      {"set-instance-health", "i-1", "Sick"},
+      {"set-instance-protection", "--group", "g", "i-1"},
+      {"put-scaling-policy", "--group", "g", "--name", "p", "--adjustment-type", "More",
+       "--scaling-adjustment", "1"},
+      {"put-scaling-policy", "--group", "g", "--name", "p", "--policy-type", "StepScaling",
+       "--adjustment-type", "ChangeInCapacity", "--step", "0:10"},
+      {"put-scaling-policy", "--group", "g", "--name", "p", "--target-value", "50"},
+      {"execute-policy", "p", "--metric-value", "5"},
+  };
+  for (const auto& args : kCases) {
+    const Result r = RunCli(args);
+    EXPECT_EQ(r.code, 2) << args[0] << " " << (args.size() > 1 ? args.back() : "") << ": " << r.err;
+    EXPECT_NE(r.err.find("error: "), std::string::npos) << r.err;
+  }
+}
+
+TEST(Commands, AValidCommandGetsAsFarAsTheCall) {
+  // Nothing listens on the endpoint: the call fails (1) after the line was accepted.
+  const Result r = RunCli({"zones", "--timeout", "2s"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("cannot reach ThingTank"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace thingtank::cli::compute
