@@ -39,6 +39,7 @@ class CloudWatchGrpcService final : public GrpcAdapter<v1::CloudWatchService::Ca
     MetricStore* metrics = domain->metrics();
     Alarms* alarms = domain->alarms();
     TT_COMPUTE_UNARY(metrics, PutMetricData);
+    TT_COMPUTE_UNARY(metrics, PublishServiceMetrics);
     TT_COMPUTE_UNARY(metrics, GetMetricStatistics);
     TT_COMPUTE_UNARY(metrics, GetMetricData);
     TT_COMPUTE_UNARY(metrics, ListMetrics);

@@ -47,6 +47,13 @@ void QueuesMetrics::SetCountsSource(std::function<std::vector<QueueCounts>()> so
   source_ = std::move(source);
 }
 
+std::map<std::string, int64_t> QueuesMetrics::SentTotals() const {
+  std::map<std::string, int64_t> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [queue, totals] : per_queue_) out[queue] = totals[kSent];
+  return out;
+}
+
 std::vector<prometheus::MetricFamily> QueuesMetrics::Collect() const {
   if (!source_) return {};
   static constexpr GaugeSpec kGauges[] = {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ class QueuesMetrics final : public QueueEvents, public prometheus::Collectable {
   void OnExpired(const std::string& queue, int64_t n) override { expired_.Increment(n); }
 
   std::vector<prometheus::MetricFamily> Collect() const override;
+  // Messages sent to each queue since start (AWS/SQS NumberOfMessagesSent).
+  std::map<std::string, int64_t> SentTotals() const;
 
  private:
   const size_t series_limit_;

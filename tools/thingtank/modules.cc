@@ -38,7 +38,8 @@ const serve::ServiceModules& Modules() {
            {"wamp", "wamp-config", "FILE",
             "realms, roles, principals, rules (services/wamp/README.md)"},
            {"wamp", "gateway-address", "H:P",
-            "where the bridge reaches the others, without a gateway here"},
+            "where this process reaches the others without a gateway here (the wamp bridge; "
+            "queues' AWS/SQS metrics to compute)"},
            {"wamp", "api-key-id", "", "the bridge's API key for --gateway-address", true},
            {"wamp", "api-key-secret", "", "its secret", true},
        }},

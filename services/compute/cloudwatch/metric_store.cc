@@ -152,6 +152,20 @@ absl::Status MetricStore::PutInternal(const v1::PutMetricDataRequest& request) {
   return Put(request, /*allow_aws_namespace=*/true);
 }
 
+absl::StatusOr<v1::PublishServiceMetricsResponse> MetricStore::PublishServiceMetrics(
+    const v1::PublishServiceMetricsRequest& request) {
+  if (request.namespace_().rfind("AWS/", 0) != 0) {
+    return InvalidField("namespace",
+                        "PublishServiceMetrics takes AWS/ namespaces (ThingTank's services); "
+                        "use PutMetricData for others");
+  }
+  v1::PutMetricDataRequest put;
+  put.set_namespace_(request.namespace_());
+  *put.mutable_metric_data() = request.metric_data();
+  TT_RETURN_IF_ERROR(PutInternal(put));
+  return v1::PublishServiceMetricsResponse();
+}
+
 absl::Status MetricStore::Put(const v1::PutMetricDataRequest& request, bool allow_aws_namespace) {
   const absl::Time now = clock_->Now();
   TT_RETURN_IF_ERROR(ValidatePutMetricData(request, now, allow_aws_namespace));

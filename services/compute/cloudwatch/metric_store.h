@@ -84,6 +84,9 @@ class MetricStore {
   // same validation otherwise. Costs one validation pass, one index lookup
   // per datum and one WriteBatch per call.
   absl::Status PutInternal(const v1::PutMetricDataRequest& request);
+  // PutInternal as an RPC, for the other services (their AWS/ namespaces only).
+  absl::StatusOr<v1::PublishServiceMetricsResponse> PublishServiceMetrics(
+      const v1::PublishServiceMetricsRequest& request);
 
   // One statistic of one metric for each of the `periods` periods of length
   // `period` that end at `end` (oldest first; nullopt: no data, or a

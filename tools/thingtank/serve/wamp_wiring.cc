@@ -7,8 +7,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/support/client_interceptor.h"
 #include "services/common/executor.h"
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
@@ -18,48 +16,17 @@
 #include "services/wamp/rules.h"
 #include "services/wamp/transport/websocket_server.h"
 #include "services/wamp/wamp_service.h"
+#include "tools/thingtank/serve/peer_channel.h"
 #include "tools/thingtank/serve/running_service.h"
 
 namespace thingtank::serve {
 namespace {
 
-// Presents an API key on every call the bridge and the rules make through a
-// gateway in another process (microservice mode with --auth=apikey).
-class ApiKeyInterceptor final : public grpc::experimental::Interceptor {
- public:
-  explicit ApiKeyInterceptor(const std::string* authorization) : authorization_(authorization) {}
-  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    if (methods->QueryInterceptionHookPoint(
-            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
-      methods->GetSendInitialMetadata()->insert({"authorization", *authorization_});
-    }
-    methods->Proceed();
-  }
-
- private:
-  const std::string* const authorization_;
-};
-
-class ApiKeyInterceptorFactory final
-    : public grpc::experimental::ClientInterceptorFactoryInterface {
- public:
-  explicit ApiKeyInterceptorFactory(std::string authorization)
-      : authorization_(std::move(authorization)) {}
-  grpc::experimental::Interceptor* CreateClientInterceptor(
-      grpc::experimental::ClientRpcInfo*) override {
-    return new ApiKeyInterceptor(&authorization_);
-  }
-
- private:
-  const std::string authorization_;
-};
-
 // The wamp service's own settings (its module's flags), validated.
 struct WampOptions {
   int ws_port = 8080;
   std::string config_file;            // empty: DefaultWampConfig()
-  std::string gateway_address;        // empty: the gateway runs in this process
-  std::string gateway_authorization;  // "ApiKey id:secret" for gateway_address, or empty
+  PeerAddress peer;  // where the bridge and the rules reach the other services
 };
 
 absl::StatusOr<WampOptions> ParseWampOptions(const ServeConfig& config) {
@@ -67,26 +34,7 @@ absl::StatusOr<WampOptions> ParseWampOptions(const ServeConfig& config) {
   TT_ASSIGN_OR_RETURN(options.ws_port,
                       ParsePortFlag("wamp-ws-port", config.ServiceFlag("wamp-ws-port", "8080")));
   options.config_file = config.ServiceFlag("wamp-config");
-  if (!config.Runs("gateway")) {
-    options.gateway_address = config.ServiceFlag("gateway-address");
-    if (options.gateway_address.find(':') == std::string::npos) {
-      return absl::InvalidArgumentError(
-          options.gateway_address.empty()
-              ? "--gateway-address: required to run wamp without the gateway (its bridge calls "
-                "the other services through it)"
-              : "--gateway-address: must be host:port");
-    }
-    // The key (as the CLI takes it; from the environment only: a secret on a
-    // command line is visible to every user of the machine).
-    const std::string id = config.ServiceFlag("api-key-id");
-    const std::string secret = config.ServiceFlag("api-key-secret");
-    if (id.empty() != secret.empty()) {
-      return absl::InvalidArgumentError(
-          "THINGTANK_API_KEY_ID and THINGTANK_API_KEY_SECRET go together (the API key the wamp "
-          "bridge presents to --gateway-address)");
-    }
-    if (!id.empty()) options.gateway_authorization = absl::StrCat("ApiKey ", id, ":", secret);
-  }
+  TT_ASSIGN_OR_RETURN(options.peer, ParsePeerAddress(config, /*required=*/true, "wamp"));
   return options;
 }
 
@@ -108,19 +56,7 @@ class RunningWamp final : public RunningService {
     // The bridge and the rules reach the other services through the gateway:
     // in this process (monolithic) its in-process channel, else
     // --gateway-address.
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(-1);
-    std::shared_ptr<grpc::Channel> channel;
-    if (gateway_address.empty()) {
-      channel = server->InProcessChannel(args);
-    } else if (gateway_authorization.empty()) {
-      channel = grpc::CreateCustomChannel(gateway_address, grpc::InsecureChannelCredentials(), args);
-    } else {
-      std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> key;
-      key.push_back(std::make_unique<ApiKeyInterceptorFactory>(gateway_authorization));
-      channel = grpc::experimental::CreateCustomChannelWithInterceptors(
-          gateway_address, grpc::InsecureChannelCredentials(), args, std::move(key));
-    }
+    std::shared_ptr<grpc::Channel> channel = PeerChannel(server, peer);
     bridge->SetChannel(channel);
     rules->SetChannel(channel);
   }
@@ -129,8 +65,7 @@ class RunningWamp final : public RunningService {
     websocket->Shutdown();
   }
 
-  std::string gateway_address;  // empty: the gateway runs in this process
-  std::string gateway_authorization;  // "ApiKey id:secret" for gateway_address, or empty
+  PeerAddress peer;
   std::unique_ptr<Db> db;
   std::unique_ptr<ThreadPool> executor;
   std::unique_ptr<wamp::Router> router;
@@ -172,8 +107,7 @@ absl::StatusOr<LoadedConfig> LoadWampConfig(const std::string& path) {
 absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& context) {
   auto running = std::make_unique<RunningWamp>();
   TT_ASSIGN_OR_RETURN(const WampOptions options, ParseWampOptions(*context.config));
-  running->gateway_address = options.gateway_address;
-  running->gateway_authorization = options.gateway_authorization;
+  running->peer = options.peer;
   const std::string& config_path = options.config_file;
   TT_ASSIGN_OR_RETURN(LoadedConfig config, LoadWampConfig(config_path));
   Db::Options db_options;
