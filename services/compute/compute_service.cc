@@ -5,7 +5,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/log.h"
+#include "nlohmann/json.hpp"
 #include "services/common/status.h"
+#include "services/compute/cloudwatch/alarm_rules.h"
 #include "services/compute/proto_time.h"
 
 namespace thingtank::compute {
@@ -49,6 +51,7 @@ ComputeService::ComputeService(Clock* clock, Executor* executor, ComputeOptions 
 ComputeService::~ComputeService() {
   life_->Detach();
   // Autoscaling calls the scheduler and the alarms call back into it: it goes first.
+  notifier_->Shutdown();
   autoscaling_.reset();
   alarms_.reset();
   metrics_.reset();
@@ -60,6 +63,8 @@ absl::StatusOr<std::unique_ptr<ComputeService>> ComputeService::Open(Db* db, Clo
                                                                      InstanceDrivers drivers,
                                                                      ComputeOptions options) {
   std::unique_ptr<ComputeService> service(new ComputeService(clock, executor, options));
+  service->notifier_ =
+      std::make_unique<Notifier>(clock, options.alarms.region, options.alarms.account);
   TT_ASSIGN_OR_RETURN(service->instances_,
                       Instances::Open(db, clock, executor, drivers, options.instances));
   TT_ASSIGN_OR_RETURN(service->metrics_, MetricStore::Open(db, clock, options.metrics));
@@ -69,6 +74,7 @@ absl::StatusOr<std::unique_ptr<ComputeService>> ComputeService::Open(Db* db, Clo
   TT_ASSIGN_OR_RETURN(service->alarms_, Alarms::Open(db, clock, service->metrics_.get(),
                                                      service.get(), options.alarms));
   AutoScaling* autoscaling = service->autoscaling_.get();
+  autoscaling->SetNotifier(service->notifier_.get());
   service->instances_->SetOnChange([autoscaling] { autoscaling->Poke(); });
   return service;
 }
@@ -194,9 +200,12 @@ absl::StatusOr<v1::SetInstanceLoadResponse> ComputeService::SetInstanceLoad(
 
 absl::Status ComputeService::CheckAction(const std::string& arn) {
   if (absl::StartsWith(arn, kAutoScalingArn)) return autoscaling_->CheckPolicyArn(arn);
+  if (Notifier::IsTarget(arn)) return notifier_->CheckTarget(arn, "arn");
   return InvalidField("arn",
                       absl::StrCat("Invalid action ", arn,
-                                   ": alarms here run scaling policies (arn:aws:autoscaling:...)"),
+                                   ": alarms here run scaling policies (arn:aws:autoscaling:...) "
+                                   "or notify a queue (arn:aws:sqs:...) or a WAMP topic "
+                                   "(arn:thingtank:wamp:<realm>:<topic>)"),
                       "ValidationError");
 }
 
@@ -205,6 +214,24 @@ bool ComputeService::RepeatsWhileInAlarm(const std::string& arn) {
 }
 
 absl::Status ComputeService::RunAction(const std::string& arn, const AlarmActionEvent& event) {
+  if (Notifier::IsTarget(arn)) {
+    // The transition as CloudWatch's SNS notification reads.
+    nlohmann::json message = {
+        {"AlarmName", event.alarm_name},
+        {"AlarmArn", event.alarm_arn},
+        {"AWSAccountId", options_.alarms.account},
+        {"Region", options_.alarms.region},
+        {"NewStateValue", StateName(event.new_state)},
+        {"OldStateValue", StateName(event.old_state)},
+        {"NewStateReason", event.reason},
+        {"StateChangeTime", absl::FormatTime("%Y-%m-%dT%H:%M:%E3S+0000", event.time, absl::UTCTimeZone())},
+        {"Trigger", {{"Threshold", event.threshold}}}};
+    if (!event.reason_data.empty()) {
+      message["NewStateReasonData"] = nlohmann::json::parse(event.reason_data, nullptr, false);
+    }
+    if (event.metric_value) message["Trigger"]["MetricValue"] = *event.metric_value;
+    return notifier_->NotifyAndWait(arn, message.dump(), absl::Seconds(5));
+  }
   // Policies run on whichever state's list names them, as CloudWatch allows.
   if (!absl::StartsWith(arn, kAutoScalingArn)) return CheckAction(arn);
   AlarmTrigger trigger;

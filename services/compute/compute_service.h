@@ -14,6 +14,7 @@
 #include "services/compute/cloudwatch/alarms.h"
 #include "services/compute/cloudwatch/metric_store.h"
 #include "services/compute/instances.h"
+#include "services/compute/notifier.h"
 #include "thingtank/compute/v1/compute.pb.h"
 
 namespace thingtank::compute {
@@ -48,6 +49,8 @@ struct TickCounts {
 //   3. evaluate the alarms whose period ends at the boundary; their actions
 //      run scaling policies (this class is their sink);
 //   4. reconcile every group; hourly, trim metrics past retention.
+// Alarm actions are scaling policy ARNs, or a queue / WAMP topic ARN
+// (notifier.h) that receives the transition as CloudWatch's SNS message JSON.
 // Free of gRPC types; thread-safe. `db` must have ColumnFamilies().
 class ComputeService final : private AlarmActionSink, private ManagedAlarms {
  public:
@@ -62,6 +65,9 @@ class ComputeService final : private AlarmActionSink, private ManagedAlarms {
   MetricStore* metrics() { return metrics_.get(); }
   Alarms* alarms() { return alarms_.get(); }
   AutoScaling* autoscaling() { return autoscaling_.get(); }
+  // Alarm and lifecycle notifications to queues and WAMP topics: the wiring
+  // connects it once the server serves (Notifier::SetChannel).
+  Notifier* notifier() { return notifier_.get(); }
 
   // SetInstanceLoad by ids or by group (whose later launches get it too).
   absl::StatusOr<v1::SetInstanceLoadResponse> SetInstanceLoad(
@@ -92,6 +98,7 @@ class ComputeService final : private AlarmActionSink, private ManagedAlarms {
   Clock* const clock_;
   Executor* const executor_;
   const ComputeOptions options_;
+  std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<Instances> instances_;
   std::unique_ptr<MetricStore> metrics_;
   std::unique_ptr<Alarms> alarms_;

@@ -77,6 +77,11 @@ class AutoScalingGrpcService final : public GrpcAdapter<v1::AutoScalingService::
     TT_COMPUTE_UNARY(as, DeletePolicy);
     TT_COMPUTE_UNARY(as, ExecutePolicy);
     TT_COMPUTE_UNARY(as, DescribeScalingActivities);
+    TT_COMPUTE_UNARY(as, PutLifecycleHook);
+    TT_COMPUTE_UNARY(as, DescribeLifecycleHooks);
+    TT_COMPUTE_UNARY(as, DeleteLifecycleHook);
+    TT_COMPUTE_UNARY(as, CompleteLifecycleAction);
+    TT_COMPUTE_UNARY(as, RecordLifecycleActionHeartbeat);
     if (!HandlesEveryMethod()) abort();
   }
 };

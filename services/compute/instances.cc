@@ -200,7 +200,7 @@ absl::Status Instances::Load() {
                      instance.instance_id());
       }
       if (instance.state().name() == v1::INSTANCE_STATE_NAME_RUNNING) {
-        calls.push_back({DriverCall::kStart, instance});
+        calls.push_back({DriverCall::kStart, instance, false, entry.record.user_data()});
       }
       if (!entry.record.client_token().empty()) {
         by_token_[entry.record.client_token()] = instance.reservation_id();
@@ -254,6 +254,12 @@ absl::Status Instances::ValidateLaunch(const v1::RunInstancesRequest& spec,
                           "the process driver is not enabled on this server (the operator "
                           "enables it with serve --compute-images=FILE)",
                           "UnsupportedOperation");
+    }
+    if (!drivers_.process->HasImage(spec.image_id())) {
+      return InvalidField(prefix + "image_id",
+                          absl::StrCat("The image id '[", spec.image_id(),
+                                       "]' does not exist (not in the operator's images file)"),
+                          "InvalidAMIID.NotFound");
     }
   } else if (!WellFormedId(spec.image_id(), "ami-")) {
     return InvalidField(prefix + "image_id",
@@ -464,7 +470,7 @@ absl::Status Instances::Enter(Entry* entry, InstanceStateName state, absl::Time 
           "ec2-", absl::StrReplaceAll(Ipv4(public_ip), {{".", "-"}}), ".compute-1.amazonaws.com"));
       instance->set_instance_status("ok");
       instance->clear_state_reason();
-      calls->push_back({DriverCall::kStart, *instance});
+      calls->push_back({DriverCall::kStart, *instance, false, entry->record.user_data()});
       break;
     }
     case v1::INSTANCE_STATE_NAME_STOPPING:
@@ -474,7 +480,7 @@ absl::Status Instances::Enter(Entry* entry, InstanceStateName state, absl::Time 
       instance->set_state_transition_reason(UserInitiated(now));
       SetReason(instance, reason_code);
       if (before == v1::INSTANCE_STATE_NAME_RUNNING) {
-        calls->push_back({DriverCall::kStop, *instance});
+        calls->push_back({DriverCall::kStop, *instance, false, ""});
       }
       instance->clear_public_ip_address();
       instance->clear_public_dns_name();
@@ -583,7 +589,10 @@ void Instances::RunDriverCalls(std::vector<DriverCall> calls) {
     if (driver == nullptr) continue;
     absl::Status status;
     switch (call.kind) {
-      case DriverCall::kStart: status = driver->Start(call.instance); break;
+      case DriverCall::kStart:
+        driver->SetUserData(call.instance.instance_id(), std::move(call.user_data));
+        status = driver->Start(call.instance);
+        break;
       case DriverCall::kStop: driver->Stop(call.instance.instance_id(), call.force); break;
       case DriverCall::kRestart: status = driver->Restart(call.instance); break;
     }
@@ -642,7 +651,7 @@ absl::StatusOr<std::vector<v1::InstanceStateChange>> Instances::Apply(
         if (!status.ok()) break;
         touched.push_back(entry);
       } else if (action == InstanceAction::kReboot) {
-        calls.push_back({DriverCall::kRestart, entry->record.instance()});
+        calls.push_back({DriverCall::kRestart, entry->record.instance(), false, ""});
       } else if (action == InstanceAction::kStop && force &&
                  current == v1::INSTANCE_STATE_NAME_STOPPING) {
         // A forced stop of a stopping instance ends the stop now.

@@ -140,6 +140,7 @@ class Instances {
     enum Kind { kStart, kStop, kRestart } kind;
     v1::Instance instance;
     bool force = false;
+    std::string user_data;  // kStart
   };
 
   Instances(Db* db, Clock* clock, Executor* executor, InstanceDrivers drivers,

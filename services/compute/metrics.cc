@@ -105,6 +105,15 @@ std::vector<prometheus::MetricFamily> ComputeMetrics::Collect() const {
   out.push_back(Counter("thingtank_compute_scaling_activities_total",
                         "Scaling activities recorded (stored ones included after a restart).",
                         static_cast<double>(domain_->autoscaling()->activities_total())));
+  const LifecycleCounts lifecycle = domain_->autoscaling()->lifecycle_counts();
+  prometheus::MetricFamily hooks = Family("thingtank_compute_lifecycle_actions_total",
+                                          "Lifecycle actions: started, and how they ended.",
+                                          prometheus::MetricType::Counter);
+  Add(&hooks, {{"event", "started"}}, static_cast<double>(lifecycle.started));
+  Add(&hooks, {{"event", "continued"}}, static_cast<double>(lifecycle.continued));
+  Add(&hooks, {{"event", "abandoned"}}, static_cast<double>(lifecycle.abandoned));
+  Add(&hooks, {{"event", "timed_out"}}, static_cast<double>(lifecycle.timed_out));
+  out.push_back(std::move(hooks));
   const TickCounts ticks = domain_->tick_counts();
   out.push_back(Counter("thingtank_compute_ticks_total", "Ticks of the compute loop.",
                         static_cast<double>(ticks.ticks)));

@@ -18,6 +18,7 @@ namespace thingtank::compute {
 //   thingtank_compute_alarm_in_alarm{alarm}                    1 in ALARM, else 0; capped
 //   thingtank_compute_alarms{state}                            alarms by state
 //   thingtank_compute_alarm_{evaluations,transitions,actions,action_failures}_total
+//   thingtank_compute_lifecycle_actions_total{event=started|continued|abandoned|timed_out}
 //   thingtank_compute_scaling_activities_total, thingtank_compute_ticks_total,
 //   thingtank_compute_datapoints_published_total
 // Resource labels are capped at `series_limit` series per family (the rest

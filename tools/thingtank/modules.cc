@@ -25,6 +25,8 @@ const serve::ServiceModules& Modules() {
            {"compute", "compute-launch-seconds", "S", "pending -> running, clock seconds (default 10)"},
            {"compute", "compute-stop-seconds", "S",
             "stopping -> stopped and shutting-down -> terminated, clock seconds (default 5)"},
+           {"compute", "compute-images", "FILE",
+            "enables the process driver: image id -> command line (services/compute/README.md)"},
        }},
       {"queues", queues::v1::CreateQueueRequest::descriptor()->file(), &serve::StartQueues,
        &cli::RunQueues, "queue commands (SQS): create, list, send, receive, delete, ..."},

@@ -20,6 +20,7 @@ namespace thingtank::compute {
 using autoscaling_internal::ActivityKey;
 using autoscaling_internal::GroupKey;
 using autoscaling_internal::kFamily;
+using autoscaling_internal::Leaving;
 using autoscaling_internal::MemberKey;
 using autoscaling_internal::Page;
 using autoscaling_internal::PolicyKey;
@@ -358,7 +359,7 @@ bool AutoScaling::Suspended(const Group& group, const std::string& process) cons
 int32_t AutoScaling::Counted(const Group& group) const {
   int32_t n = 0;
   for (const auto& [id, m] : group.members) {
-    if (m.lifecycle_state() != "Terminating") ++n;
+    if (!Leaving(m.lifecycle_state())) ++n;
   }
   for (const auto& [id, a] : group.open_activities) {
     if (a.kind() == "launch" && a.instance_id().empty()) ++n;  // decided, not yet launched
@@ -682,8 +683,8 @@ absl::StatusOr<v1::DeleteAutoScalingGroupResponse> AutoScaling::DeleteAutoScalin
       }
       std::string cause = UserRequestCause(now, "to delete the group with force_delete.");
       for (auto& [id, member] : group->members) {
-        if (member.lifecycle_state() != "Terminating") {
-          BeginTermination(group, &member, cause, now, &batch);
+        if (!Leaving(member.lifecycle_state())) {
+          BeginTermination(group, &member, cause, now, &batch, /*use_hooks=*/false);
         }
       }
       PutGroup(*group, &batch);
@@ -825,7 +826,7 @@ AutoScaling::TerminateInstanceInAutoScalingGroup(
                                         request.instance_id()));
   }
   storage::MemberRecord& member = group->members.at(request.instance_id());
-  if (member.lifecycle_state() == "Terminating") {
+  if (Leaving(member.lifecycle_state())) {
     return ScalingInProgress(absl::StrCat("Instance ", request.instance_id(), " is already terminating."));
   }
   absl::Time now = clock_->Now();
@@ -968,9 +969,9 @@ std::vector<GroupCounts> AutoScaling::Counts() const {
     c.max_size = group.record.group().max_size();
     c.desired = group.record.group().desired_capacity();
     for (const auto& [id, m] : group.members) {
-      if (m.lifecycle_state() == "Pending") ++c.pending;
+      if (absl::StartsWith(m.lifecycle_state(), "Pending")) ++c.pending;
       if (m.lifecycle_state() == "InService") ++c.in_service;
-      if (m.lifecycle_state() == "Terminating") ++c.terminating;
+      if (Leaving(m.lifecycle_state())) ++c.terminating;
     }
     out.push_back(c);
   }

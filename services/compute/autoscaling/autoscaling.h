@@ -34,6 +34,25 @@ class ManagedAlarms {
   virtual std::vector<std::string> AlarmsWithAction(const std::string& arn) = 0;
 };
 
+// Where lifecycle hook notifications go (the compute service's notifier:
+// a queue or a WAMP topic).
+class LifecycleNotifier {
+ public:
+  virtual ~LifecycleNotifier() = default;
+  // Whether `arn` is a target it can deliver to; `field` names it in the error.
+  virtual absl::Status CheckTarget(const std::string& arn, const std::string& field) = 0;
+  // Delivers `json` (a JSON object) at least once, asynchronously.
+  virtual void Notify(const std::string& arn, const std::string& json) = 0;
+};
+
+// Lifecycle actions since start, for Prometheus.
+struct LifecycleCounts {
+  int64_t started = 0;
+  int64_t continued = 0;
+  int64_t abandoned = 0;
+  int64_t timed_out = 0;
+};
+
 // What an alarm tells a policy it runs (CloudWatch's action event).
 struct AlarmTrigger {
   std::string alarm_name;
@@ -133,6 +152,18 @@ class AutoScaling {
   absl::StatusOr<v1::ExecutePolicyResponse> ExecutePolicy(const v1::ExecutePolicyRequest& request);
   absl::StatusOr<v1::DescribeScalingActivitiesResponse> DescribeScalingActivities(
       const v1::DescribeScalingActivitiesRequest& request) const;
+  absl::StatusOr<v1::PutLifecycleHookResponse> PutLifecycleHook(
+      const v1::PutLifecycleHookRequest& request);
+  absl::StatusOr<v1::DescribeLifecycleHooksResponse> DescribeLifecycleHooks(
+      const v1::DescribeLifecycleHooksRequest& request) const;
+  absl::StatusOr<v1::DeleteLifecycleHookResponse> DeleteLifecycleHook(
+      const v1::DeleteLifecycleHookRequest& request);
+  absl::StatusOr<v1::CompleteLifecycleActionResponse> CompleteLifecycleAction(
+      const v1::CompleteLifecycleActionRequest& request);
+  absl::StatusOr<v1::RecordLifecycleActionHeartbeatResponse> RecordLifecycleActionHeartbeat(
+      const v1::RecordLifecycleActionHeartbeatRequest& request);
+  // Where hook notifications go; null (the default): hooks with a target are refused.
+  void SetNotifier(LifecycleNotifier* notifier);
 
   // For the alarms: whether `arn` is a policy of this service, and running it
   // as an alarm action (cooldowns honoured; AlarmNotification suspended: no-op).
@@ -150,6 +181,7 @@ class AutoScaling {
   void Poke();
   std::vector<GroupCounts> Counts() const;
   std::vector<PerInstanceTarget> PerInstanceTargets() const;
+  LifecycleCounts lifecycle_counts() const;
   int64_t activities_total() const;
 
  private:
@@ -195,8 +227,29 @@ class AutoScaling {
   // Launches the instance of an open launch activity (idempotent by its id).
   absl::Status CarryOutLaunch(Group* group, storage::ActivityRecord* activity, absl::Time now,
                               Batch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records the termination of `member` (its activity; Terminating:Wait on
+  // the group's terminate hooks when `use_hooks`, else Terminating). The
+  // reconciler terminates Terminating members once this is stored.
   void BeginTermination(Group* group, storage::MemberRecord* member, const std::string& cause,
-                        absl::Time now, Batch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                        absl::Time now, Batch* batch, bool use_hooks = true)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Lifecycle hooks (autoscaling_lifecycle.cc): `member` starts waiting on
+  // the group's hooks of `transition`; false when there are none.
+  bool BeginWait(Group* group, storage::MemberRecord* member, const std::string& transition,
+                 absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends a wait: CONTINUE or ABANDON.
+  void EndWait(Group* group, storage::MemberRecord* member, const std::string& result,
+               absl::Time now, Batch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A launched member goes in service: its activity ends, simple scaling's
+  // cooldown restarts from now.
+  void EnterService(Group* group, storage::MemberRecord* member, absl::Time now, Batch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends the waits whose time is up, with their hook's default result.
+  void ExpireWaits(Group* group, absl::Time now, Batch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<storage::MemberRecord*> FindWaiting(Group* group, const std::string& hook,
+                                                     const std::string& token,
+                                                     const std::string& instance_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishActivity(Group* group, const std::string& activity_id, const std::string& status,
                       const std::string& message, absl::Time now, Batch* batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -232,6 +285,8 @@ class AutoScaling {
       ABSL_GUARDED_BY(mu_);  // arn -> (group, policy)
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   int64_t activities_total_ ABSL_GUARDED_BY(mu_) = 0;
+  LifecycleCounts lifecycle_ ABSL_GUARDED_BY(mu_);
+  LifecycleNotifier* notifier_ ABSL_GUARDED_BY(mu_) = nullptr;
   uint64_t activity_sequence_ ABSL_GUARDED_BY(mu_) = 0;
 
   absl::Mutex poke_mu_;

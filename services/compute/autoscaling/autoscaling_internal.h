@@ -13,6 +13,20 @@ namespace thingtank::compute::autoscaling_internal {
 
 inline constexpr char kFamily[] = "autoscaling";
 
+// Lifecycle states of a group's instance.
+inline constexpr char kPending[] = "Pending";
+inline constexpr char kPendingWait[] = "Pending:Wait";
+inline constexpr char kInService[] = "InService";
+inline constexpr char kTerminatingWait[] = "Terminating:Wait";
+inline constexpr char kTerminating[] = "Terminating";
+inline constexpr char kLaunching[] = "autoscaling:EC2_INSTANCE_LAUNCHING";
+inline constexpr char kTerminatingTransition[] = "autoscaling:EC2_INSTANCE_TERMINATING";
+
+// Leaving the group: Terminating:Wait or Terminating (not counted in its capacity).
+inline bool Leaving(const std::string& lifecycle_state) {
+  return lifecycle_state.rfind(kTerminating, 0) == 0;
+}
+
 // INVALID_ARGUMENT, ErrorInfo reason ValidationError, BadRequest `field`.
 absl::Status ValidationError(const std::string& field, const std::string& message);
 

@@ -14,13 +14,15 @@
 namespace thingtank::compute {
 
 using autoscaling_internal::GroupKey;
+using autoscaling_internal::kInService;
+using autoscaling_internal::kLaunching;
+using autoscaling_internal::kPending;
+using autoscaling_internal::kTerminating;
+using autoscaling_internal::Leaving;
 using autoscaling_internal::MemberKey;
 
 namespace {
 
-constexpr char kPending[] = "Pending";
-constexpr char kInService[] = "InService";
-constexpr char kTerminating[] = "Terminating";
 
 bool Gone(const std::optional<v1::Instance>& instance) {
   return !instance || instance->state().name() == v1::INSTANCE_STATE_NAME_TERMINATED;
@@ -65,6 +67,7 @@ void AutoScaling::Reconcile() {
 void AutoScaling::ReconcileGroup(Group* group, absl::Time now) {
   rocksdb::WriteBatch batch;
   RefreshMembers(group, now, &batch);
+  ExpireWaits(group, now, &batch);
   ResumeOpenLaunches(group, now, &batch);
   if (!Suspended(*group, "HealthCheck") && !Suspended(*group, "ReplaceUnhealthy")) {
     ReplaceUnhealthy(group, now, &batch);
@@ -99,7 +102,7 @@ void AutoScaling::RefreshMembers(Group* group, absl::Time now, rocksdb::WriteBat
   for (auto& [id, member] : group->members) {
     std::optional<v1::Instance> instance = instances_->Find(id);
     storage::MemberRecord updated = member;
-    if (member.lifecycle_state() == kTerminating) {
+    if (Leaving(member.lifecycle_state())) {
       if (Gone(instance)) {
         FinishActivity(group, member.activity_id(), "Successful", "", now, batch);
         batch->Delete(cf_, MemberKey(name, id));
@@ -108,15 +111,9 @@ void AutoScaling::RefreshMembers(Group* group, absl::Time now, rocksdb::WriteBat
       continue;
     }
     const auto state = instance ? instance->state().name() : v1::INSTANCE_STATE_NAME_TERMINATED;
-    if (state == v1::INSTANCE_STATE_NAME_RUNNING && member.lifecycle_state() == kPending) {
-      updated.set_lifecycle_state(kInService);
-      FinishActivity(group, member.activity_id(), "Successful", "", now, batch);
-      // Simple scaling's cooldown runs from the end of the activities it caused.
-      if (group->record.cooldown_after_activity() > 0) {
-        int64_t end = absl::ToUnixMicros(now + absl::Seconds(group->record.cooldown_after_activity()));
-        group->record.set_cooldown_end_micros(std::max(group->record.cooldown_end_micros(), end));
-        PutGroup(*group, batch);
-      }
+    if (state == v1::INSTANCE_STATE_NAME_RUNNING && member.lifecycle_state() == kPending &&
+        !BeginWait(group, &updated, kLaunching, now)) {
+      EnterService(group, &updated, now, batch);
     }
     if (updated.health_status() == "Healthy") {
       if (state != v1::INSTANCE_STATE_NAME_PENDING && state != v1::INSTANCE_STATE_NAME_RUNNING) {
@@ -154,7 +151,7 @@ void AutoScaling::ResumeOpenLaunches(Group* group, absl::Time now, rocksdb::Writ
 
 void AutoScaling::ReplaceUnhealthy(Group* group, absl::Time now, rocksdb::WriteBatch* batch) {
   for (auto& [id, member] : group->members) {
-    if (member.lifecycle_state() == kTerminating || member.health_status() != "Unhealthy") continue;
+    if (Leaving(member.lifecycle_state()) || member.health_status() != "Unhealthy") continue;
     BeginTermination(group, &member, member.unhealthy_cause(), now, batch);
   }
 }
@@ -166,7 +163,7 @@ void AutoScaling::ScaleOut(Group* group, int32_t count, absl::Time now) {
     std::map<std::string, int> per_zone;
     for (const auto& zone : g.availability_zones()) per_zone[zone] = 0;
     for (const auto& [id, m] : group->members) {
-      if (m.lifecycle_state() != kTerminating) per_zone[m.availability_zone()] += 1;
+      if (!Leaving(m.lifecycle_state())) per_zone[m.availability_zone()] += 1;
     }
     for (const auto& [id, a] : group->open_activities) {
       if (a.kind() == "launch") per_zone[a.availability_zone()] += 1;
@@ -289,7 +286,7 @@ void AutoScaling::ScaleIn(Group* group, int32_t count, absl::Time now, rocksdb::
   for (int32_t i = 0; i < count; ++i) {
     std::vector<TerminationCandidate> candidates;
     for (const auto& [id, m] : group->members) {
-      if (m.lifecycle_state() == kTerminating || m.protected_from_scale_in()) continue;
+      if (Leaving(m.lifecycle_state()) || m.protected_from_scale_in()) continue;
       candidates.push_back({id, m.availability_zone(), m.launch_configuration_name(),
                             absl::FromUnixMicros(m.launched_micros())});
     }
@@ -307,15 +304,18 @@ void AutoScaling::ScaleIn(Group* group, int32_t count, absl::Time now, rocksdb::
 
 void AutoScaling::BeginTermination(Group* group, storage::MemberRecord* member,
                                    const std::string& cause, absl::Time now,
-                                   rocksdb::WriteBatch* batch) {
+                                   rocksdb::WriteBatch* batch, bool use_hooks) {
   storage::ActivityRecord activity = NewActivity(
       *group, "terminate", absl::StrCat("Terminating EC2 instance: ", member->instance_id()), cause,
       now);
   activity.set_instance_id(member->instance_id());
   activity.set_availability_zone(member->availability_zone());
   PutActivity(activity, batch);
-  member->set_lifecycle_state(kTerminating);
   member->set_activity_id(activity.activity().activity_id());
+  if (!use_hooks || member->abandoned() ||
+      !BeginWait(group, member, autoscaling_internal::kTerminatingTransition, now)) {
+    member->set_lifecycle_state(kTerminating);
+  }
   PutMember(*group, *member, batch);
   group->open_activities[activity.activity().activity_id()] = std::move(activity);
 }

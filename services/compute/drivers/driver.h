@@ -21,6 +21,11 @@ namespace thingtank::compute {
 class InstanceDriver {
  public:
   virtual ~InstanceDriver() = default;
+  // Whether it can run `image_id` (RunInstances checks; the process driver
+  // knows only the images of the operator's file).
+  virtual bool HasImage(const std::string& image_id) const { return true; }
+  // The launch's user data, given before every Start of the instance.
+  virtual void SetUserData(const std::string& instance_id, std::string data) {}
   virtual absl::Status Start(const v1::Instance& instance) = 0;
   // `force`: no grace period (the process driver sends SIGKILL at once).
   virtual void Stop(const std::string& instance_id, bool force) = 0;

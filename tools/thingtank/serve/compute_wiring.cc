@@ -8,9 +8,11 @@
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
 #include "services/compute/compute_service.h"
+#include "services/compute/drivers/process_driver.h"
 #include "services/compute/drivers/simulated_driver.h"
 #include "services/compute/grpc_service.h"
 #include "services/compute/metrics.h"
+#include "tools/thingtank/serve/peer_channel.h"
 #include "tools/thingtank/serve/running_service.h"
 
 namespace thingtank::serve {
@@ -70,11 +72,21 @@ class RunningCompute final : public RunningService {
             compute::v1::AutoScalingService::service_full_name()};
   }
 
+  // Alarm and lifecycle notifications reach the queues and WAMP services
+  // through the gateway (in-process here, or --gateway-address).
+  void OnServing(grpc::Server* server) override {
+    domain->notifier()->SetChannel(PeerChannel(server, peer), registry);
+  }
+  void Drain() override { domain->notifier()->Shutdown(); }
+
+  PeerAddress peer;
+  prometheus::Registry* registry = nullptr;
   // Members in construction order; destroyed in reverse: the gRPC faces, the
   // runners, the domain (cancels its timers), the executor, the DB.
   std::unique_ptr<Db> db;
   std::unique_ptr<ThreadPool> executor;
   compute::SimulatedDriver simulated;
+  std::unique_ptr<compute::ProcessDriver> process;  // with --compute-images only
   std::unique_ptr<compute::ComputeService> domain;
   std::shared_ptr<compute::ComputeMetrics> metrics;
   std::unique_ptr<UnaryRunner> ec2_runner, cloudwatch_runner, autoscaling_runner;
@@ -88,6 +100,8 @@ class RunningCompute final : public RunningService {
 absl::StatusOr<std::unique_ptr<RunningService>> StartCompute(const ServeContext& context) {
   TT_ASSIGN_OR_RETURN(compute::ComputeOptions options, ParseComputeOptions(*context.config));
   auto running = std::make_unique<RunningCompute>();
+  TT_ASSIGN_OR_RETURN(running->peer, ParsePeerAddress(*context.config, /*required=*/false, "compute"));
+  running->registry = context.metrics->registry();
   Db::Options db_options;
   db_options.path = (std::filesystem::path(context.config->data_dir) / "compute").string();
   db_options.column_families = compute::ComputeService::ColumnFamilies();
@@ -95,7 +109,20 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartCompute(const ServeContext&
   TT_ASSIGN_OR_RETURN(running->db, Db::Open(db_options));
   running->executor = std::make_unique<ThreadPool>("compute-exec", context.config->executor_threads,
                                                    kMaxQueuedCalls);
-  compute::InstanceDrivers drivers{&running->simulated, nullptr};
+  // The process driver runs what the operator's images file says, never a
+  // caller's command; without the file it is off.
+  const std::string images_file = context.config->ServiceFlag("compute-images");
+  if (!images_file.empty()) {
+    auto images = compute::ParseImagesFile(images_file);
+    if (!images.ok()) {
+      return absl::Status(images.status().code(),
+                          absl::StrCat("--compute-images: ", images.status().message()));
+    }
+    running->process = std::make_unique<compute::ProcessDriver>(
+        *std::move(images),
+        (std::filesystem::path(context.config->data_dir) / "compute-instances").string());
+  }
+  compute::InstanceDrivers drivers{&running->simulated, running->process.get()};
   TT_ASSIGN_OR_RETURN(running->domain,
                       compute::ComputeService::Open(running->db.get(), context.clock,
                                                     running->executor.get(), drivers, options));
