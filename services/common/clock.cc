@@ -27,8 +27,10 @@ Clock::Callback TimerSet::PopEarliest() {
   return fn;
 }
 
-RealClock::RealClock(double time_scale)
-    : time_scale_(time_scale), real_start_(absl::Now()) {
+RealClock::RealClock(double time_scale, absl::Time start)
+    : time_scale_(time_scale),
+      real_start_(absl::Now()),
+      start_(start == absl::InfinitePast() ? real_start_ : start) {
   thread_ = std::thread([this] { TimerLoop(); });
 }
 
@@ -43,13 +45,13 @@ RealClock::~RealClock() {
 
 absl::Time RealClock::Now() const {
   const absl::Time real = absl::Now();
-  if (time_scale_ == 1.0) return real;
-  return real_start_ + (real - real_start_) * time_scale_;
+  if (time_scale_ == 1.0 && start_ == real_start_) return real;
+  return start_ + (real - real_start_) * time_scale_;
 }
 
 absl::Time RealClock::RealDeadline(absl::Time when) const {
-  if (time_scale_ == 1.0) return when;
-  return real_start_ + (when - real_start_) / time_scale_;
+  if (time_scale_ == 1.0 && start_ == real_start_) return when;
+  return real_start_ + (when - start_) / time_scale_;
 }
 
 Clock::TimerId RealClock::RunAt(absl::Time when, Callback fn) {

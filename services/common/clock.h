@@ -56,10 +56,12 @@ class TimerSet {
 };
 
 // Wall-clock time, optionally running `time_scale` times faster than real time
-// from the moment of construction. Owns one timer thread; thread-safe.
+// from the moment of construction, when it reads `start` (default: the wall
+// clock then; a restarted server passes where its clock had got to, so that
+// a scaled clock never goes back). Owns one timer thread; thread-safe.
 class RealClock final : public Clock {
  public:
-  explicit RealClock(double time_scale = 1.0);
+  explicit RealClock(double time_scale = 1.0, absl::Time start = absl::InfinitePast());
   ~RealClock() override;
   RealClock(const RealClock&) = delete;
   RealClock& operator=(const RealClock&) = delete;
@@ -76,6 +78,7 @@ class RealClock final : public Clock {
 
   const double time_scale_;
   const absl::Time real_start_;
+  const absl::Time start_;  // what Now() read at real_start_
   absl::Mutex mu_;
   absl::CondVar cv_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -156,13 +156,19 @@ void ComputeService::PublishMinute(absl::Time boundary) {
   for (const PerInstanceTarget& t : autoscaling_->PerInstanceTargets()) {
     MetricKey key = MetricKey::From(t.metric.namespace_(), t.metric.metric_name(),
                                     t.metric.dimensions());
+    // The newest of the last two minutes: the other service publishes its
+    // minute at this same boundary, maybe after this runs.
     auto values = metrics_->PeriodValues(key, Stat::Of(t.metric.statistic()), std::nullopt,
-                                         absl::Minutes(1), boundary, 1);
-    if (values.empty() || !values[0]) continue;
+                                         absl::Minutes(1), boundary, 2);
+    std::optional<double> value;
+    for (const auto& v : values) {
+      if (v) value = v;
+    }
+    if (!value) continue;
     v1::PutMetricDataRequest* r = request_for("ThingTank/AutoScaling");
     AddDatum(r, absl::StrCat(t.metric.metric_name(), "PerInstance"),
              {{"AutoScalingGroupName", t.group}, {"PolicyName", t.policy}},
-             *values[0] / std::max(1, t.in_service), "None", minute_start);
+             *value / std::max(1, t.in_service), "None", minute_start);
   }
   int64_t published = 0;
   for (const auto& r : requests) {

@@ -25,6 +25,7 @@
 #include "services/common/log.h"
 #include "services/common/process_metrics.h"
 #include "tools/thingtank/serve/bootstrap.h"
+#include "tools/thingtank/serve/clock_anchor.h"
 #include "tools/thingtank/serve/running_service.h"
 
 #ifndef THINGTANK_VERSION
@@ -144,7 +145,11 @@ int RunServe(const std::vector<std::string>& args, const ServiceModules& modules
   // debug feature costing ~2% of a busy server's CPU). Tests keep it on.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
-  RealClock clock(config.time_scale);
+  // A time-scaled clock goes on from where it was before a restart.
+  const absl::Time wall_now = absl::Now();
+  absl::StatusOr<absl::Time> clock_start = ClockStart(config.data_dir, config.time_scale, wall_now);
+  if (!clock_start.ok()) return Fail(clock_start.status());
+  RealClock clock(config.time_scale, *clock_start);
   MetricsHub metrics;
   RpcMetrics rpc_metrics(metrics.registry());
   std::unique_ptr<gateway::ApiKeyGate> gate;
