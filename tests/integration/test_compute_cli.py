@@ -68,19 +68,20 @@ class ComputeCliTest(unittest.TestCase):
 
     # -- running the CLI -----------------------------------------------------
 
-    def cli(self, *args, timeout=CLI_DEADLINE_S):
-        """Runs `thingtank compute ARGS`; returns the CompletedProcess."""
+    def cli(self, *args, timeout=CLI_DEADLINE_S, service="compute"):
+        """Runs `thingtank SERVICE ARGS` (compute unless told); returns the CompletedProcess."""
         env = dict(os.environ)
         env.pop("THINGTANK_API_KEY_ID", None)
         env.pop("THINGTANK_API_KEY_SECRET", None)
         env["THINGTANK_ENDPOINT"] = self.endpoint
-        return subprocess.run([tt.BIN, "compute", *args], capture_output=True, text=True,
+        return subprocess.run([tt.BIN, service, *args], capture_output=True, text=True,
                               env=env, timeout=timeout)
 
-    def ok(self, *args, **kwargs):
-        result = self.cli(*args, **kwargs)
-        self.assertEqual(result.returncode, 0, "compute %s failed (%d):\n%s%s"
-                         % (" ".join(args), result.returncode, result.stdout, result.stderr))
+    def ok(self, *args, service="compute", **kwargs):
+        result = self.cli(*args, service=service, **kwargs)
+        self.assertEqual(result.returncode, 0, "%s %s failed (%d):\n%s%s"
+                         % (service, " ".join(args), result.returncode, result.stdout,
+                            result.stderr))
         return result.stdout
 
     def json_ok(self, *args, **kwargs):
@@ -283,6 +284,90 @@ class ComputeCliTest(unittest.TestCase):
         self.assertIn(member["instance_id"], activities)
 
         self.ok("delete-group", "cli-group", "--force")
+
+    def test_lifecycle_hook_holds_a_launch_until_completed(self):
+        self.ok("create-launch-configuration", "--name", "cli-hook-lc", "--image-id", IMAGE,
+                "--instance-type", TYPE)
+        zone = self.json_ok("zones")["availability_zones"][0]["zone_name"]
+        self.ok("create-group", "--name", "cli-hook-group", "--launch-configuration",
+                "cli-hook-lc", "--min", "0", "--max", "1", "--desired", "0", "--zone", zone)
+        self.addCleanup(self.cli, "delete-group", "cli-hook-group", "--force")
+        self.ok("create", "hooks", service="queues")
+        queue_arn = "arn:aws:sqs:us-east-1:000000000000:hooks"
+        # 7200 s on the server's clock is two minutes here: no timeout while the test runs.
+        self.ok("put-lifecycle-hook", "--group", "cli-hook-group", "--name", "cli-launch",
+                "--transition", "launching", "--heartbeat-timeout", "7200",
+                "--notification-target", queue_arn, "--notification-metadata", "cli test")
+        hooks = self.json_ok("describe-lifecycle-hooks", "--group",
+                             "cli-hook-group")["lifecycle_hooks"]
+        self.assertEqual([(h["lifecycle_hook_name"], h["lifecycle_transition"],
+                           h["heartbeat_timeout"], h["default_result"],
+                           h["notification_target_arn"]) for h in hooks],
+                         [("cli-launch", "autoscaling:EC2_INSTANCE_LAUNCHING", 7200, "ABANDON",
+                           queue_arn)])
+        self.assertEqual(self.ok("describe-lifecycle-hooks", "--group", "cli-hook-group",
+                                 "cli-launch").split(),
+                         ["cli-launch", "autoscaling:EC2_INSTANCE_LAUNCHING", "heartbeat",
+                          "7200s", "ABANDON", queue_arn])
+
+        self.ok("set-desired-capacity", "cli-hook-group", "1")
+
+        def member_in(state):
+            def check():
+                groups = self.json_ok("describe-groups", "cli-hook-group")["auto_scaling_groups"]
+                self.assertEqual(len(groups), 1, groups)
+                members = groups[0].get("instances", [])
+                return members[0] if len(members) == 1 and \
+                    members[0]["lifecycle_state"] == state else None
+            return tt.wait_until(check, WATCH_DEADLINE_S, "cli-hook-group's instance to be "
+                                 + state, interval=0.2)
+
+        waiting = member_in("Pending:Wait")
+        instance_id = waiting["instance_id"]
+        # The human form shows the lifecycle state as the server names it.
+        lines = self.ok("describe-groups", "cli-hook-group").splitlines()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertEqual(lines[1].split()[:3], [instance_id, waiting["availability_zone"],
+                                                "Pending:Wait"])
+
+        # The queue gets the test notification of put-lifecycle-hook, then the wait's.
+        def lifecycle_notice():
+            received = json.loads(self.ok("receive", "hooks", "--max", "10", "--wait", "20",
+                                          "--json", service="queues",
+                                          timeout=CLI_DEADLINE_S + 20))
+            for message in received.get("messages", []):
+                body = json.loads(message["body"])
+                if body.get("Event") == "autoscaling:TEST_NOTIFICATION":
+                    continue
+                return body
+            return None
+
+        notice = tt.wait_until(lifecycle_notice, WATCH_DEADLINE_S,
+                               "the lifecycle notification in queue hooks", interval=0.2)
+        self.assertEqual(notice["LifecycleTransition"], "autoscaling:EC2_INSTANCE_LAUNCHING",
+                         notice)
+        self.assertTrue(notice["LifecycleActionToken"], notice)
+        self.assertEqual(notice["EC2InstanceId"], instance_id, notice)
+        self.assertEqual(notice["LifecycleHookName"], "cli-launch", notice)
+        self.assertEqual(notice["AutoScalingGroupName"], "cli-hook-group", notice)
+        self.assertEqual(notice["NotificationMetadata"], "cli test", notice)
+
+        # Still waiting: only the completion lets it into service. A heartbeat by instance id.
+        self.assertEqual(self.ok("record-lifecycle-action-heartbeat", "--group",
+                                 "cli-hook-group", "--hook", "cli-launch", "--instance-id",
+                                 instance_id),
+                         "recorded a heartbeat of the lifecycle action of %s on hook "
+                         "cli-launch\n" % instance_id)
+        self.assertEqual(member_in("Pending:Wait")["instance_id"], instance_id)
+        done = self.ok("complete-lifecycle-action", "--group", "cli-hook-group", "--hook",
+                       "cli-launch", "--token", notice["LifecycleActionToken"],
+                       "--result", "CONTINUE")
+        self.assertIn("CONTINUE", done)
+        self.assertEqual(member_in("InService")["instance_id"], instance_id)
+
+        self.ok("delete-lifecycle-hook", "--group", "cli-hook-group", "cli-launch")
+        self.assertEqual(self.ok("describe-lifecycle-hooks", "--group", "cli-hook-group"),
+                         "no lifecycle hooks\n")
 
 
 if __name__ == "__main__":

@@ -328,6 +328,27 @@ bool ParseStepAdjustment(absl::string_view text, v1::StepAdjustment* out, std::s
   return true;
 }
 
+std::optional<std::string> ParseLifecycleTransition(absl::string_view text) {
+  static const struct {
+    const char* alias;
+    const char* name;
+  } kTransitions[] = {
+      {"launching", "autoscaling:EC2_INSTANCE_LAUNCHING"},
+      {"terminating", "autoscaling:EC2_INSTANCE_TERMINATING"},
+  };
+  for (const auto& t : kTransitions) {
+    if (absl::EqualsIgnoreCase(text, t.alias) || absl::EqualsIgnoreCase(text, t.name)) {
+      return std::string(t.name);
+    }
+  }
+  return std::nullopt;
+}
+
+const std::vector<std::string>& LifecycleResults() {
+  static const auto* kResults = new std::vector<std::string>{"CONTINUE", "ABANDON"};
+  return *kResults;
+}
+
 std::vector<std::string> SplitList(const std::vector<std::string>& values) {
   std::vector<std::string> out;
   for (const std::string& value : values) {

@@ -150,6 +150,20 @@ bool ParseStatisticSet(absl::string_view text, v1::StatisticSet* out, std::strin
 // "-20:0:-1".
 bool ParseStepAdjustment(absl::string_view text, v1::StepAdjustment* out, std::string* error);
 
+// A lifecycle hook's transition: the AWS name
+// (autoscaling:EC2_INSTANCE_LAUNCHING, autoscaling:EC2_INSTANCE_TERMINATING)
+// or its short form (launching, terminating), either ignoring case; nullopt
+// when it is neither.
+std::optional<std::string> ParseLifecycleTransition(absl::string_view text);
+// The forms ParseLifecycleTransition accepts, for help texts and errors.
+inline constexpr char kLifecycleTransitionForms[] =
+    "launching, terminating, autoscaling:EC2_INSTANCE_LAUNCHING or "
+    "autoscaling:EC2_INSTANCE_TERMINATING";
+
+// What ends a lifecycle action or its timeout: CONTINUE or ABANDON (AWS's
+// spelling only).
+const std::vector<std::string>& LifecycleResults();
+
 // Every value of a repeated flag, each also split at commas, empty parts
 // dropped: {"Average,Maximum", "Sum"} -> {"Average", "Maximum", "Sum"}.
 std::vector<std::string> SplitList(const std::vector<std::string>& values);

@@ -2,6 +2,7 @@
 
 #include <ostream>
 
+#include "absl/strings/str_join.h"
 #include "tools/thingtank/cli/cli_command.h"
 #include "tools/thingtank/cli/compute_commands.h"
 
@@ -188,11 +189,12 @@ std::vector<FlagSpec> GroupFlags(bool create) {
 
 std::vector<Command> AutoScalingCommands() {
   const FlagSpec group = {"group", "NAME", "the group"};
+  const FlagSpec required_group = {"group", "NAME", "the group (required)"};
   Command policy{
       "put-scaling-policy",
       {},
       "create or replace a scaling policy; prints its ARN (what alarms point to)",
-      {{"group", "NAME", "the group (required)"},
+      {required_group,
        {"name", "NAME", "the policy (required)"},
        {"policy-type", "TYPE",
         AcceptedNames(compute::PolicyTypeNames()) + " (default: from the flags given)"},
@@ -214,6 +216,25 @@ std::vector<Command> AutoScalingCommands() {
        {"disable-scale-in", "", "target tracking: never scale in"},
        {"enabled", "", "the policy runs (default true; =false to turn off)"}},
       WithStub(&compute::PutScalingPolicy)};
+  const std::string results = absl::StrJoin(compute::LifecycleResults(), " or ");
+  const std::vector<FlagSpec> action = {
+      required_group,
+      {"hook", "NAME", "the lifecycle hook (required)"},
+      {"token", "TOKEN", "the LifecycleActionToken of the notification"},
+      {"instance-id", "ID", "the waiting instance (instead of --token)"}};
+  Command complete{"complete-lifecycle-action",
+                   {},
+                   "end an instance's wait on a lifecycle hook (Pending:Wait, Terminating:Wait)",
+                   Join(action, {{"result", "RESULT", results + " (required)"}}),
+                   WithStub(&compute::CompleteLifecycleAction)};
+  complete.synopsis = "--group G --hook H (--token T | --instance-id I) --result " +
+                      absl::StrJoin(compute::LifecycleResults(), "|");
+  Command heartbeat{"record-lifecycle-action-heartbeat",
+                    {},
+                    "restart the heartbeat timeout of an instance's wait on a lifecycle hook",
+                    action,
+                    WithStub(&compute::RecordLifecycleActionHeartbeat)};
+  heartbeat.synopsis = "--group G --hook H (--token T | --instance-id I)";
   policy.synopsis =
       "--group G --name P (--adjustment-type T --scaling-adjustment N | "
       "--policy-type StepScaling --adjustment-type T --step L:U:N... | "
@@ -246,7 +267,7 @@ std::vector<Command> AutoScalingCommands() {
        WithStub(&compute::SetInstanceHealth)},
       OneOrMore("set-instance-protection", "instance-id",
                 "protect instances of a group from scale-in, or lift that",
-                {{"group", "NAME", "the group (required)"},
+                {required_group,
                  {"protect", "", "protect them"},
                  {"unprotect", "", "lift the protection"}},
                 WithStub(&compute::SetInstanceProtection)),
@@ -273,6 +294,27 @@ std::vector<Command> AutoScalingCommands() {
                 "scaling activities, newest first: status, start and end, description, cause",
                 Join({{"group", "NAME", "only this group's"}}, compute::PagingFlags("activities")),
                 WithStub(&compute::Activities)),
+      {"put-lifecycle-hook", {},
+       "create or replace a lifecycle hook: instances wait in Pending:Wait or Terminating:Wait",
+       {required_group,
+        {"name", "NAME", "the hook (required)"},
+        {"transition", "T", std::string(compute::kLifecycleTransitionForms) + " (required)"},
+        {"heartbeat-timeout", "SECONDS",
+         "how long a wait lasts without a heartbeat: 30 to 7200 (default 3600)"},
+        {"default-result", "RESULT", results + ": what a timeout does (default ABANDON)"},
+        {"notification-target", "ARN",
+         "where each wait is notified: a queue (arn:aws:sqs:us-east-1:000000000000:QUEUE) or a "
+         "WAMP topic (arn:thingtank:wamp:REALM:TOPIC, REALM may be empty)"},
+        {"notification-metadata", "TEXT", "passed in each notification (up to 1023 characters)"}},
+       WithStub(&compute::PutLifecycleHook)},
+      AnyNumber("describe-lifecycle-hooks", "name",
+                "a group's lifecycle hooks: transition, heartbeat timeout, default result, target",
+                {required_group}, WithStub(&compute::DescribeLifecycleHooks)),
+      {"delete-lifecycle-hook", {"name"},
+       "delete a lifecycle hook (instances waiting on it go on with its default result)",
+       {required_group}, WithStub(&compute::DeleteLifecycleHook)},
+      complete,
+      heartbeat,
   };
 }
 
@@ -287,7 +329,7 @@ const Service& Compute() {
         "Client commands of the compute service: instances (Amazon EC2) from run to zones,\n"
         "metrics and alarms (Amazon CloudWatch) from put-metric to disable-alarm-actions, and\n"
         "auto scaling (Amazon EC2 Auto Scaling) from create-launch-configuration on.",
-        {"id", "ID", "the first argument (instance id, or alarm, group or policy name)"},
+        {"id", "ID", "the first argument (instance id, or alarm, group, policy or hook name)"},
         "Load SPEC: constant:PERCENT, step:BEFORE,AFTER,TIME (BEFORE until TIME, then AFTER) or\n"
         "  sine:MEAN,AMPLITUDE,PERIOD; percentages 0 to 100, PERIOD a duration (600s, 10m, "
         "1h30m).\n"

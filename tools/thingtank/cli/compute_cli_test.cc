@@ -338,6 +338,22 @@ TEST(Compound, StatisticSetsKeyValuesAndLists) {
   EXPECT_FALSE(ParseDouble("70%", &d));
 }
 
+TEST(Compound, LifecycleTransitionsByAliasOrAwsName) {
+  const std::string launching = "autoscaling:EC2_INSTANCE_LAUNCHING";
+  const std::string terminating = "autoscaling:EC2_INSTANCE_TERMINATING";
+  EXPECT_EQ(ParseLifecycleTransition("launching"), launching);
+  EXPECT_EQ(ParseLifecycleTransition("Launching"), launching);
+  EXPECT_EQ(ParseLifecycleTransition("autoscaling:EC2_INSTANCE_LAUNCHING"), launching);
+  EXPECT_EQ(ParseLifecycleTransition("terminating"), terminating);
+  EXPECT_EQ(ParseLifecycleTransition("autoscaling:EC2_INSTANCE_TERMINATING"), terminating);
+  EXPECT_EQ(ParseLifecycleTransition("autoscaling:ec2_instance_terminating"), terminating);
+  for (const char* bad : {"", "launch", "terminate", "EC2_INSTANCE_LAUNCHING",
+                          "autoscaling:TEST_NOTIFICATION", "launching "}) {
+    EXPECT_EQ(ParseLifecycleTransition(bad), std::nullopt) << bad;
+  }
+  EXPECT_EQ(LifecycleResults(), (std::vector<std::string>{"CONTINUE", "ABANDON"}));
+}
+
 // ---------------------------------------------------------------------------
 // The command table, without a server: help and usage errors.
 
@@ -420,7 +436,12 @@ TEST(Commands, HelpListsEveryCommandAndEachHasItsOwnHelp) {
                                "describe-policies",
                                "delete-policy",
                                "execute-policy",
-                               "activities"}) {
+                               "activities",
+                               "put-lifecycle-hook",
+                               "describe-lifecycle-hooks",
+                               "delete-lifecycle-hook",
+                               "complete-lifecycle-action",
+                               "record-lifecycle-action-heartbeat"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
   }
   for (const std::string& name : names) {
@@ -488,6 +509,84 @@ TEST(Commands, BadValuesAreUsageErrorsBeforeAnyCall) {
     const Result r = RunCli(args);
     EXPECT_EQ(r.code, 2) << args[0] << " " << (args.size() > 1 ? args.back() : "") << ": " << r.err;
     EXPECT_NE(r.err.find("error: "), std::string::npos) << r.err;
+  }
+}
+
+TEST(Commands, LifecycleUsageErrorsNameTheFlag) {
+  const std::vector<std::string> hook = {"put-lifecycle-hook", "--group", "g", "--name", "h"};
+  const std::vector<std::string> action = {"complete-lifecycle-action", "--group", "g", "--hook",
+                                           "h"};
+  const std::vector<std::string> beat = {"record-lifecycle-action-heartbeat", "--group", "g",
+                                         "--hook", "h"};
+  auto with = [](std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  const struct {
+    std::vector<std::string> args;
+    const char* says;
+  } kCases[] = {
+      {hook, "missing --transition"},
+      {{"put-lifecycle-hook", "--name", "h", "--transition", "launching"}, "missing --group"},
+      {{"put-lifecycle-hook", "--group", "g", "--transition", "launching"}, "missing --name"},
+      {with(hook, {"--transition", "launch"}),
+       "--transition: \"launch\" is not launching, terminating, "
+       "autoscaling:EC2_INSTANCE_LAUNCHING or autoscaling:EC2_INSTANCE_TERMINATING"},
+      {with(hook, {"--transition", "launching", "--default-result", "continue"}),
+       "--default-result: \"continue\" is not CONTINUE or ABANDON"},
+      {with(hook, {"--transition", "launching", "--default-result", "RETRY"}),
+       "--default-result: \"RETRY\" is not CONTINUE or ABANDON"},
+      {with(hook, {"--transition", "terminating", "--heartbeat-timeout", "soon"}),
+       "--heartbeat-timeout: \"soon\" is not a whole number of seconds"},
+      {{"describe-lifecycle-hooks", "h"}, "missing --group"},
+      {{"delete-lifecycle-hook", "h"}, "missing --group"},
+      {with(action, {"--token", "t"}), "missing --result"},
+      {with(action, {"--token", "t", "--result", "DONE"}),
+       "--result: \"DONE\" is not CONTINUE or ABANDON"},
+      {with(action, {"--result", "CONTINUE"}), "give --token or --instance-id (one of them)"},
+      {with(action, {"--token", "t", "--instance-id", "i-1", "--result", "CONTINUE"}),
+       "give --token or --instance-id (one of them)"},
+      {{"complete-lifecycle-action", "--group", "g", "--token", "t", "--result", "CONTINUE"},
+       "missing --hook"},
+      {beat, "give --token or --instance-id (one of them)"},
+      {{"record-lifecycle-action-heartbeat", "--hook", "h", "--instance-id", "i-1"},
+       "missing --group"},
+  };
+  for (const auto& c : kCases) {
+    const Result r = RunCli(c.args);
+    EXPECT_EQ(r.code, 2) << c.args[0] << " " << c.args.back() << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string("error: ") + c.says), std::string::npos)
+        << c.args[0] << " " << c.args.back() << ": " << r.err;
+  }
+}
+
+TEST(Commands, LifecycleArgumentsAcceptedGetAsFarAsTheCall) {
+  // Nothing listens on the endpoint: an accepted command line fails (1) at the call.
+  const std::vector<std::vector<std::string>> kCases = {
+      {"put-lifecycle-hook", "--group", "g", "--name", "h", "--transition", "launching"},
+      {"put-lifecycle-hook", "--group", "g", "--name", "h", "--transition", "terminating",
+       "--heartbeat-timeout", "5m", "--default-result", "CONTINUE"},
+      {"put-lifecycle-hook", "--group", "g", "--name", "h", "--transition",
+       "autoscaling:EC2_INSTANCE_LAUNCHING", "--default-result", "ABANDON", "--notification-target",
+       "arn:aws:sqs:us-east-1:000000000000:hooks", "--notification-metadata", "hello"},
+      {"put-lifecycle-hook", "--group", "g", "--name", "h", "--transition",
+       "autoscaling:EC2_INSTANCE_TERMINATING", "--notification-target",
+       "arn:thingtank:wamp::hooks"},
+      {"describe-lifecycle-hooks", "--group", "g"},
+      {"describe-lifecycle-hooks", "--group", "g", "h1", "h2"},
+      {"delete-lifecycle-hook", "--group", "g", "h"},
+      {"complete-lifecycle-action", "--group", "g", "--hook", "h", "--token", "t", "--result",
+       "CONTINUE"},
+      {"complete-lifecycle-action", "--group", "g", "--hook", "h", "--instance-id", "i-1",
+       "--result", "ABANDON"},
+      {"record-lifecycle-action-heartbeat", "--group", "g", "--hook", "h", "--token", "t"},
+      {"record-lifecycle-action-heartbeat", "--group", "g", "--hook", "h", "--instance-id", "i-1"},
+  };
+  for (std::vector<std::string> args : kCases) {
+    args.insert(args.end(), {"--timeout", "2s"});
+    const Result r = RunCli(args);
+    EXPECT_EQ(r.code, 1) << args[0] << " " << args[args.size() - 3] << ": " << r.err;
+    EXPECT_NE(r.err.find("cannot reach ThingTank"), std::string::npos) << r.err;
   }
 }
 

@@ -153,5 +153,10 @@ int DescribePolicies(const AutoScalingContext& c);
 int DeletePolicy(const AutoScalingContext& c);
 int ExecutePolicy(const AutoScalingContext& c);
 int Activities(const AutoScalingContext& c);
+int PutLifecycleHook(const AutoScalingContext& c);
+int DescribeLifecycleHooks(const AutoScalingContext& c);
+int DeleteLifecycleHook(const AutoScalingContext& c);
+int CompleteLifecycleAction(const AutoScalingContext& c);
+int RecordLifecycleActionHeartbeat(const AutoScalingContext& c);
 
 }  // namespace thingtank::cli::compute

@@ -1,5 +1,6 @@
 // `thingtank compute` Auto Scaling commands (AutoScalingService, Amazon EC2
-// Auto Scaling): launch configurations, groups, policies, activities.
+// Auto Scaling): launch configurations, groups, policies, activities,
+// lifecycle hooks and their actions.
 
 #include <algorithm>
 #include <iterator>
@@ -106,6 +107,31 @@ bool ReadTargetTracking(const AutoScalingContext& c, v1::TargetTrackingConfigura
   }
   m->set_statistic(statistic);
   return true;
+}
+
+// --group, --hook, and --token or --instance-id (one of them): the wait a
+// CompleteLifecycleAction or RecordLifecycleActionHeartbeat request is about.
+template <typename Request>
+bool ReadLifecycleAction(const AutoScalingContext& c, Request* request, int* exit) {
+  if (!RequireFlags(c, {"group", "hook"}, exit)) return false;
+  if (c.args.Has("token") == c.args.Has("instance-id")) {
+    *exit = c.UsageError("give --token or --instance-id (one of them)");
+    return false;
+  }
+  request->set_auto_scaling_group_name(c.args.Get("group"));
+  request->set_lifecycle_hook_name(c.args.Get("hook"));
+  request->set_lifecycle_action_token(c.args.Get("token"));
+  request->set_instance_id(c.args.Get("instance-id"));
+  return true;
+}
+
+// "the lifecycle action of i-... on hook H" (or "of token T").
+template <typename Request>
+std::string LifecycleActionText(const Request& request) {
+  return "the lifecycle action of " +
+         (request.instance_id().empty() ? "token " + request.lifecycle_action_token()
+                                        : request.instance_id()) +
+         " on hook " + request.lifecycle_hook_name();
 }
 
 const char* const kSimpleFlags[] = {"scaling-adjustment", "cooldown", "min-adjustment-magnitude"};
@@ -493,6 +519,92 @@ int Activities(const AutoScalingContext& c) {
       c.stub.DescribeScalingActivities(c.connection.NewContext().get(), request, &response);
   return Finish(c, status, response, [&](std::ostream& os) {
     PrintActivities(response.activities(), response.next_token(), os);
+  });
+}
+
+int PutLifecycleHook(const AutoScalingContext& c) {
+  int exit = kExitOk;
+  if (!RequireFlags(c, {"group", "name", "transition"}, &exit)) return exit;
+  const std::optional<std::string> transition = ParseLifecycleTransition(c.args.Get("transition"));
+  if (!transition) {
+    return c.UsageError("--transition: \"" + c.args.Get("transition") + "\" is not " +
+                        kLifecycleTransitionForms);
+  }
+  v1::PutLifecycleHookRequest request;
+  request.set_auto_scaling_group_name(c.args.Get("group"));
+  request.set_lifecycle_hook_name(c.args.Get("name"));
+  request.set_lifecycle_transition(*transition);
+  request.set_notification_target_arn(c.args.Get("notification-target"));
+  request.set_notification_metadata(c.args.Get("notification-metadata"));
+  std::optional<int32_t> heartbeat;
+  if (!SecondsFlag(c, "heartbeat-timeout", &heartbeat, &exit) ||
+      !ChoiceFlag(c, "default-result", LifecycleResults(), request.mutable_default_result(),
+                  &exit)) {
+    return exit;
+  }
+  if (heartbeat) request.set_heartbeat_timeout(*heartbeat);
+  v1::PutLifecycleHookResponse response;
+  const grpc::Status status =
+      c.stub.PutLifecycleHook(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    os << "saved lifecycle hook " << request.lifecycle_hook_name() << " of group "
+       << request.auto_scaling_group_name() << "\n";
+  });
+}
+
+int DescribeLifecycleHooks(const AutoScalingContext& c) {
+  int exit = kExitOk;
+  if (!RequireFlag(c, "group", &exit)) return exit;
+  v1::DescribeLifecycleHooksRequest request;
+  request.set_auto_scaling_group_name(c.args.Get("group"));
+  AddPositionals(c, 0, request.mutable_lifecycle_hook_names());
+  v1::DescribeLifecycleHooksResponse response;
+  const grpc::Status status =
+      c.stub.DescribeLifecycleHooks(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) { PrintLifecycleHooks(response, os); });
+}
+
+int DeleteLifecycleHook(const AutoScalingContext& c) {
+  int exit = kExitOk;
+  if (!RequireFlag(c, "group", &exit)) return exit;
+  v1::DeleteLifecycleHookRequest request;
+  request.set_auto_scaling_group_name(c.args.Get("group"));
+  request.set_lifecycle_hook_name(c.args.positional().at(0));
+  v1::DeleteLifecycleHookResponse response;
+  const grpc::Status status =
+      c.stub.DeleteLifecycleHook(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    os << "deleted lifecycle hook " << request.lifecycle_hook_name() << " of group "
+       << request.auto_scaling_group_name() << "\n";
+  });
+}
+
+int CompleteLifecycleAction(const AutoScalingContext& c) {
+  int exit = kExitOk;
+  v1::CompleteLifecycleActionRequest request;
+  if (!ReadLifecycleAction(c, &request, &exit) || !RequireFlag(c, "result", &exit) ||
+      !ChoiceFlag(c, "result", LifecycleResults(), request.mutable_lifecycle_action_result(),
+                  &exit)) {
+    return exit;
+  }
+  v1::CompleteLifecycleActionResponse response;
+  const grpc::Status status =
+      c.stub.CompleteLifecycleAction(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    os << "completed " << LifecycleActionText(request) << " with "
+       << request.lifecycle_action_result() << "\n";
+  });
+}
+
+int RecordLifecycleActionHeartbeat(const AutoScalingContext& c) {
+  int exit = kExitOk;
+  v1::RecordLifecycleActionHeartbeatRequest request;
+  if (!ReadLifecycleAction(c, &request, &exit)) return exit;
+  v1::RecordLifecycleActionHeartbeatResponse response;
+  const grpc::Status status =
+      c.stub.RecordLifecycleActionHeartbeat(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    os << "recorded a heartbeat of " << LifecycleActionText(request) << "\n";
   });
 }
 

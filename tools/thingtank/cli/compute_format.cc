@@ -377,6 +377,17 @@ void PrintActivities(const google::protobuf::RepeatedPtrField<v1::Activity>& act
   PrintNextToken(next_token, os);
 }
 
+void PrintLifecycleHooks(const v1::DescribeLifecycleHooksResponse& response, std::ostream& os) {
+  if (response.lifecycle_hooks().empty()) os << "no lifecycle hooks\n";
+  std::vector<Row> rows;
+  for (const v1::LifecycleHook& h : response.lifecycle_hooks()) {
+    rows.push_back({h.lifecycle_hook_name(), Or(h.lifecycle_transition()),
+                    absl::StrCat("heartbeat ", h.heartbeat_timeout(), "s"), Or(h.default_result()),
+                    Or(h.notification_target_arn())});
+  }
+  PrintTable(rows, os);
+}
+
 void PrintNextToken(const std::string& token, std::ostream& os) {
   if (!token.empty()) os << "(more: --next-token " << token << ")\n";
 }

@@ -63,6 +63,10 @@ void PrintPolicies(const v1::DescribePoliciesResponse& response, std::ostream& o
 void PrintActivities(const google::protobuf::RepeatedPtrField<v1::Activity>& activities,
                      const std::string& next_token, std::ostream& os);
 
+// One line per hook: name, transition, heartbeat timeout, default result,
+// notification target.
+void PrintLifecycleHooks(const v1::DescribeLifecycleHooksResponse& response, std::ostream& os);
+
 // "(more: --next-token TOKEN)" when `token` is not empty.
 void PrintNextToken(const std::string& token, std::ostream& os);
 
