@@ -82,6 +82,9 @@ class AutoScalingGrpcService final : public GrpcAdapter<v1::AutoScalingService::
     TT_COMPUTE_UNARY(as, DeleteLifecycleHook);
     TT_COMPUTE_UNARY(as, CompleteLifecycleAction);
     TT_COMPUTE_UNARY(as, RecordLifecycleActionHeartbeat);
+    TT_COMPUTE_UNARY(as, PutScheduledUpdateGroupAction);
+    TT_COMPUTE_UNARY(as, DescribeScheduledActions);
+    TT_COMPUTE_UNARY(as, DeleteScheduledAction);
     if (!HandlesEveryMethod()) abort();
   }
 };

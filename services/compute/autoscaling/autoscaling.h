@@ -162,6 +162,12 @@ class AutoScaling {
       const v1::CompleteLifecycleActionRequest& request);
   absl::StatusOr<v1::RecordLifecycleActionHeartbeatResponse> RecordLifecycleActionHeartbeat(
       const v1::RecordLifecycleActionHeartbeatRequest& request);
+  absl::StatusOr<v1::PutScheduledUpdateGroupActionResponse> PutScheduledUpdateGroupAction(
+      const v1::PutScheduledUpdateGroupActionRequest& request);
+  absl::StatusOr<v1::DescribeScheduledActionsResponse> DescribeScheduledActions(
+      const v1::DescribeScheduledActionsRequest& request) const;
+  absl::StatusOr<v1::DeleteScheduledActionResponse> DeleteScheduledAction(
+      const v1::DeleteScheduledActionRequest& request);
   // Where hook notifications go; null (the default): hooks with a target are refused.
   void SetNotifier(LifecycleNotifier* notifier);
 
@@ -240,6 +246,9 @@ class AutoScaling {
   // Ends a wait: CONTINUE or ABANDON.
   void EndWait(Group* group, storage::MemberRecord* member, const std::string& result,
                absl::Time now, Batch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Scheduled actions (autoscaling_scheduled.cc): runs those due at `now`.
+  void RunScheduledActions(Group* group, absl::Time now, Batch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A launched member goes in service: its activity ends, simple scaling's
   // cooldown restarts from now.
   void EnterService(Group* group, storage::MemberRecord* member, absl::Time now, Batch* batch)

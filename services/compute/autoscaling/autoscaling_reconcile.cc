@@ -68,6 +68,7 @@ void AutoScaling::ReconcileGroup(Group* group, absl::Time now) {
   rocksdb::WriteBatch batch;
   RefreshMembers(group, now, &batch);
   ExpireWaits(group, now, &batch);
+  if (!Suspended(*group, "ScheduledActions")) RunScheduledActions(group, now, &batch);
   ResumeOpenLaunches(group, now, &batch);
   if (!Suspended(*group, "HealthCheck") && !Suspended(*group, "ReplaceUnhealthy")) {
     ReplaceUnhealthy(group, now, &batch);
