@@ -6,12 +6,13 @@
 namespace thingtank {
 
 MetricPublisher::MetricPublisher(Clock* clock, Executor* executor, std::string method, Build build,
-                                 absl::Duration period)
+                                 absl::Duration period, absl::Duration lead)
     : clock_(clock),
       executor_(executor),
       method_(std::move(method)),
       build_(std::move(build)),
       period_(period),
+      lead_(lead),
       life_(Lifeline::Create(this, executor, clock)) {}
 
 MetricPublisher::~MetricPublisher() { Stop(); }
@@ -38,14 +39,14 @@ void MetricPublisher::Stop() {
 
 void MetricPublisher::Arm(absl::Time after) {
   const int64_t period_us = absl::ToInt64Microseconds(period_);
-  const absl::Time next =
-      absl::FromUnixMicros((absl::ToUnixMicros(after) / period_us + 1) * period_us);
+  const absl::Time end =
+      absl::FromUnixMicros((absl::ToUnixMicros(after + lead_) / period_us + 1) * period_us);
   std::weak_ptr<Lifeline> weak = life_;
-  clock_->RunAt(next, [weak, next] {
+  clock_->RunAt(end - lead_, [weak, end] {
     if (auto life = weak.lock()) {
-      Lifeline::Post(life, [next](MetricPublisher* self) {
-        self->Publish(next);
-        self->Arm(next);
+      Lifeline::Post(life, [end](MetricPublisher* self) {
+        self->Publish(end);
+        self->Arm(end);
       });
     }
   });

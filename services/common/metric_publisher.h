@@ -20,7 +20,10 @@ namespace thingtank {
 
 // Publishes a service's CloudWatch metrics (AWS/SQS, AWS/DynamoDB, ...) to
 // the compute service once a `period` of the clock (aligned to the epoch, so
-// each publication covers one whole minute), through an AsyncClient: in
+// each publication covers one whole minute), `lead` before the period ends
+// so that the data is stored when compute evaluates its alarms at the
+// boundary (its own CPU data is published in the same tick, before the
+// evaluation), through an AsyncClient: in
 // monolithic mode over the gateway's in-process channel, in microservice
 // mode through --gateway-address. Without a channel (compute does not run
 // here and no address is known) nothing is sent. Proto-agnostic: `build`
@@ -35,7 +38,7 @@ class MetricPublisher {
   using Build = std::function<Requests(absl::Time end)>;
 
   MetricPublisher(Clock* clock, Executor* executor, std::string method, Build build,
-                  absl::Duration period = absl::Minutes(1));
+                  absl::Duration period = absl::Minutes(1), absl::Duration lead = absl::Seconds(5));
   ~MetricPublisher();
   MetricPublisher(const MetricPublisher&) = delete;
   MetricPublisher& operator=(const MetricPublisher&) = delete;
@@ -50,6 +53,7 @@ class MetricPublisher {
 
  private:
   using Lifeline = thingtank::Lifeline<MetricPublisher>;
+  // Publishes the period ending at the first boundary after `after` + lead.
   void Arm(absl::Time after);
   void Publish(absl::Time end);
 
@@ -58,6 +62,7 @@ class MetricPublisher {
   const std::string method_;
   const Build build_;
   const absl::Duration period_;
+  const absl::Duration lead_;
   std::shared_ptr<Lifeline> life_;
   mutable absl::Mutex mu_;
   std::shared_ptr<AsyncClient> client_ ABSL_GUARDED_BY(mu_);

@@ -7,12 +7,17 @@
 //              60, one datapoint each, an OK and an ALARM action into a sink
 //              that does nothing); per tick the minute's data is put (not
 //              timed) and Alarms::EvaluateDue(boundary) is timed: --ticks
-//              ticks where no alarm changes state, then --ticks where every
-//              alarm does (OK <-> ALARM, one history item and one action each)
+//              ticks where no alarm changes state, then --flip-ticks where
+//              every alarm does (OK <-> ALARM, one history item and one action
+//              each); the tick's thread CPU time too (the machines are shared)
+//   stats      MetricStore::GetMetricStatistics over a day of 1-minute data
+//              (1,440 datapoints) and its serialization (compute_bench's stats
+//              scenario without gRPC), on the same store
 //   placement  Placement with --instances instances of mixed small types on
-//              --hosts hosts (5 zones); each timed Place is followed by an
-//              untimed Release of the oldest instance (steady state), for
-//              --seconds
+//              --hosts hosts (5 zones); each timed placement (alternately Place
+//              in a given zone, and the zone choice RunInstances makes without
+//              one + Place) is followed by an untimed Release of the oldest
+//              instance (steady state), for --seconds
 //   run        Instances::RunInstances of one instance (mixed types) with
 //              --instances running on --hosts hosts: placement, state, the
 //              RocksDB write; every 100 calls the 100 are terminated and the
@@ -27,10 +32,13 @@
 //              (Pending), polled every 100 us; also to its launch_time and to
 //              the scaling activity's start (clock times, converted to wall)
 // Prints one line per measurement and one per figure with its target, met or
-// not; --json FILE writes them.
+// not; --json FILE writes them. Linked with jemalloc as `thingtank` is: with
+// glibc malloc the allocation-heavy paths here (GetMetricStatistics,
+// DescribeInstances) take up to 8x longer than in the server.
+
+#include <time.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -81,26 +89,28 @@ constexpr const char* kMixedTypes[] = {"t2.nano", "t2.micro", "t3.small", "m5.la
 
 struct Options {
   int alarms = 10000;
-  int ticks = 20;
+  int ticks = 50;
+  int flip_ticks = 10;
   int instances = 10000;
   int hosts = 1000;
   double seconds = 1.0;
-  int launches = 10;
+  int launches = 20;
   double time_scale = 60;
   std::string json_path;
   std::string only;  // empty: every part
 };
 
 void Usage(std::ostream& out) {
-  out << "usage: compute_domain_bench [--alarms N] [--ticks N] [--instances N] [--hosts N]\n"
+  out << "usage: compute_domain_bench [--alarms N] [--ticks N] [--flip-ticks N] [--instances N] [--hosts N]\n"
          "                            [--seconds S] [--launches N] [--time-scale X]\n"
          "                            [--only alarms|placement|run|describe|launch] [--json FILE]\n"
          "  --alarms      alarms evaluated per tick (default 10000)\n"
-         "  --ticks       timed ticks without transitions, and as many with (default 20)\n"
+         "  --ticks       timed ticks without transitions (default 50)\n"
+         "  --flip-ticks  timed ticks where every alarm transitions (default 10)\n"
          "  --instances   running instances for placement and RunInstances (default 10000)\n"
          "  --hosts       hosts for them, over 5 zones (default 1000)\n"
          "  --seconds     how long bare placement is sampled (default 1)\n"
-         "  --launches    alarm-to-launch repetitions (default 10)\n"
+         "  --launches    alarm-to-launch repetitions (default 20)\n"
          "  --time-scale  RealClock speed for them (default 60: one alarm minute per second)\n";
 }
 
@@ -130,6 +140,8 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       ok = positive_int(&o->alarms);
     } else if (a == "--ticks") {
       ok = positive_int(&o->ticks);
+    } else if (a == "--flip-ticks") {
+      ok = positive_int(&o->flip_ticks);
     } else if (a == "--instances") {
       ok = positive_int(&o->instances);
     } else if (a == "--hosts") {
@@ -302,6 +314,13 @@ int64_t NsSince(SteadyClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - t).count();
 }
 
+// CPU time of the calling thread.
+int64_t ThreadCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 // Takes every action and does nothing; no action repeats. Notes when the
 // first action of a tick ran (EvaluateDue runs them after its commit), so a
 // tick splits into evaluate + commit and actions + their history commit.
@@ -334,8 +353,53 @@ PlacementOptions Hosts(int hosts) {
 // ---------------------------------------------------------------- figure 4
 
 struct AlarmFigures {
-  Measured quiet, transitions, to_first_action;
+  Measured quiet, transitions, to_first_action, stats, stats_wire;
 };
+
+// MetricStore::GetMetricStatistics over one day of 1-minute data (period 60,
+// five statistics: what compute_bench's stats scenario asks over gRPC) and
+// its response's serialization: the server's share of that call.
+void BenchStatistics(MetricStore* store, absl::Time end, AlarmFigures* f) {
+  v1::PutMetricDataRequest r;
+  r.set_namespace_("Bench");
+  for (int m = 0; m < 1440; ++m) {
+    v1::MetricDatum* d = r.add_metric_data();
+    d->set_metric_name("DayMetric");
+    d->set_value(50 + 40 * std::sin(m / 60.0));
+    d->set_unit("Percent");
+    *d->mutable_timestamp() = ToProto(end - absl::Minutes(1440 - m));
+    if (r.metric_data_size() == 1000 || m == 1439) {
+      Must(store->PutMetricData(r), "PutMetricData");
+      r.clear_metric_data();
+    }
+  }
+  v1::GetMetricStatisticsRequest q;
+  q.set_namespace_("Bench");
+  q.set_metric_name("DayMetric");
+  *q.mutable_start_time() = ToProto(end - absl::Hours(24));
+  *q.mutable_end_time() = ToProto(end);
+  q.set_period(60);
+  for (auto st : {v1::STATISTIC_AVERAGE, v1::STATISTIC_SUM, v1::STATISTIC_MINIMUM, v1::STATISTIC_MAXIMUM,
+                  v1::STATISTIC_SAMPLE_COUNT}) {
+    q.add_statistics(st);
+  }
+  std::vector<int64_t> get_ns, wire_ns;
+  size_t bytes = 0;
+  int datapoints = 0;
+  for (int i = 0; i < 500; ++i) {
+    auto t0 = SteadyClock::now();
+    v1::GetMetricStatisticsResponse resp = Must(store->GetMetricStatistics(q), "GetMetricStatistics");
+    get_ns.push_back(NsSince(t0));
+    t0 = SteadyClock::now();
+    bytes = resp.SerializeAsString().size();
+    wire_ns.push_back(NsSince(t0));
+    datapoints = resp.datapoints_size();
+  }
+  f->stats = Summarize("stats", "MetricStore::GetMetricStatistics, 1 day of 1-min data, period 60", get_ns);
+  f->stats.extra["datapoints"] = datapoints;
+  f->stats_wire = Summarize("stats_wire", "its response's SerializeAsString", wire_ns);
+  f->stats_wire.extra["bytes"] = bytes;
+}
 
 AlarmFigures BenchAlarms(const Options& o) {
   TempDir dir("compute-domain-bench-alarms.");
@@ -372,7 +436,8 @@ AlarmFigures BenchAlarms(const Options& o) {
   int64_t put_ns = 0;
   int puts = 0;
   std::vector<int64_t> to_first_action;
-  auto tick = [&](double value) {
+  std::vector<int64_t> quiet_cpu, flip_cpu, setup_cpu;
+  auto tick = [&](double value, std::vector<int64_t>* cpu) {
     const absl::Time boundary = clock.Now() + absl::Minutes(1);
     const auto t_put = SteadyClock::now();
     for (int first = 0; first < o.alarms; first += 1000) {
@@ -393,9 +458,11 @@ AlarmFigures BenchAlarms(const Options& o) {
     ++puts;
     clock.Advance(absl::Minutes(1));
     sink.TakeFirstAction();
+    const int64_t cpu0 = ThreadCpuNs();
     const auto t0 = SteadyClock::now();
     Must(alarms->EvaluateDue(boundary), "EvaluateDue");
     const int64_t ns = NsSince(t0);
+    cpu->push_back(ThreadCpuNs() - cpu0);
     if (auto first = sink.TakeFirstAction()) {
       to_first_action.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(*first - t0).count());
     }
@@ -404,21 +471,27 @@ AlarmFigures BenchAlarms(const Options& o) {
 
   // INSUFFICIENT_DATA -> OK for all (not counted), then quiet ticks, then
   // ticks that flip every alarm.
-  tick(10);
+  tick(10, &setup_cpu);
   to_first_action.clear();
   std::vector<int64_t> quiet, flips;
-  for (int t = 0; t < o.ticks; ++t) quiet.push_back(tick(10));
+  for (int t = 0; t < o.ticks; ++t) quiet.push_back(tick(10, &quiet_cpu));
   const AlarmCounts before = alarms->Counts();
   const int64_t actions_before = sink.runs();
-  for (int t = 0; t < o.ticks; ++t) flips.push_back(tick(t % 2 == 0 ? 90 : 10));
+  for (int t = 0; t < o.flip_ticks; ++t) flips.push_back(tick(t % 2 == 0 ? 90 : 10, &flip_cpu));
   const AlarmCounts after = alarms->Counts();
 
   AlarmFigures f;
+  BenchStatistics(store.get(), clock.Now(), &f);
   f.quiet = Summarize("alarm_tick", absl::StrCat("EvaluateDue, ", o.alarms, " alarms due, no transition"), quiet);
   f.transitions = Summarize("alarm_tick_flip",
                             absl::StrCat("EvaluateDue, ", o.alarms, " alarms due, all transition"), flips);
   f.to_first_action = Summarize("alarm_tick_flip_eval",
                                 "of which evaluate + stage + commit (to the first action)", to_first_action);
+  const Measured quiet_cpu_m = Summarize("", "", quiet_cpu), flip_cpu_m = Summarize("", "", flip_cpu);
+  f.quiet.extra["cpu_p50_us"] = quiet_cpu_m.p50_us;
+  f.quiet.extra["cpu_p99_us"] = quiet_cpu_m.p99_us;
+  f.transitions.extra["cpu_p50_us"] = flip_cpu_m.p50_us;
+  f.transitions.extra["cpu_p99_us"] = flip_cpu_m.p99_us;
   f.quiet.extra["alarms"] = o.alarms;
   f.quiet.extra["setup_s"] = setup_s;
   f.quiet.extra["put_ms_per_tick"] = static_cast<double>(put_ns) / puts / 1e6;
@@ -701,8 +774,8 @@ int main(int argc, char** argv) {
   if (!ParseArgs(argc, argv, &o)) return 2;
   thingtank::InitLogging("warn");
   auto want = [&](const char* part) { return o.only.empty() || o.only == part; };
-  std::printf("%s: %d alarms x %d ticks, %d instances on %d hosts, %d launches at time scale %g\n", kProgram,
-              o.alarms, o.ticks, o.instances, o.hosts, o.launches, o.time_scale);
+  std::printf("%s: %d alarms x %d + %d ticks, %d instances on %d hosts, %d launches at time scale %g\n", kProgram,
+              o.alarms, o.ticks, o.flip_ticks, o.instances, o.hosts, o.launches, o.time_scale);
   std::fflush(stdout);
 
   std::vector<Measured> measured;
@@ -716,10 +789,14 @@ int main(int argc, char** argv) {
     add(a.quiet);
     add(a.transitions);
     add(a.to_first_action);
+    add(a.stats);
+    add(a.stats_wire);
     const std::string n = std::to_string(o.alarms);
     figures.push_back({"alarm tick, " + n + " alarms, no transition, p99", a.quiet.p99_us / 1000, "ms",
                        Figure::kAtMost, 20});
     figures.push_back({"alarm tick, " + n + " alarms, no transition, p50", a.quiet.p50_us / 1000, "ms"});
+    figures.push_back({"alarm tick, " + n + " alarms, no transition, thread CPU p99",
+                       a.quiet.extra["cpu_p99_us"].get<double>() / 1000, "ms"});
     figures.push_back({"alarm tick, " + n + " alarms, all transition, p99", a.transitions.p99_us / 1000, "ms"});
     figures.push_back({"alarm tick, " + n + " alarms, all transition, p50", a.transitions.p50_us / 1000, "ms"});
   }

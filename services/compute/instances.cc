@@ -206,6 +206,7 @@ absl::Status Instances::Load() {
         by_token_[entry.record.client_token()] = instance.reservation_id();
       }
       next_sequence_ = std::max(next_sequence_, entry.record.sequence() + 1);
+      if (instance.state().name() == v1::INSTANCE_STATE_NAME_TERMINATED) ++terminated_;
       by_sequence_[entry.record.sequence()] = instance.instance_id();
       entries_.emplace(instance.instance_id(), std::move(entry));
     }
@@ -340,10 +341,7 @@ absl::StatusOr<v1::RunInstancesResponse> Instances::Launch(const v1::RunInstance
         return response;
       }
     }
-    int64_t live = 0;
-    for (const auto& [id, entry] : entries_) {
-      if (entry.record.instance().state().name() != v1::INSTANCE_STATE_NAME_TERMINATED) ++live;
-    }
+    const int64_t live = static_cast<int64_t>(entries_.size()) - terminated_;
     if (live + min_count > options_.max_instances) {
       return ErrorWithReason(absl::StatusCode::kResourceExhausted, "InstanceLimitExceeded",
                              absl::StrCat("You have requested more instances (", live + min_count,
@@ -558,6 +556,7 @@ void Instances::ProcessDue() {
       if (!Enter(&entry, settled, now, "", &calls).ok()) continue;
       if (settled == v1::INSTANCE_STATE_NAME_TERMINATED) {
         requeue.emplace_back(now + options_.timings.terminated_visible, id);
+        ++terminated_;
       }
       touched.push_back(&entry);
     }
@@ -575,6 +574,7 @@ void Instances::ProcessDue() {
     for (const std::string& id : removed) {
       by_sequence_.erase(entries_.at(id).record.sequence());
       entries_.erase(id);
+      --terminated_;  // only terminated instances are forgotten
     }
     for (auto& [when, id] : requeue) due_.emplace(when, id);
     if (!due_.empty()) Arm(due_.begin()->first);

@@ -186,6 +186,7 @@ class Instances {
   absl::Time armed_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   Placement placement_ ABSL_GUARDED_BY(mu_);
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
+  int64_t terminated_ ABSL_GUARDED_BY(mu_) = 0;  // entries_ in terminated (the quota counts the rest)
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   std::function<void()> on_change_ ABSL_GUARDED_BY(mu_);
 };

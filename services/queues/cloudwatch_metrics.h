@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/common/metric_publisher.h"
+#include "services/compute/client/service_metrics.h"
 #include "services/queues/queue_service.h"
 
 namespace thingtank::queues {
@@ -18,17 +19,15 @@ namespace thingtank::queues {
 // ApproximateNumberOfMessagesVisible, ApproximateNumberOfMessagesNotVisible,
 // ApproximateNumberOfMessagesDelayed (Count) and ApproximateAgeOfOldestMessage
 // (Seconds) as they are at the minute's end, NumberOfMessagesSent (Count)
-// during the minute. Requests of at most 1,000 data points
-// (thingtank.compute.v1.PublishServiceMetricsRequest), for MetricPublisher.
+// during the minute. For MetricPublisher (method ServiceMetricsBatch::kMethod).
 class SqsMetrics {
  public:
-  static constexpr char kMethod[] = "/thingtank.compute.v1.CloudWatchService/PublishServiceMetrics";
   MetricPublisher::Requests Build(absl::Time end, const std::vector<QueueCounts>& counts,
                                   const std::map<std::string, int64_t>& sent_totals);
 
  private:
   absl::Mutex mu_;
-  std::map<std::string, int64_t> last_sent_ ABSL_GUARDED_BY(mu_);
+  compute::TotalsDelta sent_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace thingtank::queues

@@ -19,6 +19,7 @@ Run: PYTHONPATH=tests/python /usr/bin/python3 -m unittest -v tests/integration/t
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -38,6 +39,16 @@ TYPE = "t1.micro"
 
 def rfc3339(t):
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(text):
+    """A JSON Timestamp ("2026-12-02T10:00:00.123456789Z") as an aware datetime (to the µs)."""
+    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z", text)
+    if not match:
+        raise AssertionError("not an RFC 3339 UTC time: %r" % text)
+    t = datetime.datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")
+    micros = int((match.group(2) or "0")[:6].ljust(6, "0"))
+    return t.replace(microsecond=micros, tzinfo=datetime.timezone.utc)
 
 
 class ComputeCliTest(unittest.TestCase):
@@ -368,6 +379,95 @@ class ComputeCliTest(unittest.TestCase):
         self.ok("delete-lifecycle-hook", "--group", "cli-hook-group", "cli-launch")
         self.assertEqual(self.ok("describe-lifecycle-hooks", "--group", "cli-hook-group"),
                          "no lifecycle hooks\n")
+
+    def test_scheduled_actions_change_the_group_on_the_servers_clock(self):
+        group_name = "cli-sched-group"
+        self.ok("create-launch-configuration", "--name", "cli-sched-lc", "--image-id", IMAGE,
+                "--instance-type", TYPE)
+        zone = self.json_ok("zones")["availability_zones"][0]["zone_name"]
+        self.ok("create-group", "--name", group_name, "--launch-configuration", "cli-sched-lc",
+                "--min", "1", "--max", "3", "--zone", zone)
+        self.addCleanup(self.cli, "delete-group", group_name, "--force")
+
+        def group():
+            groups = self.json_ok("describe-groups", group_name)["auto_scaling_groups"]
+            self.assertEqual(len(groups), 1, groups)
+            return groups[0]
+
+        def actions(*names):
+            return self.json_ok("describe-scheduled-actions", "--group", group_name,
+                                *names).get("scheduled_update_group_actions", [])
+
+        def human_lines(*names):
+            # Columns are padded with two spaces or more; a recurrence has single spaces.
+            return [re.split(r"\s{2,}", line.strip()) for line in
+                    self.ok("describe-scheduled-actions", "--group", group_name,
+                            *names).splitlines()]
+
+        # The server's clock (60 times faster than this one, and ahead of it): the
+        # group's creation, a moment ago.
+        server_now = parse_rfc3339(group()["created_time"])
+
+        # A one-off two minutes ahead on the server's clock (two seconds here).
+        start = server_now + datetime.timedelta(minutes=2)
+        self.assertEqual(self.ok("put-scheduled-action", "--group", group_name, "--name",
+                                 "cli-scale-up", "--start-time", rfc3339(start),
+                                 "--desired", "3"),
+                         "saved scheduled action cli-scale-up of group %s\n" % group_name)
+
+        def ran():
+            g = group()
+            names = [a["scheduled_action_name"] for a in actions()]
+            return g if g["desired_capacity"] == 3 and "cli-scale-up" not in names else None
+
+        scaled = tt.wait_until(ran, WATCH_DEADLINE_S,
+                               "the scheduled action to set %s's desired capacity to 3 and go"
+                               % group_name, interval=0.2)
+        self.assertEqual((scaled["min_size"], scaled["desired_capacity"], scaled["max_size"]),
+                         (1, 3, 3))
+
+        # A recurrence: listed with its next run, a weekday at 09:00 UTC after the server's now.
+        self.ok("put-scheduled-action", "--group", group_name, "--name", "cli-weekdays",
+                "--recurrence", "0 9 * * 1-5", "--min", "1", "--max", "3", "--desired", "2")
+        listed = actions("cli-weekdays")
+        self.assertEqual(len(listed), 1, listed)
+        weekdays = listed[0]
+        self.assertEqual((weekdays["auto_scaling_group_name"], weekdays["scheduled_action_name"],
+                          weekdays["recurrence"], weekdays["min_size"], weekdays["max_size"],
+                          weekdays["desired_capacity"]),
+                         (group_name, "cli-weekdays", "0 9 * * 1-5", 1, 3, 2))
+        self.assertIn(":scheduledActionName/cli-weekdays", weekdays["scheduled_action_arn"])
+        next_run = parse_rfc3339(weekdays["next_run_time"])
+        self.assertGreater(next_run, server_now)
+        self.assertEqual((next_run.hour, next_run.minute, next_run.second), (9, 0, 0), next_run)
+        self.assertLess(next_run.weekday(), 5, next_run)  # Monday to Friday
+        self.assertLessEqual(next_run - server_now, datetime.timedelta(days=4), next_run)
+
+        # A one-off a day ahead (never due while the test runs) with only a min.
+        later = server_now + datetime.timedelta(days=1)
+        self.ok("put-scheduled-action", "--group", group_name, "--name", "cli-later",
+                "--start-time", rfc3339(later), "--min", "1")
+
+        # Human: group, name, recurrence or "once", next run time, min/max/desired ("-": left).
+        lines = human_lines()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertEqual(lines[0], [group_name, "cli-later", "once", rfc3339(later),
+                                    "min/max/desired 1/-/-"])
+        # (The weekday one may run meanwhile on the fast clock: its next run moves on.)
+        self.assertEqual(lines[1][:3], [group_name, "cli-weekdays", "0 9 * * 1-5"])
+        self.assertRegex(lines[1][3], r"^\d{4}-\d\d-\d\dT09:00:00Z$")
+        self.assertEqual(lines[1][4:], ["min/max/desired 1/3/2"])
+
+        self.assertEqual(self.ok("delete-scheduled-action", "--group", group_name, "cli-later"),
+                         "deleted scheduled action cli-later of group %s\n" % group_name)
+        self.assertEqual([a["scheduled_action_name"] for a in actions()], ["cli-weekdays"])
+        self.ok("delete-scheduled-action", "--group", group_name, "cli-weekdays")
+        self.assertEqual(self.ok("describe-scheduled-actions", "--group", group_name),
+                         "no scheduled actions\n")
+        # Deleting it again: the server's error.
+        again = self.cli("delete-scheduled-action", "--group", group_name, "cli-weekdays")
+        self.assertEqual(again.returncode, 1, again)
+        self.assertIn("cli-weekdays", again.stderr)
 
 
 if __name__ == "__main__":

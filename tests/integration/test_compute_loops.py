@@ -183,6 +183,35 @@ class AlarmNotificationTest(_Stubs, unittest.TestCase):
             "Successfully executed action arn:aws:sqs:"))
 
 
+    def test_the_other_services_metrics_drive_alarms(self):
+        pb, q = self.pb, tt.queues_pb2
+        self.queues.CreateQueue(q.CreateQueueRequest(queue_name="depth"), timeout=T)
+        for i in range(5):
+            self.queues.SendMessage(q.SendMessageRequest(queue_name="depth", message_body="m%d" % i),
+                                    timeout=T)
+        # An alarm on a queue's depth works like one on CPU.
+        self.cw.PutMetricAlarm(pb.PutMetricAlarmRequest(
+            alarm_name="backlog", namespace="AWS/SQS", metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions=[pb.Dimension(name="QueueName", value="depth")],
+            statistic=pb.STATISTIC_MAXIMUM, period=60, evaluation_periods=1, threshold=3,
+            comparison_operator=pb.COMPARISON_OPERATOR_GREATER_THAN_THRESHOLD), timeout=T)
+        tt.wait_until(lambda: self.cw.DescribeAlarms(pb.DescribeAlarmsRequest(
+            alarm_names=["backlog"]), timeout=T).metric_alarms[0].state_value == pb.STATE_VALUE_ALARM,
+            30, "the queue-depth alarm to fire")
+        # The tables publish AWS/DynamoDB the same way.
+        tables = tt.tables_pb2_grpc.TablesServiceStub(self.channel)
+        tt.create_table(tables, "readings", ("device", "S"))
+        tables.PutItem(tt.tables_pb2.PutItemRequest(table_name="readings",
+                                                    item=tt.item(device="d1", t=20)), timeout=T)
+
+        def consumed():
+            metrics = self.cw.ListMetrics(pb.ListMetricsRequest(
+                namespace="AWS/DynamoDB", metric_name="ConsumedWriteCapacityUnits"), timeout=T).metrics
+            return [m for m in metrics if [(d.name, d.value) for d in m.dimensions] ==
+                    [("TableName", "readings")]]
+        tt.wait_until(consumed, 30, "AWS/DynamoDB metrics of the table")
+
+
 class CrashTest(_Stubs, unittest.TestCase):
     """kill -9 during scale-out, scale-in and alarm transitions."""
 

@@ -235,6 +235,25 @@ std::vector<Command> AutoScalingCommands() {
                     action,
                     WithStub(&compute::RecordLifecycleActionHeartbeat)};
   heartbeat.synopsis = "--group G --hook H (--token T | --instance-id I)";
+  Command scheduled{
+      "put-scheduled-action",
+      {},
+      "create or replace a scheduled action: new min/max/desired at a time or on a UTC cron",
+      {required_group,
+       {"name", "NAME", "the scheduled action (required)"},
+       {"start-time", "TIME",
+        "one-off: when it runs (required without --recurrence; not in the server's past); "
+        "recurring: from when (default: the server's now)"},
+       {"end-time", "TIME", "recurring: no runs after it"},
+       {"recurrence", "CRON",
+        "5-field Unix cron in UTC, e.g. \"0 9 * * 1-5\" (default: once at --start-time)"},
+       {"min", "N", "new least size"},
+       {"max", "N", "new largest size"},
+       {"desired", "N", "new desired capacity"}},
+      WithStub(&compute::PutScheduledAction)};
+  scheduled.synopsis =
+      "--group G --name N (--start-time TIME | --recurrence CRON [--start-time TIME] "
+      "[--end-time TIME]) [--min N] [--max N] [--desired N]";
   policy.synopsis =
       "--group G --name P (--adjustment-type T --scaling-adjustment N | "
       "--policy-type StepScaling --adjustment-type T --step L:U:N... | "
@@ -315,6 +334,14 @@ std::vector<Command> AutoScalingCommands() {
        {required_group}, WithStub(&compute::DeleteLifecycleHook)},
       complete,
       heartbeat,
+      scheduled,
+      AnyNumber("describe-scheduled-actions", "name",
+                "scheduled actions: group, name, recurrence or once, next run time, "
+                "min/max/desired",
+                {{"group", "NAME", "only this group's"}},
+                WithStub(&compute::DescribeScheduledActions)),
+      {"delete-scheduled-action", {"name"}, "delete a scheduled action of a group",
+       {required_group}, WithStub(&compute::DeleteScheduledAction)},
   };
 }
 
@@ -329,13 +356,16 @@ const Service& Compute() {
         "Client commands of the compute service: instances (Amazon EC2) from run to zones,\n"
         "metrics and alarms (Amazon CloudWatch) from put-metric to disable-alarm-actions, and\n"
         "auto scaling (Amazon EC2 Auto Scaling) from create-launch-configuration on.",
-        {"id", "ID", "the first argument (instance id, or alarm, group, policy or hook name)"},
+        {"id", "ID",
+         "the first argument (instance id, or alarm, group, policy, hook or scheduled action "
+         "name)"},
         "Load SPEC: constant:PERCENT, step:BEFORE,AFTER,TIME (BEFORE until TIME, then AFTER) or\n"
         "  sine:MEAN,AMPLITUDE,PERIOD; percentages 0 to 100, PERIOD a duration (600s, 10m, "
         "1h30m).\n"
         "TIME: RFC 3339 (2026-12-02T10:00:00Z, 2026-12-02T11:00:00+01:00), now, or relative to\n"
         "  the local clock: -1h, +30m, -90s. The server's clock runs ahead of it under\n"
-        "  `serve --time-scale`; put-metric without --timestamp uses the server's now.\n"
+        "  `serve --time-scale`; put-metric without --timestamp and a recurring\n"
+        "  put-scheduled-action without --start-time use the server's now.\n"
         "SECONDS flags take 300, 5m or 1h. Names are AWS's: GreaterThanThreshold, Average,\n"
         "  OK/ALARM/INSUFFICIENT_DATA, ChangeInCapacity, ...\n"
         "Human output puts \"-\" for empty fields; --json prints the response message.\n",

@@ -441,7 +441,10 @@ TEST(Commands, HelpListsEveryCommandAndEachHasItsOwnHelp) {
                                "describe-lifecycle-hooks",
                                "delete-lifecycle-hook",
                                "complete-lifecycle-action",
-                               "record-lifecycle-action-heartbeat"}) {
+                               "record-lifecycle-action-heartbeat",
+                               "put-scheduled-action",
+                               "describe-scheduled-actions",
+                               "delete-scheduled-action"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
   }
   for (const std::string& name : names) {
@@ -581,6 +584,73 @@ TEST(Commands, LifecycleArgumentsAcceptedGetAsFarAsTheCall) {
        "--result", "ABANDON"},
       {"record-lifecycle-action-heartbeat", "--group", "g", "--hook", "h", "--token", "t"},
       {"record-lifecycle-action-heartbeat", "--group", "g", "--hook", "h", "--instance-id", "i-1"},
+  };
+  for (std::vector<std::string> args : kCases) {
+    args.insert(args.end(), {"--timeout", "2s"});
+    const Result r = RunCli(args);
+    EXPECT_EQ(r.code, 1) << args[0] << " " << args[args.size() - 3] << ": " << r.err;
+    EXPECT_NE(r.err.find("cannot reach ThingTank"), std::string::npos) << r.err;
+  }
+}
+
+TEST(Commands, ScheduledActionUsageErrorsNameTheFlag) {
+  const std::vector<std::string> put = {"put-scheduled-action", "--group", "g", "--name", "n"};
+  auto with = [](std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  const struct {
+    std::vector<std::string> args;
+    const char* says;
+  } kCases[] = {
+      {{"put-scheduled-action", "--name", "n", "--start-time", "now", "--desired", "1"},
+       "missing --group"},
+      {{"put-scheduled-action", "--group", "g", "--start-time", "now", "--desired", "1"},
+       "missing --name"},
+      {with(put, {"--desired", "1"}), "missing --start-time"},
+      {with(put, {"--start-time", "tomorrow", "--desired", "1"}),
+       "--start-time: \"tomorrow\" is not a time"},
+      {with(put, {"--start-time", "+later", "--desired", "1"}),
+       "--start-time: \"+later\" is not a relative time"},
+      {with(put, {"--recurrence", "0 9 * * *", "--end-time", "someday", "--min", "1"}),
+       "--end-time: \"someday\" is not a time"},
+      {with(put, {"--start-time", "+1h", "--end-time", "+2h", "--desired", "1"}),
+       "--end-time does not apply to a one-off action"},
+      {with(put, {"--start-time", "+1h", "--min", "one"}), "--min: \"one\" is not an integer"},
+      {with(put, {"--start-time", "+1h", "--max", "1.5"}), "--max: \"1.5\" is not an integer"},
+      {with(put, {"--start-time", "+1h", "--desired", "99999999999"}),
+       "--desired: \"99999999999\" is not an integer"},
+      {with(put, {"--start-time", "+1h"}), "put-scheduled-action needs --min, --max or --desired"},
+      {with(put, {"--recurrence", "0 9 * * 1-5"}),
+       "put-scheduled-action needs --min, --max or --desired"},
+      {{"delete-scheduled-action", "n"}, "missing --group"},
+  };
+  for (const auto& c : kCases) {
+    const Result r = RunCli(c.args);
+    EXPECT_EQ(r.code, 2) << c.args[0] << " " << c.args.back() << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string("error: ") + c.says), std::string::npos)
+        << c.args[0] << " " << c.args.back() << ": " << r.err;
+  }
+  // The action's name is a positional of delete-scheduled-action.
+  const Result r = RunCli({"delete-scheduled-action", "--group", "g"});
+  EXPECT_EQ(r.code, 2) << r.err;
+}
+
+TEST(Commands, ScheduledActionArgumentsAcceptedGetAsFarAsTheCall) {
+  // Nothing listens on the endpoint: an accepted command line fails (1) at the call.
+  const std::vector<std::vector<std::string>> kCases = {
+      {"put-scheduled-action", "--group", "g", "--name", "n", "--start-time",
+       "2026-12-02T10:05:00Z", "--desired", "3"},
+      {"put-scheduled-action", "--group", "g", "--name", "n", "--start-time", "+30m", "--min", "0",
+       "--max", "0"},
+      {"put-scheduled-action", "--group", "g", "--name", "n", "--recurrence", "0 9 * * 1-5",
+       "--min", "2", "--max", "6", "--desired", "4"},
+      {"put-scheduled-action", "--group", "g", "--name", "n", "--recurrence", "*/5 * * * *",
+       "--start-time", "now", "--end-time", "+1d", "--desired", "1"},
+      {"describe-scheduled-actions"},
+      {"describe-scheduled-actions", "--group", "g"},
+      {"describe-scheduled-actions", "--group", "g", "n1", "n2"},
+      {"delete-scheduled-action", "--group", "g", "n"},
   };
   for (std::vector<std::string> args : kCases) {
     args.insert(args.end(), {"--timeout", "2s"});

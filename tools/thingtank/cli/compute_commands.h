@@ -158,5 +158,8 @@ int DescribeLifecycleHooks(const AutoScalingContext& c);
 int DeleteLifecycleHook(const AutoScalingContext& c);
 int CompleteLifecycleAction(const AutoScalingContext& c);
 int RecordLifecycleActionHeartbeat(const AutoScalingContext& c);
+int PutScheduledAction(const AutoScalingContext& c);
+int DescribeScheduledActions(const AutoScalingContext& c);
+int DeleteScheduledAction(const AutoScalingContext& c);
 
 }  // namespace thingtank::cli::compute

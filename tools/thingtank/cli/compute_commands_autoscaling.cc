@@ -1,6 +1,6 @@
 // `thingtank compute` Auto Scaling commands (AutoScalingService, Amazon EC2
 // Auto Scaling): launch configurations, groups, policies, activities,
-// lifecycle hooks and their actions.
+// lifecycle hooks and their actions, scheduled actions.
 
 #include <algorithm>
 #include <iterator>
@@ -605,6 +605,71 @@ int RecordLifecycleActionHeartbeat(const AutoScalingContext& c) {
       c.stub.RecordLifecycleActionHeartbeat(c.connection.NewContext().get(), request, &response);
   return Finish(c, status, response, [&](std::ostream& os) {
     os << "recorded a heartbeat of " << LifecycleActionText(request) << "\n";
+  });
+}
+
+int PutScheduledAction(const AutoScalingContext& c) {
+  int exit = kExitOk;
+  if (!RequireFlags(c, {"group", "name"}, &exit)) return exit;
+  v1::PutScheduledUpdateGroupActionRequest request;
+  request.set_auto_scaling_group_name(c.args.Get("group"));
+  request.set_scheduled_action_name(c.args.Get("name"));
+  request.set_recurrence(c.args.Get("recurrence"));
+  std::optional<int32_t> min;
+  std::optional<int32_t> max;
+  std::optional<int32_t> desired;
+  if (!TimeFlag(c, "start-time", request.mutable_start_time(), &exit) ||
+      !TimeFlag(c, "end-time", request.mutable_end_time(), &exit) ||
+      !Int32Flag(c, "min", &min, &exit) || !Int32Flag(c, "max", &max, &exit) ||
+      !Int32Flag(c, "desired", &desired, &exit)) {
+    return exit;
+  }
+  if (!c.args.Has("start-time")) request.clear_start_time();  // recurring: the server's now
+  if (!c.args.Has("end-time")) request.clear_end_time();
+  if (!c.args.Has("recurrence")) {
+    if (!RequireFlag(c, "start-time", &exit) ||
+        !Forbid(c, "a one-off action (no --recurrence)", {"end-time"}, &exit)) {
+      return exit;
+    }
+  }
+  if (!min && !max && !desired) {
+    return c.UsageError("put-scheduled-action needs --min, --max or --desired");
+  }
+  if (min) request.set_min_size(*min);
+  if (max) request.set_max_size(*max);
+  if (desired) request.set_desired_capacity(*desired);
+  v1::PutScheduledUpdateGroupActionResponse response;
+  const grpc::Status status =
+      c.stub.PutScheduledUpdateGroupAction(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    os << "saved scheduled action " << request.scheduled_action_name() << " of group "
+       << request.auto_scaling_group_name() << "\n";
+  });
+}
+
+int DescribeScheduledActions(const AutoScalingContext& c) {
+  v1::DescribeScheduledActionsRequest request;
+  request.set_auto_scaling_group_name(c.args.Get("group"));
+  AddPositionals(c, 0, request.mutable_scheduled_action_names());
+  v1::DescribeScheduledActionsResponse response;
+  const grpc::Status status =
+      c.stub.DescribeScheduledActions(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response,
+                [&](std::ostream& os) { PrintScheduledActions(response, os); });
+}
+
+int DeleteScheduledAction(const AutoScalingContext& c) {
+  int exit = kExitOk;
+  if (!RequireFlag(c, "group", &exit)) return exit;
+  v1::DeleteScheduledActionRequest request;
+  request.set_auto_scaling_group_name(c.args.Get("group"));
+  request.set_scheduled_action_name(c.args.positional().at(0));
+  v1::DeleteScheduledActionResponse response;
+  const grpc::Status status =
+      c.stub.DeleteScheduledAction(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    os << "deleted scheduled action " << request.scheduled_action_name() << " of group "
+       << request.auto_scaling_group_name() << "\n";
   });
 }
 

@@ -388,6 +388,22 @@ void PrintLifecycleHooks(const v1::DescribeLifecycleHooksResponse& response, std
   PrintTable(rows, os);
 }
 
+void PrintScheduledActions(const v1::DescribeScheduledActionsResponse& response,
+                           std::ostream& os) {
+  if (response.scheduled_update_group_actions().empty()) os << "no scheduled actions\n";
+  auto size = [](bool has, int32_t value) { return has ? std::to_string(value) : "-"; };
+  std::vector<Row> rows;
+  for (const v1::ScheduledUpdateGroupAction& a : response.scheduled_update_group_actions()) {
+    rows.push_back({a.auto_scaling_group_name(), a.scheduled_action_name(),
+                    a.recurrence().empty() ? "once" : a.recurrence(),
+                    TimeOr(a.has_next_run_time(), a.next_run_time()),
+                    "min/max/desired " + size(a.has_min_size(), a.min_size()) + "/" +
+                        size(a.has_max_size(), a.max_size()) + "/" +
+                        size(a.has_desired_capacity(), a.desired_capacity())});
+  }
+  PrintTable(rows, os);
+}
+
 void PrintNextToken(const std::string& token, std::ostream& os) {
   if (!token.empty()) os << "(more: --next-token " << token << ")\n";
 }

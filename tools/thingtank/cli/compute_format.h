@@ -67,6 +67,11 @@ void PrintActivities(const google::protobuf::RepeatedPtrField<v1::Activity>& act
 // notification target.
 void PrintLifecycleHooks(const v1::DescribeLifecycleHooksResponse& response, std::ostream& os);
 
+// One line per scheduled action: group, name, recurrence ("once" for a
+// one-off), next run time, then "min/max/desired" with "-" for what it leaves.
+void PrintScheduledActions(const v1::DescribeScheduledActionsResponse& response,
+                           std::ostream& os);
+
 // "(more: --next-token TOKEN)" when `token` is not empty.
 void PrintNextToken(const std::string& token, std::ostream& os);
 

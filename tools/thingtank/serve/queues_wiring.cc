@@ -5,12 +5,11 @@
 #include "services/common/executor.h"
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
-#include "services/common/metric_publisher.h"
 #include "services/queues/cloudwatch_metrics.h"
 #include "services/queues/grpc_service.h"
 #include "services/queues/metrics.h"
 #include "services/queues/queue_service.h"
-#include "tools/thingtank/serve/peer_channel.h"
+#include "tools/thingtank/serve/metrics_push.h"
 #include "tools/thingtank/serve/running_service.h"
 
 namespace thingtank::serve {
@@ -29,14 +28,11 @@ class RunningQueues final : public RunningService {
   void OnReachableAt(const std::string& address) override {
     domain->SetUrlBase(absl::StrCat("http://", address, "/000000000000/"));
   }
-  // AWS/SQS metrics go to the compute service when it runs here, or through
-  // --gateway-address; without either, nothing is sent.
-  void OnServing(grpc::Server* server) override {
-    if (publish_metrics) publisher->Start(PeerChannel(server, peer), registry);
-  }
+  // AWS/SQS metrics to the compute service (metrics_push.h).
+  void OnServing(grpc::Server* server) override { metrics_push.Start(server); }
   void Drain() override {
     domain->Drain();
-    publisher->Stop();
+    metrics_push.Stop();
   }
 
   // Members in construction order; destroyed in reverse: the gRPC face, the
@@ -48,10 +44,7 @@ class RunningQueues final : public RunningService {
   std::unique_ptr<UnaryRunner> runner;
   std::unique_ptr<queues::QueuesGrpcService> grpc_;
   queues::SqsMetrics sqs_metrics;
-  std::unique_ptr<MetricPublisher> publisher;  // stopped before the domain goes
-  PeerAddress peer;
-  bool publish_metrics = false;
-  prometheus::Registry* registry = nullptr;
+  MetricsPush metrics_push;  // stopped before the domain goes
 };
 
 }  // namespace
@@ -77,17 +70,12 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartQueues(const ServeContext& 
                                                   running->executor.get(), context.rpc_metrics,
                                                   context.gate);
   running->grpc_ = std::make_unique<queues::QueuesGrpcService>(domain, running->runner.get());
-  TT_ASSIGN_OR_RETURN(running->peer, ParsePeerAddress(*context.config, /*required=*/false, "queues"));
-  running->publish_metrics =
-      context.config->Runs("compute") || !running->peer.gateway_address.empty();
-  running->registry = context.metrics->registry();
   queues::QueuesMetrics* metrics = running->metrics.get();
   queues::SqsMetrics* sqs = &running->sqs_metrics;
-  running->publisher = std::make_unique<MetricPublisher>(
-      context.clock, running->executor.get(), queues::SqsMetrics::kMethod,
-      [domain, metrics, sqs](absl::Time end) {
+  TT_RETURN_IF_ERROR(running->metrics_push.Init(
+      context, running->executor.get(), "queues", [domain, metrics, sqs](absl::Time end) {
         return sqs->Build(end, domain->Counts(), metrics->SentTotals());
-      });
+      }));
   return running;
 }
 

@@ -4,9 +4,11 @@
 #include "services/common/executor.h"
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
+#include "services/tables/cloudwatch_metrics.h"
 #include "services/tables/grpc_service.h"
 #include "services/tables/metrics.h"
 #include "services/tables/table_service.h"
+#include "tools/thingtank/serve/metrics_push.h"
 #include "tools/thingtank/serve/running_service.h"
 
 namespace thingtank::serve {
@@ -21,6 +23,9 @@ class RunningTables final : public RunningService {
   std::vector<std::string> proto_service_names() const override {
     return {tables::v1::TablesService::service_full_name()};
   }
+  // AWS/DynamoDB metrics to the compute service (metrics_push.h).
+  void OnServing(grpc::Server* server) override { metrics_push.Start(server); }
+  void Drain() override { metrics_push.Stop(); }
 
   // Members in construction order; destroyed in reverse: the gRPC face, the
   // domain (cancels its timers), the executor (runs what is queued), the DB.
@@ -30,6 +35,8 @@ class RunningTables final : public RunningService {
   std::unique_ptr<tables::TableService> domain;
   std::unique_ptr<UnaryRunner> runner;
   std::unique_ptr<tables::TablesGrpcService> grpc_;
+  tables::DynamoDbMetrics dynamodb_metrics;
+  MetricsPush metrics_push;  // stopped before the domain goes
 };
 
 }  // namespace
@@ -55,6 +62,10 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartTables(const ServeContext& 
                                                   "tables", running->executor.get(),
                                                   context.rpc_metrics, context.gate);
   running->grpc_ = std::make_unique<tables::TablesGrpcService>(domain, running->runner.get());
+  tables::DynamoDbMetrics* dynamodb = &running->dynamodb_metrics;
+  TT_RETURN_IF_ERROR(running->metrics_push.Init(
+      context, running->executor.get(), "tables",
+      [domain, dynamodb](absl::Time end) { return dynamodb->Build(end, domain->Stats()); }));
   return running;
 }
 
