@@ -86,6 +86,45 @@ absl::Status CheckSizes(int32_t min, int32_t max, int32_t desired, int32_t limit
   return absl::OkStatus();
 }
 
+using Names = google::protobuf::RepeatedPtrField<std::string>;
+
+absl::Status CheckZones(const Instances& instances, const Names& zones) {
+  for (int i = 0; i < zones.size(); ++i) {
+    if (!instances.HasZone(zones[i])) {
+      return ValidationError(absl::StrCat("availability_zones[", i, "]"),
+                             absl::StrCat("Invalid Availability Zone: ", zones[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckHealthCheckType(const std::string& type) {
+  if (!type.empty() && type != "EC2" && type != "ELB") {
+    return ValidationError("health_check_type", "must be EC2 or ELB");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTerminationPolicies(const Names& policies) {
+  for (int i = 0; i < policies.size(); ++i) {
+    if (!IsTerminationPolicy(policies[i])) {
+      return ValidationError(absl::StrCat("termination_policies[", i, "]"),
+                             absl::StrCat("Unknown termination policy ", policies[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckProcesses(const Names& processes) {
+  for (int i = 0; i < processes.size(); ++i) {
+    if (Processes().count(processes[i]) == 0) {
+      return ValidationError(absl::StrCat("scaling_processes[", i, "]"),
+                             absl::StrCat("Unknown scaling process ", processes[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string UserRequestCause(absl::Time now, const std::string& what) {
   return absl::StrCat("At ", Iso8601(now), " a user request ", what);
 }
@@ -437,16 +476,10 @@ absl::StatusOr<v1::DescribeLaunchConfigurationsResponse> AutoScaling::DescribeLa
                                request.launch_configuration_names().end());
   v1::DescribeLaunchConfigurationsResponse response;
   absl::ReaderMutexLock lock(&mu_);
-  int64_t index = 0;
-  for (const auto& [name, record] : launch_configurations_) {
-    if (!wanted.empty() && wanted.count(name) == 0) continue;
-    if (index++ < page.offset) continue;
-    if (response.launch_configurations_size() == page.size) {
-      response.set_next_token(absl::StrCat(index - 1));
-      break;
-    }
-    *response.add_launch_configurations() = record.launch_configuration();
-  }
+  response.set_next_token(autoscaling_internal::PageOver(
+      launch_configurations_, wanted, page, [&](const storage::LaunchConfigurationRecord& record) {
+        *response.add_launch_configurations() = record.launch_configuration();
+      }));
   return response;
 }
 
@@ -485,28 +518,15 @@ absl::StatusOr<v1::CreateAutoScalingGroupResponse> AutoScaling::CreateAutoScalin
   if (request.availability_zones().empty()) {
     return ValidationError("availability_zones", "At least one Availability Zone is required");
   }
-  for (int i = 0; i < request.availability_zones().size(); ++i) {
-    if (!instances_->HasZone(request.availability_zones(i))) {
-      return ValidationError(absl::StrCat("availability_zones[", i, "]"),
-                             absl::StrCat("Invalid Availability Zone: ", request.availability_zones(i)));
-    }
-  }
-  if (!request.health_check_type().empty() && request.health_check_type() != "EC2" &&
-      request.health_check_type() != "ELB") {
-    return ValidationError("health_check_type", "must be EC2 or ELB");
-  }
+  TT_RETURN_IF_ERROR(CheckZones(*instances_, request.availability_zones()));
+  TT_RETURN_IF_ERROR(CheckHealthCheckType(request.health_check_type()));
   if (request.health_check_grace_period() < 0) {
     return ValidationError("health_check_grace_period", "must be 0 or more");
   }
   if (request.has_default_cooldown() && request.default_cooldown() < 0) {
     return ValidationError("default_cooldown", "must be 0 or more");
   }
-  for (int i = 0; i < request.termination_policies().size(); ++i) {
-    if (!IsTerminationPolicy(request.termination_policies(i))) {
-      return ValidationError(absl::StrCat("termination_policies[", i, "]"),
-                             absl::StrCat("Unknown termination policy ", request.termination_policies(i)));
-    }
-  }
+  TT_RETURN_IF_ERROR(CheckTerminationPolicies(request.termination_policies()));
   for (int i = 0; i < request.tags().size(); ++i) {
     if (request.tags(i).key().empty() || request.tags(i).key().size() > 128 ||
         absl::StartsWith(request.tags(i).key(), "aws:")) {
@@ -582,30 +602,18 @@ absl::StatusOr<v1::UpdateAutoScalingGroupResponse> AutoScaling::UpdateAutoScalin
     g->set_default_cooldown(request.default_cooldown());
   }
   if (!request.availability_zones().empty()) {
-    for (int i = 0; i < request.availability_zones().size(); ++i) {
-      if (!instances_->HasZone(request.availability_zones(i))) {
-        return ValidationError(absl::StrCat("availability_zones[", i, "]"),
-                               absl::StrCat("Invalid Availability Zone: ", request.availability_zones(i)));
-      }
-    }
+    TT_RETURN_IF_ERROR(CheckZones(*instances_, request.availability_zones()));
     *g->mutable_availability_zones() = request.availability_zones();
   }
   if (!request.health_check_type().empty()) {
-    if (request.health_check_type() != "EC2" && request.health_check_type() != "ELB") {
-      return ValidationError("health_check_type", "must be EC2 or ELB");
-    }
+    TT_RETURN_IF_ERROR(CheckHealthCheckType(request.health_check_type()));
     g->set_health_check_type(request.health_check_type());
   }
   if (request.has_health_check_grace_period()) {
     g->set_health_check_grace_period(request.health_check_grace_period());
   }
   if (!request.termination_policies().empty()) {
-    for (int i = 0; i < request.termination_policies().size(); ++i) {
-      if (!IsTerminationPolicy(request.termination_policies(i))) {
-        return ValidationError(absl::StrCat("termination_policies[", i, "]"),
-                               absl::StrCat("Unknown termination policy ", request.termination_policies(i)));
-      }
-    }
+    TT_RETURN_IF_ERROR(CheckTerminationPolicies(request.termination_policies()));
     *g->mutable_termination_policies() = request.termination_policies();
   }
   if (request.has_new_instances_protected_from_scale_in()) {
@@ -638,16 +646,10 @@ absl::StatusOr<v1::DescribeAutoScalingGroupsResponse> AutoScaling::DescribeAutoS
                                request.auto_scaling_group_names().end());
   v1::DescribeAutoScalingGroupsResponse response;
   absl::ReaderMutexLock lock(&mu_);
-  int64_t index = 0;
-  for (const auto& [name, group] : groups_) {
-    if (!wanted.empty() && wanted.count(name) == 0) continue;
-    if (index++ < page.offset) continue;
-    if (response.auto_scaling_groups_size() == page.size) {
-      response.set_next_token(absl::StrCat(index - 1));
-      break;
-    }
-    *response.add_auto_scaling_groups() = Describe(group);
-  }
+  response.set_next_token(autoscaling_internal::PageOver(
+      groups_, wanted, page, [&](const Group& group) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        *response.add_auto_scaling_groups() = Describe(group);
+      }));
   return response;
 }
 
@@ -860,12 +862,7 @@ AutoScaling::TerminateInstanceInAutoScalingGroup(
 
 absl::StatusOr<v1::SuspendProcessesResponse> AutoScaling::SuspendProcesses(
     const v1::SuspendProcessesRequest& request) {
-  for (int i = 0; i < request.scaling_processes().size(); ++i) {
-    if (Processes().count(request.scaling_processes(i)) == 0) {
-      return ValidationError(absl::StrCat("scaling_processes[", i, "]"),
-                             absl::StrCat("Unknown scaling process ", request.scaling_processes(i)));
-    }
-  }
+  TT_RETURN_IF_ERROR(CheckProcesses(request.scaling_processes()));
   absl::MutexLock lock(&mu_);
   TT_ASSIGN_OR_RETURN(Group * group, FindGroup(request.auto_scaling_group_name()));
   std::set<std::string> suspended(group->record.group().suspended_processes().begin(),
@@ -887,12 +884,7 @@ absl::StatusOr<v1::SuspendProcessesResponse> AutoScaling::SuspendProcesses(
 
 absl::StatusOr<v1::ResumeProcessesResponse> AutoScaling::ResumeProcesses(
     const v1::ResumeProcessesRequest& request) {
-  for (int i = 0; i < request.scaling_processes().size(); ++i) {
-    if (Processes().count(request.scaling_processes(i)) == 0) {
-      return ValidationError(absl::StrCat("scaling_processes[", i, "]"),
-                             absl::StrCat("Unknown scaling process ", request.scaling_processes(i)));
-    }
-  }
+  TT_RETURN_IF_ERROR(CheckProcesses(request.scaling_processes()));
   absl::MutexLock lock(&mu_);
   TT_ASSIGN_OR_RETURN(Group * group, FindGroup(request.auto_scaling_group_name()));
   std::set<std::string> resume(request.scaling_processes().begin(), request.scaling_processes().end());

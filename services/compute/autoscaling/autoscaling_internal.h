@@ -3,6 +3,7 @@
 // Shared by the autoscaling_*.cc files; not an interface.
 
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "absl/status/status.h"
@@ -46,5 +47,22 @@ struct Page {
 };
 absl::StatusOr<Page> ParsePage(int32_t max_records, const std::string& next_token,
                                int32_t default_size);
+
+// Walks `by_name` (a map by name) in order, skipping names not in `wanted`
+// (all when empty) and the page's offset, calling `add(value)` for up to
+// page.size entries; returns the next page's token, empty on the last.
+template <typename Map, typename Add>
+std::string PageOver(const Map& by_name, const std::set<std::string>& wanted, const Page& page,
+                     Add add) {
+  int64_t index = 0, added = 0;
+  for (const auto& [name, value] : by_name) {
+    if (!wanted.empty() && wanted.count(name) == 0) continue;
+    if (index++ < page.offset) continue;
+    if (added == page.size) return std::to_string(index - 1);
+    add(value);
+    ++added;
+  }
+  return "";
+}
 
 }  // namespace thingtank::compute::autoscaling_internal

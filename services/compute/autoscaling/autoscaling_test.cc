@@ -110,6 +110,32 @@ class AutoScalingTest : public ::testing::Test {
     return r.ok() ? r->policy_arn() : "";
   }
 
+  // What a crash right after a scale-out decision leaves: the activity the
+  // reconciler writes before it launches (no instance yet), and the group's
+  // desired capacity raised.
+  void StoreLaunchDecision(const std::string& activity_id, int desired) {
+    storage::ActivityRecord decision;
+    decision.set_kind("launch");
+    decision.set_availability_zone("us-east-1b");
+    decision.set_sequence(1000);
+    v1::Activity* a = decision.mutable_activity();
+    a->set_activity_id(activity_id);
+    a->set_auto_scaling_group_name("My-Group");
+    a->set_description("Launching a new EC2 instance");
+    *a->mutable_start_time() = ToProto(clock_.Now());
+    a->set_status_code("InProgress");
+    ASSERT_TRUE(db_->Put(db_->cf("autoscaling"),
+                         autoscaling_internal::ActivityKey("My-Group", clock_.Now(), 1000, activity_id),
+                         decision.SerializeAsString())
+                    .ok());
+    storage::GroupRecord group;
+    auto stored = db_->Get(db_->cf("autoscaling"), "g/My-Group");
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    ASSERT_TRUE(group.ParseFromString(**stored));
+    group.mutable_group()->set_desired_capacity(desired);
+    ASSERT_TRUE(db_->Put(db_->cf("autoscaling"), "g/My-Group", group.SerializeAsString()).ok());
+  }
+
   // Lets the reconciler and the instances' timers run for `d`.
   void Run(absl::Duration d) { clock_.Advance(d); }
 
@@ -436,36 +462,15 @@ TEST_F(AutoScalingTest, DeleteGroupNeedsForceWhileItHasInstances) {
 TEST_F(AutoScalingTest, RestartCarriesOutAStoredLaunchDecisionOnce) {
   CreateGroup(1, 3);
   Run(absl::Seconds(10));
-  // Simulate a crash right after a scale-out decision: the activity is stored
-  // as the reconciler writes it before launching, with no instance yet.
-  storage::ActivityRecord decision;
-  decision.set_kind("launch");
-  decision.set_availability_zone("us-east-1b");
-  v1::Activity* a = decision.mutable_activity();
-  a->set_activity_id("11111111-2222-4333-8444-555555555555");
-  a->set_auto_scaling_group_name("My-Group");
-  a->set_description("Launching a new EC2 instance");
-  *a->mutable_start_time() = ToProto(clock_.Now());
-  a->set_status_code("InProgress");
-  storage::GroupRecord group;
-  {
-    auto stored = db_->Get(db_->cf("autoscaling"), "g/My-Group");
-    ASSERT_TRUE(stored.ok() && stored->has_value());
-    ASSERT_TRUE(group.ParseFromString(**stored));
-  }
-  group.mutable_group()->set_desired_capacity(2);
-  ASSERT_TRUE(db_->Put(db_->cf("autoscaling"), "g/My-Group", group.SerializeAsString()).ok());
-  decision.set_sequence(1000);
-  const std::string key = autoscaling_internal::ActivityKey("My-Group", clock_.Now(), 1000,
-                                                            a->activity_id());
-  ASSERT_TRUE(db_->Put(db_->cf("autoscaling"), key, decision.SerializeAsString()).ok());
+  const std::string decision = "11111111-2222-4333-8444-555555555555";
+  StoreLaunchDecision(decision, 2);
   Open();
   Run(absl::Seconds(10));
   EXPECT_EQ(Group().instances_size(), 2);
   auto all = instances_->DescribeInstances({});
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->instances_size(), 2);
-  auto launched = instances_->FindByClientToken(a->activity_id());
+  auto launched = instances_->FindByClientToken(decision);
   ASSERT_TRUE(launched.has_value());
   Open();  // and again: nothing more
   Run(absl::Seconds(10));
@@ -477,29 +482,14 @@ TEST_F(AutoScalingTest, RestartCarriesOutAStoredLaunchDecisionOnce) {
 TEST_F(AutoScalingTest, RestartAdoptsAnInstanceLaunchedBeforeTheCrash) {
   CreateGroup(1, 3);
   Run(absl::Seconds(10));
-  storage::ActivityRecord decision;
-  decision.set_kind("launch");
-  decision.set_availability_zone("us-east-1b");
-  v1::Activity* a = decision.mutable_activity();
-  a->set_activity_id("99999999-2222-4333-8444-555555555555");
-  a->set_auto_scaling_group_name("My-Group");
-  *a->mutable_start_time() = ToProto(clock_.Now());
-  a->set_status_code("InProgress");
-  decision.set_sequence(1000);
-  const std::string key = autoscaling_internal::ActivityKey("My-Group", clock_.Now(), 1000,
-                                                            a->activity_id());
-  ASSERT_TRUE(db_->Put(db_->cf("autoscaling"), key, decision.SerializeAsString()).ok());
+  const std::string decision = "99999999-2222-4333-8444-555555555555";
+  StoreLaunchDecision(decision, 2);
   v1::RunInstancesRequest spec;
   spec.set_image_id("ami-d0f89fb9");
   spec.set_instance_type("t1.micro");
   spec.set_availability_zone("us-east-1b");
-  auto before_crash = instances_->LaunchIntoGroup(spec, "My-Group", a->activity_id());
+  auto before_crash = instances_->LaunchIntoGroup(spec, "My-Group", decision);
   ASSERT_TRUE(before_crash.ok());
-  storage::GroupRecord group;
-  auto stored = db_->Get(db_->cf("autoscaling"), "g/My-Group");
-  ASSERT_TRUE(group.ParseFromString(**stored));
-  group.mutable_group()->set_desired_capacity(2);
-  ASSERT_TRUE(db_->Put(db_->cf("autoscaling"), "g/My-Group", group.SerializeAsString()).ok());
   Open();
   Run(absl::Seconds(10));
   v1::AutoScalingGroup g = Group();
