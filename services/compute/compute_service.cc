@@ -36,7 +36,8 @@ void AddDatum(v1::PutMetricDataRequest* request, const std::string& name,
 
 std::vector<std::string> ComputeService::ColumnFamilies() {
   std::vector<std::string> cfs = Instances::ColumnFamilies();
-  for (auto* more : {MetricStore::ColumnFamilies, Alarms::ColumnFamilies, AutoScaling::ColumnFamilies}) {
+  for (auto* more : {LaunchTemplates::ColumnFamilies, MetricStore::ColumnFamilies,
+                     Alarms::ColumnFamilies, AutoScaling::ColumnFamilies}) {
     for (auto& cf : more()) {
       if (std::find(cfs.begin(), cfs.end(), cf) == cfs.end()) cfs.push_back(cf);
     }
@@ -55,6 +56,7 @@ ComputeService::~ComputeService() {
   autoscaling_.reset();
   alarms_.reset();
   metrics_.reset();
+  launch_templates_.reset();
   instances_.reset();
 }
 
@@ -67,6 +69,15 @@ absl::StatusOr<std::unique_ptr<ComputeService>> ComputeService::Open(Db* db, Clo
       std::make_unique<Notifier>(clock, options.alarms.region, options.alarms.account);
   TT_ASSIGN_OR_RETURN(service->instances_,
                       Instances::Open(db, clock, executor, drivers, options.instances));
+  Instances* instances = service->instances_.get();
+  TT_ASSIGN_OR_RETURN(
+      service->launch_templates_,
+      LaunchTemplates::Open(db, clock, [instances](const v1::LaunchTemplateData& data,
+                                                   const std::string& field) {
+        v1::RunInstancesRequest spec;
+        LaunchTemplates::Fill(data, &spec);
+        return instances->ValidateLaunch(spec, field);
+      }));
   TT_ASSIGN_OR_RETURN(service->metrics_, MetricStore::Open(db, clock, options.metrics));
   TT_ASSIGN_OR_RETURN(service->autoscaling_,
                       AutoScaling::Open(db, clock, executor, service->instances_.get(),
@@ -75,6 +86,7 @@ absl::StatusOr<std::unique_ptr<ComputeService>> ComputeService::Open(Db* db, Clo
                                                      service.get(), options.alarms));
   AutoScaling* autoscaling = service->autoscaling_.get();
   autoscaling->SetNotifier(service->notifier_.get());
+  autoscaling->SetLaunchTemplates(service->launch_templates_.get());
   service->instances_->SetOnChange([autoscaling] { autoscaling->Poke(); });
   return service;
 }
@@ -186,6 +198,16 @@ void ComputeService::PublishMinute(absl::Time boundary) {
 TickCounts ComputeService::tick_counts() const {
   absl::MutexLock lock(&mu_);
   return counts_;
+}
+
+absl::StatusOr<v1::RunInstancesResponse> ComputeService::RunInstances(
+    const v1::RunInstancesRequest& request) {
+  if (!request.has_launch_template()) return instances_->RunInstances(request);
+  TT_ASSIGN_OR_RETURN(v1::LaunchTemplateVersion version,
+                      launch_templates_->Resolve(request.launch_template(), "launch_template."));
+  v1::RunInstancesRequest filled = request;
+  LaunchTemplates::Fill(version.launch_template_data(), &filled);
+  return instances_->RunInstances(filled);
 }
 
 absl::StatusOr<v1::SetInstanceLoadResponse> ComputeService::SetInstanceLoad(

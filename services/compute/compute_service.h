@@ -14,6 +14,7 @@
 #include "services/compute/cloudwatch/alarms.h"
 #include "services/compute/cloudwatch/metric_store.h"
 #include "services/compute/instances.h"
+#include "services/compute/launch_templates.h"
 #include "services/compute/notifier.h"
 #include "thingtank/compute/v1/compute.pb.h"
 
@@ -62,6 +63,7 @@ class ComputeService final : private AlarmActionSink, private ManagedAlarms {
   ~ComputeService() override;
 
   Instances* instances() { return instances_.get(); }
+  LaunchTemplates* launch_templates() { return launch_templates_.get(); }
   MetricStore* metrics() { return metrics_.get(); }
   Alarms* alarms() { return alarms_.get(); }
   AutoScaling* autoscaling() { return autoscaling_.get(); }
@@ -69,6 +71,8 @@ class ComputeService final : private AlarmActionSink, private ManagedAlarms {
   // connects it once the server serves (Notifier::SetChannel).
   Notifier* notifier() { return notifier_.get(); }
 
+  // RunInstances, from a launch template version when the request names one.
+  absl::StatusOr<v1::RunInstancesResponse> RunInstances(const v1::RunInstancesRequest& request);
   // SetInstanceLoad by ids or by group (whose later launches get it too).
   absl::StatusOr<v1::SetInstanceLoadResponse> SetInstanceLoad(
       const v1::SetInstanceLoadRequest& request);
@@ -100,6 +104,7 @@ class ComputeService final : private AlarmActionSink, private ManagedAlarms {
   const ComputeOptions options_;
   std::unique_ptr<Notifier> notifier_;
   std::unique_ptr<Instances> instances_;
+  std::unique_ptr<LaunchTemplates> launch_templates_;
   std::unique_ptr<MetricStore> metrics_;
   std::unique_ptr<Alarms> alarms_;
   std::unique_ptr<AutoScaling> autoscaling_;

@@ -283,5 +283,85 @@ TEST_F(ComputeServiceTest, RestartInTheMiddleOfAScaleOutLaunchesOnce) {
   EXPECT_EQ(AlarmState("scale_up_on_high_cpu"), v1::STATE_VALUE_ALARM);
 }
 
+TEST_F(ComputeServiceTest, LaunchTemplatesWithVersionsLaunchGroupsAndInstances) {
+  LaunchTemplates* lt = service_->launch_templates();
+  v1::CreateLaunchTemplateRequest create;
+  create.set_launch_template_name("web");
+  create.mutable_launch_template_data()->set_image_id("ami-d0f89fb9");
+  create.mutable_launch_template_data()->set_instance_type("t2.micro");
+  auto created = lt->CreateLaunchTemplate(create);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->launch_template().launch_template_id().rfind("lt-", 0), 0u);
+  EXPECT_EQ(created->launch_template().latest_version_number(), 1);
+  EXPECT_THAT(lt->CreateLaunchTemplate(create),
+              IsStatus(absl::StatusCode::kAlreadyExists, "InvalidLaunchTemplateName.AlreadyExistsException"));
+  v1::CreateLaunchTemplateVersionRequest v2;
+  v2.set_launch_template_name("web");
+  v2.set_source_version("1");
+  v2.mutable_launch_template_data()->set_instance_type("m5.large");
+  auto second = lt->CreateLaunchTemplateVersion(v2);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->launch_template_version().version_number(), 2);
+  EXPECT_EQ(second->launch_template_version().launch_template_data().image_id(), "ami-d0f89fb9");
+  v2.mutable_launch_template_data()->set_instance_type("t9.nope");
+  EXPECT_THAT(lt->CreateLaunchTemplateVersion(v2),
+              IsStatus(absl::StatusCode::kInvalidArgument, "InvalidInstanceType",
+                       "launch_template_data.instance_type"));
+  // $Default is still 1, $Latest 2.
+  v1::DescribeLaunchTemplateVersionsRequest versions;
+  versions.set_launch_template_name("web");
+  versions.add_versions("$Default");
+  auto d = lt->DescribeLaunchTemplateVersions(versions);
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->launch_template_versions_size(), 1);
+  EXPECT_EQ(d->launch_template_versions(0).launch_template_data().instance_type(), "t2.micro");
+  EXPECT_TRUE(d->launch_template_versions(0).default_version());
+  versions.set_versions(0, "7");
+  EXPECT_THAT(lt->DescribeLaunchTemplateVersions(versions),
+              IsStatus(absl::StatusCode::kNotFound, "InvalidLaunchTemplateId.VersionNotFound"));
+  // RunInstances from a template: the default version's type.
+  v1::RunInstancesRequest run;
+  run.mutable_launch_template()->set_launch_template_name("web");
+  auto ran = service_->RunInstances(run);
+  ASSERT_TRUE(ran.ok()) << ran.status();
+  EXPECT_EQ(ran->instances(0).instance_type(), "t2.micro");
+  // A group on $Latest launches version 2; after ModifyLaunchTemplate, $Default is 2 too.
+  v1::CreateAutoScalingGroupRequest g;
+  g.set_auto_scaling_group_name("web-group");
+  g.mutable_launch_template()->set_launch_template_name("web");
+  g.mutable_launch_template()->set_version("$Latest");
+  g.add_availability_zones("us-east-1a");
+  g.set_min_size(1);
+  g.set_max_size(2);
+  ASSERT_TRUE(service_->autoscaling()->CreateAutoScalingGroup(g).ok());
+  clock_.Advance(absl::Seconds(20));
+  auto group = service_->autoscaling()->DescribeAutoScalingGroups({});
+  ASSERT_TRUE(group.ok());
+  ASSERT_EQ(group->auto_scaling_groups(0).instances_size(), 1);
+  EXPECT_EQ(group->auto_scaling_groups(0).instances(0).instance_type(), "m5.large");
+  EXPECT_EQ(group->auto_scaling_groups(0).instances(0).launch_template().version(), "2");
+  v1::ModifyLaunchTemplateRequest modify;
+  modify.set_launch_template_name("web");
+  modify.set_default_version("$Latest");
+  auto modified = lt->ModifyLaunchTemplate(modify);
+  ASSERT_TRUE(modified.ok());
+  EXPECT_EQ(modified->launch_template().default_version_number(), 2);
+  // A group takes a configuration or a template, not both, not neither.
+  g.set_auto_scaling_group_name("both");
+  g.set_launch_configuration_name("my-launch-config");
+  EXPECT_THAT(service_->autoscaling()->CreateAutoScalingGroup(g),
+              IsStatus(absl::StatusCode::kInvalidArgument, "ValidationError", "launch_configuration_name"));
+  g.clear_launch_configuration_name();
+  g.mutable_launch_template()->set_launch_template_name("nope");
+  EXPECT_THAT(service_->autoscaling()->CreateAutoScalingGroup(g),
+              IsStatus(absl::StatusCode::kNotFound, "InvalidLaunchTemplateName.NotFoundException"));
+  // Durable.
+  Open();
+  auto after = service_->launch_templates()->DescribeLaunchTemplates({});
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->launch_templates_size(), 1);
+  EXPECT_EQ(after->launch_templates(0).default_version_number(), 2);
+}
+
 }  // namespace
 }  // namespace thingtank::compute

@@ -18,7 +18,8 @@ class ComputeGrpcService final : public GrpcAdapter<v1::ComputeService::Callback
   ComputeGrpcService(ComputeService* domain, UnaryRunner* runner)
       : GrpcAdapter(v1::ComputeService::service_full_name(), runner) {
     Instances* instances = domain->instances();
-    TT_COMPUTE_UNARY(instances, RunInstances);
+    LaunchTemplates* templates = domain->launch_templates();
+    TT_COMPUTE_UNARY(domain, RunInstances);
     TT_COMPUTE_UNARY(instances, DescribeInstances);
     TT_COMPUTE_UNARY(instances, StartInstances);
     TT_COMPUTE_UNARY(instances, StopInstances);
@@ -28,6 +29,12 @@ class ComputeGrpcService final : public GrpcAdapter<v1::ComputeService::Callback
     TT_COMPUTE_UNARY(instances, DescribeAvailabilityZones);
     TT_COMPUTE_UNARY(instances, DescribeHosts);
     TT_COMPUTE_UNARY(domain, SetInstanceLoad);
+    TT_COMPUTE_UNARY(templates, CreateLaunchTemplate);
+    TT_COMPUTE_UNARY(templates, CreateLaunchTemplateVersion);
+    TT_COMPUTE_UNARY(templates, DescribeLaunchTemplates);
+    TT_COMPUTE_UNARY(templates, DescribeLaunchTemplateVersions);
+    TT_COMPUTE_UNARY(templates, ModifyLaunchTemplate);
+    TT_COMPUTE_UNARY(templates, DeleteLaunchTemplate);
     if (!HandlesEveryMethod()) abort();
   }
 };

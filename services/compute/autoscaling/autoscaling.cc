@@ -415,10 +415,35 @@ v1::AutoScalingGroup AutoScaling::Describe(const Group& group) const {
     i->set_lifecycle_state(m.lifecycle_state());
     i->set_health_status(m.health_status());
     i->set_launch_configuration_name(m.launch_configuration_name());
+    if (m.has_launch_template()) *i->mutable_launch_template() = m.launch_template();
     i->set_instance_type(m.instance_type());
     i->set_protected_from_scale_in(m.protected_from_scale_in());
   }
   return out;
+}
+
+absl::Status AutoScaling::CheckLaunchSource(const std::string& configuration,
+                                            const v1::LaunchTemplateSpecification& spec,
+                                            bool has_template) const {
+  if (configuration.empty() == !has_template) {
+    return ValidationError("launch_configuration_name",
+                           "Valid requests must contain either LaunchTemplate, "
+                           "LaunchConfigurationName (exactly one)");
+  }
+  if (has_template) {
+    if (templates_ == nullptr) return ValidationError("launch_template", "no launch templates here");
+    return templates_->Resolve(spec, "launch_template.").status();
+  }
+  if (launch_configurations_.count(configuration) == 0) {
+    return ValidationError("launch_configuration_name",
+                           absl::StrCat("Launch configuration name not found - ", configuration));
+  }
+  return absl::OkStatus();
+}
+
+void AutoScaling::SetLaunchTemplates(const LaunchTemplates* templates) {
+  absl::MutexLock lock(&mu_);
+  templates_ = templates;
 }
 
 // ---- launch configurations ----
@@ -509,9 +534,6 @@ absl::StatusOr<v1::DeleteLaunchConfigurationResponse> AutoScaling::DeleteLaunchC
 absl::StatusOr<v1::CreateAutoScalingGroupResponse> AutoScaling::CreateAutoScalingGroup(
     const v1::CreateAutoScalingGroupRequest& request) {
   TT_RETURN_IF_ERROR(ValidateName(request.auto_scaling_group_name(), "auto_scaling_group_name"));
-  if (request.launch_configuration_name().empty()) {
-    return ValidationError("launch_configuration_name", "is required");
-  }
   int32_t desired = request.has_desired_capacity() ? request.desired_capacity() : request.min_size();
   TT_RETURN_IF_ERROR(CheckSizes(request.min_size(), request.max_size(), desired,
                                 options_.max_group_size));
@@ -537,11 +559,8 @@ absl::StatusOr<v1::CreateAutoScalingGroupResponse> AutoScaling::CreateAutoScalin
   absl::MutexLock lock(&mu_);
   const std::string& name = request.auto_scaling_group_name();
   if (groups_.count(name) > 0) return AlreadyExists("AutoScalingGroup", name);
-  if (launch_configurations_.count(request.launch_configuration_name()) == 0) {
-    return ValidationError("launch_configuration_name",
-                           absl::StrCat("Launch configuration name not found - ",
-                                        request.launch_configuration_name()));
-  }
+  TT_RETURN_IF_ERROR(CheckLaunchSource(request.launch_configuration_name(), request.launch_template(),
+                                       request.has_launch_template()));
   if (static_cast<int32_t>(groups_.size()) >= options_.max_groups) {
     return LimitExceeded(absl::StrCat("You have reached the limit of ", options_.max_groups,
                                       " auto scaling groups"));
@@ -552,6 +571,7 @@ absl::StatusOr<v1::CreateAutoScalingGroupResponse> AutoScaling::CreateAutoScalin
   g->set_auto_scaling_group_name(name);
   g->set_auto_scaling_group_arn(Arn("autoScalingGroup", absl::StrCat("autoScalingGroupName/", name)));
   g->set_launch_configuration_name(request.launch_configuration_name());
+  if (request.has_launch_template()) *g->mutable_launch_template() = request.launch_template();
   g->set_min_size(request.min_size());
   g->set_max_size(request.max_size());
   g->set_desired_capacity(desired);
@@ -584,13 +604,15 @@ absl::StatusOr<v1::UpdateAutoScalingGroupResponse> AutoScaling::UpdateAutoScalin
   TT_ASSIGN_OR_RETURN(Group * group, FindGroup(request.auto_scaling_group_name()));
   Group updated = *group;
   v1::AutoScalingGroup* g = updated.record.mutable_group();
-  if (!request.launch_configuration_name().empty()) {
-    if (launch_configurations_.count(request.launch_configuration_name()) == 0) {
-      return ValidationError("launch_configuration_name",
-                             absl::StrCat("Launch configuration name not found - ",
-                                          request.launch_configuration_name()));
-    }
+  if (!request.launch_configuration_name().empty() || request.has_launch_template()) {
+    TT_RETURN_IF_ERROR(CheckLaunchSource(request.launch_configuration_name(),
+                                         request.launch_template(), request.has_launch_template()));
     g->set_launch_configuration_name(request.launch_configuration_name());
+    if (request.has_launch_template()) {
+      *g->mutable_launch_template() = request.launch_template();
+    } else {
+      g->clear_launch_template();
+    }
   }
   int32_t min = request.has_min_size() ? request.min_size() : g->min_size();
   int32_t max = request.has_max_size() ? request.max_size() : g->max_size();

@@ -18,6 +18,7 @@
 #include "services/common/lifeline.h"
 #include "services/common/storage/db.h"
 #include "services/compute/instances.h"
+#include "services/compute/launch_templates.h"
 #include "services/compute/storage/compute_records.pb.h"
 #include "thingtank/compute/v1/compute.pb.h"
 
@@ -170,6 +171,8 @@ class AutoScaling {
       const v1::DeleteScheduledActionRequest& request);
   // Where hook notifications go; null (the default): hooks with a target are refused.
   void SetNotifier(LifecycleNotifier* notifier);
+  // Launch templates groups may use; null (the default): only launch configurations.
+  void SetLaunchTemplates(const LaunchTemplates* templates);
 
   // For the alarms: whether `arn` is a policy of this service, and running it
   // as an alarm action (cooldowns honoured; AlarmNotification suspended: no-op).
@@ -230,6 +233,15 @@ class AutoScaling {
   void ScaleOut(Group* group, int32_t count, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScaleIn(Group* group, int32_t count, absl::Time now, Batch* batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What a group launches: its launch configuration's or its launch
+  // template version's data; `member` gets the template version.
+  absl::StatusOr<v1::RunInstancesRequest> LaunchSpec(const Group& group,
+                                                     storage::MemberRecord* member) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // A group's launch source: exactly one of a launch configuration and a template.
+  absl::Status CheckLaunchSource(const std::string& configuration,
+                                 const v1::LaunchTemplateSpecification& spec, bool has_template) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Launches the instance of an open launch activity (idempotent by its id).
   absl::Status CarryOutLaunch(Group* group, storage::ActivityRecord* activity, absl::Time now,
                               Batch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -296,6 +308,7 @@ class AutoScaling {
   int64_t activities_total_ ABSL_GUARDED_BY(mu_) = 0;
   LifecycleCounts lifecycle_ ABSL_GUARDED_BY(mu_);
   LifecycleNotifier* notifier_ ABSL_GUARDED_BY(mu_) = nullptr;
+  const LaunchTemplates* templates_ ABSL_GUARDED_BY(mu_) = nullptr;
   uint64_t activity_sequence_ ABSL_GUARDED_BY(mu_) = 0;
 
   absl::Mutex poke_mu_;

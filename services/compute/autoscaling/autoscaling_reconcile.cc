@@ -204,28 +204,12 @@ absl::Status AutoScaling::CarryOutLaunch(Group* group, storage::ActivityRecord* 
                                          absl::Time now, rocksdb::WriteBatch* batch) {
   const v1::AutoScalingGroup& g = group->record.group();
   const std::string activity_id = activity->activity().activity_id();
-  auto lc = launch_configurations_.find(g.launch_configuration_name());
-  absl::Status status;
+  storage::MemberRecord member;
+  absl::StatusOr<v1::RunInstancesRequest> launch = LaunchSpec(*group, &member);
+  absl::Status status = launch.status();
   std::optional<v1::Instance> instance;
-  if (lc == launch_configurations_.end()) {
-    status = autoscaling_internal::ValidationError(
-        "launch_configuration_name",
-        absl::StrCat("Launch configuration name not found - ", g.launch_configuration_name()));
-  } else {
-    const v1::LaunchConfiguration& c = lc->second.launch_configuration();
-    v1::RunInstancesRequest spec;
-    spec.set_image_id(c.image_id());
-    spec.set_instance_type(c.instance_type());
-    spec.set_key_name(c.key_name());
-    *spec.mutable_security_groups() = c.security_groups();
-    spec.set_user_data(c.user_data());
-    spec.set_driver(c.driver());
-    if (group->record.has_load()) {
-      *spec.mutable_load() = group->record.load();
-    } else if (c.has_load()) {
-      *spec.mutable_load() = c.load();
-    }
-    *spec.mutable_tags() = g.tags();
+  if (launch.ok()) {
+    v1::RunInstancesRequest& spec = *launch;
     // The activity's zone first, then the group's others when it is full.
     std::vector<std::string> zones = {activity->availability_zone()};
     for (const auto& z : g.availability_zones()) {
@@ -258,13 +242,11 @@ absl::Status AutoScaling::CarryOutLaunch(Group* group, storage::ActivityRecord* 
       absl::StrCat("Launching a new EC2 instance: ", instance->instance_id()));
   activity->mutable_activity()->set_progress(30);
   PutActivity(*activity, batch);
-  storage::MemberRecord member;
   member.set_instance_id(instance->instance_id());
   member.set_availability_zone(instance->availability_zone());
   member.set_lifecycle_state(instance->state().name() == v1::INSTANCE_STATE_NAME_RUNNING ? kInService
                                                                                        : kPending);
   member.set_health_status("Healthy");
-  member.set_launch_configuration_name(g.launch_configuration_name());
   member.set_instance_type(instance->instance_type());
   member.set_protected_from_scale_in(g.new_instances_protected_from_scale_in());
   member.set_launched_micros(absl::ToUnixMicros(FromProto(instance->launch_time())));
@@ -275,6 +257,52 @@ absl::Status AutoScaling::CarryOutLaunch(Group* group, storage::ActivityRecord* 
     FinishActivity(group, activity_id, "Successful", "", now, batch);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<v1::RunInstancesRequest> AutoScaling::LaunchSpec(const Group& group,
+                                                                storage::MemberRecord* member) const {
+  const v1::AutoScalingGroup& g = group.record.group();
+  v1::RunInstancesRequest spec;
+  if (g.has_launch_template()) {
+    if (templates_ == nullptr) {
+      return autoscaling_internal::ValidationError("launch_template", "this server has no launch templates");
+    }
+    TT_ASSIGN_OR_RETURN(v1::LaunchTemplateVersion version,
+                        templates_->Resolve(g.launch_template(), "launch_template."));
+    LaunchTemplates::Fill(version.launch_template_data(), &spec);
+    v1::LaunchTemplateSpecification* used = member->mutable_launch_template();
+    used->set_launch_template_id(version.launch_template_id());
+    used->set_launch_template_name(version.launch_template_name());
+    used->set_version(absl::StrCat(version.version_number()));
+  } else {
+    auto lc = launch_configurations_.find(g.launch_configuration_name());
+    if (lc == launch_configurations_.end()) {
+      return autoscaling_internal::ValidationError(
+          "launch_configuration_name",
+          absl::StrCat("Launch configuration name not found - ", g.launch_configuration_name()));
+    }
+    const v1::LaunchConfiguration& c = lc->second.launch_configuration();
+    spec.set_image_id(c.image_id());
+    spec.set_instance_type(c.instance_type());
+    spec.set_key_name(c.key_name());
+    *spec.mutable_security_groups() = c.security_groups();
+    spec.set_user_data(c.user_data());
+    spec.set_driver(c.driver());
+    if (c.has_load()) *spec.mutable_load() = c.load();
+    member->set_launch_configuration_name(g.launch_configuration_name());
+  }
+  if (group.record.has_load()) *spec.mutable_load() = group.record.load();
+  // The group's tags join the template's (the group's win on a key).
+  std::map<std::string, std::string> tags;
+  for (const auto& t : spec.tags()) tags[t.key()] = t.value();
+  for (const auto& t : g.tags()) tags[t.key()] = t.value();
+  spec.clear_tags();
+  for (const auto& [k, v] : tags) {
+    v1::Tag* t = spec.add_tags();
+    t->set_key(k);
+    t->set_value(v);
+  }
+  return spec;
 }
 
 void AutoScaling::ScaleIn(Group* group, int32_t count, absl::Time now, rocksdb::WriteBatch* batch) {
