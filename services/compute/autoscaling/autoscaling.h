@@ -231,6 +231,11 @@ class AutoScaling {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReplaceUnhealthy(Group* group, absl::Time now, Batch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScaleOut(Group* group, int32_t count, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // AZRebalance: when the group's zones differ by more than one instance,
+  // launches one in the emptiest (up to 10 % or one above max, as AWS
+  // allows); once it is in service the scale-in takes one from the fullest.
+  void RebalanceZones(Group* group, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Rebalancing(const Group& group) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void ScaleIn(Group* group, int32_t count, absl::Time now, Batch* batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // What a group launches: its launch configuration's or its launch

@@ -75,7 +75,7 @@ void AutoScaling::ReconcileGroup(Group* group, absl::Time now) {
   }
   const int32_t counted = Counted(*group);
   const int32_t desired = group->record.group().desired_capacity();
-  if (counted > desired && !Suspended(*group, "Terminate")) {
+  if (counted > desired && !Suspended(*group, "Terminate") && !Rebalancing(*group)) {
     ScaleIn(group, counted - desired, now, &batch);
   }
   absl::Status status = Commit(&batch);
@@ -90,10 +90,47 @@ void AutoScaling::ReconcileGroup(Group* group, absl::Time now) {
     absl::Status terminated = instances_->TerminateForGroup(id);
     if (!terminated.ok()) TT_LOG_WARN("compute: terminating {}: {}", id, terminated.ToString());
   }
-  if (counted < desired && !Suspended(*group, "Launch") &&
-      now >= absl::FromUnixMicros(group->record.launch_retry_micros())) {
+  const bool may_launch = !Suspended(*group, "Launch") &&
+                          now >= absl::FromUnixMicros(group->record.launch_retry_micros());
+  if (counted < desired && may_launch) {
     ScaleOut(group, desired - counted, now);
+  } else if (counted == desired && may_launch && !Suspended(*group, "Terminate") &&
+             !Suspended(*group, "AZRebalance")) {
+    RebalanceZones(group, now);
   }
+}
+
+bool AutoScaling::Rebalancing(const Group& group) const {
+  const std::string& id = group.record.rebalance_activity_id();
+  return !id.empty() && group.open_activities.count(id) > 0;
+}
+
+void AutoScaling::RebalanceZones(Group* group, absl::Time now) {
+  const v1::AutoScalingGroup& g = group->record.group();
+  if (g.availability_zones_size() < 2 || !group->open_activities.empty()) return;
+  std::map<std::string, int> per_zone;
+  for (const auto& zone : g.availability_zones()) per_zone[zone] = 0;
+  for (const auto& [id, m] : group->members) {
+    if (Leaving(m.lifecycle_state())) return;  // settle first
+    if (per_zone.count(m.availability_zone()) == 0) continue;  // a zone the group left: scale-in takes it
+    per_zone[m.availability_zone()] += 1;
+  }
+  auto [least, most] = std::minmax_element(per_zone.begin(), per_zone.end(),
+                                           [](const auto& a, const auto& b) { return a.second < b.second; });
+  if (most->second - least->second <= 1) return;
+  const int32_t margin = std::max(1, g.max_size() / 10);
+  if (g.desired_capacity() + 1 > g.max_size() + margin) return;
+  group->record.set_pending_cause(absl::StrCat(
+      "At ", Iso8601(now), " Availability Zones had unbalanced instances (", least->first, ": ",
+      least->second, ", ", most->first, ": ", most->second,
+      "); an instance was launched to aid in balancing the group's zones."));
+  ScaleOut(group, 1, now);
+  for (const auto& [id, activity] : group->open_activities) {
+    if (activity.kind() == "launch") group->record.set_rebalance_activity_id(id);
+  }
+  rocksdb::WriteBatch batch;
+  PutGroup(*group, &batch);
+  (void)Commit(&batch);
 }
 
 void AutoScaling::RefreshMembers(Group* group, absl::Time now, rocksdb::WriteBatch* batch) {

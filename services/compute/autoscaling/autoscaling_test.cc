@@ -189,6 +189,50 @@ TEST_F(AutoScalingTest, SpreadsAcrossZones) {
   EXPECT_EQ(per_zone, (std::map<std::string, int>{{"us-east-1a", 1}, {"us-east-1b", 1}, {"us-east-1c", 1}}));
 }
 
+TEST_F(AutoScalingTest, ZonesAddedLaterAreRebalancedLaunchFirst) {
+  CreateConfig();
+  auto r = GroupRequest(4, 4, {"us-east-1a"});
+  ASSERT_TRUE(as_->CreateAutoScalingGroup(r).ok());
+  Run(absl::Seconds(10));
+  ASSERT_EQ(InService(), 4);
+  v1::UpdateAutoScalingGroupRequest update;
+  update.set_auto_scaling_group_name("My-Group");
+  update.add_availability_zones("us-east-1a");
+  update.add_availability_zones("us-east-1b");
+  ASSERT_TRUE(as_->UpdateAutoScalingGroup(update).ok());
+  clock_.RunDue();
+  // Launch first: five for a while, the new one in the empty zone.
+  v1::AutoScalingGroup g = Group();
+  ASSERT_EQ(g.instances_size(), 5);
+  int leaving = 0;
+  for (const auto& i : g.instances()) leaving += i.lifecycle_state() == "Terminating";
+  EXPECT_EQ(leaving, 0);
+  for (int i = 0; i < 6; ++i) {
+    Run(absl::Seconds(10));
+    as_->Reconcile();
+  }
+  std::map<std::string, int> per_zone;
+  g = Group();
+  for (const auto& i : g.instances()) per_zone[i.availability_zone()] += 1;
+  EXPECT_EQ(per_zone, (std::map<std::string, int>{{"us-east-1a", 2}, {"us-east-1b", 2}}));
+  EXPECT_EQ(InService(), 4);
+  bool cause = false;
+  for (const auto& a : Activities()) {
+    cause |= a.cause().find("Availability Zones had unbalanced instances") != std::string::npos;
+  }
+  EXPECT_TRUE(cause);
+  // AZRebalance suspended: a new imbalance stays.
+  v1::SuspendProcessesRequest suspend;
+  suspend.set_auto_scaling_group_name("My-Group");
+  suspend.add_scaling_processes("AZRebalance");
+  ASSERT_TRUE(as_->SuspendProcesses(suspend).ok());
+  update.add_availability_zones("us-east-1c");
+  ASSERT_TRUE(as_->UpdateAutoScalingGroup(update).ok());
+  Run(absl::Seconds(30));
+  as_->Reconcile();
+  EXPECT_EQ(Group().instances_size(), 4);
+}
+
 TEST_F(AutoScalingTest, SimplePoliciesAndCooldown) {
   CreateGroup(1, 3);
   Run(absl::Seconds(10));
