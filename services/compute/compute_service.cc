@@ -8,6 +8,7 @@
 #include "nlohmann/json.hpp"
 #include "services/common/status.h"
 #include "services/compute/cloudwatch/alarm_rules.h"
+#include "services/compute/drivers/simulated_driver.h"
 #include "services/compute/proto_time.h"
 
 namespace thingtank::compute {
@@ -84,6 +85,23 @@ absl::StatusOr<std::unique_ptr<ComputeService>> ComputeService::Open(Db* db, Clo
                                         service.get(), options.autoscaling));
   TT_ASSIGN_OR_RETURN(service->alarms_, Alarms::Open(db, clock, service->metrics_.get(),
                                                      service.get(), options.alarms));
+  // Queue-depth loads read the queues' AWS/SQS depth (the newest of the last two minutes).
+  MetricStore* metrics = service->metrics_.get();
+  drivers.simulated->SetQueueDepth([metrics, clock](const std::string& queue) -> std::optional<double> {
+    google::protobuf::RepeatedPtrField<v1::Dimension> dims;
+    v1::Dimension* d = dims.Add();
+    d->set_name("QueueName");
+    d->set_value(queue);
+    auto values = metrics->PeriodValues(
+        MetricKey::From("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims),
+        Stat::Of(v1::STATISTIC_MAXIMUM), std::nullopt, absl::Minutes(1),
+        absl::FromUnixSeconds(absl::ToUnixSeconds(clock->Now()) / 60 * 60 + 60), 2);
+    std::optional<double> newest;
+    for (const auto& v : values) {
+      if (v) newest = v;
+    }
+    return newest;
+  });
   AutoScaling* autoscaling = service->autoscaling_.get();
   autoscaling->SetNotifier(service->notifier_.get());
   autoscaling->SetLaunchTemplates(service->launch_templates_.get());

@@ -899,6 +899,16 @@ bool Instances::Healthy(const std::string& instance_id) const {
 
 void Instances::SampleCpu(absl::Time now) {
   absl::MutexLock lock(&mu_);
+  // Queue-depth loads share their queue's backlog among the instances that follow it.
+  std::map<std::string, int> sharing;
+  for (const auto& [id, entry] : entries_) {
+    const Instance& instance = entry.record.instance();
+    if (instance.state().name() == v1::INSTANCE_STATE_NAME_RUNNING &&
+        instance.driver() != v1::DRIVER_PROCESS && instance.load().has_queue_depth()) {
+      sharing[instance.load().queue_depth().queue_name()] += 1;
+    }
+  }
+  drivers_.simulated->SetSharing(std::move(sharing));
   for (auto& [id, entry] : entries_) {
     Instance* instance = entry.record.mutable_instance();
     if (instance->state().name() != v1::INSTANCE_STATE_NAME_RUNNING) continue;

@@ -40,9 +40,11 @@ struct InstancesOptions {
   int64_t max_instances = 20000;
 };
 
+class SimulatedDriver;
+
 // The drivers a server offers; `process` is null unless the operator enabled it.
 struct InstanceDrivers {
-  InstanceDriver* simulated = nullptr;
+  SimulatedDriver* simulated = nullptr;
   InstanceDriver* process = nullptr;
 };
 

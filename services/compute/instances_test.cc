@@ -297,6 +297,39 @@ TEST_F(InstancesTest, CpuFollowsTheLoadModel) {
   EXPECT_EQ(instances_->TakeCpuAverages().size(), 1u);
 }
 
+TEST_F(InstancesTest, AQueueDepthLoadIsSharedByTheInstancesFollowingTheQueue) {
+  simulated_.SetQueueDepth([](const std::string& queue) -> std::optional<double> {
+    if (queue == "jobs") return 40.0;
+    return std::nullopt;
+  });
+  std::string a = Run().instance_id();
+  std::string b = Run().instance_id();
+  clock_.Advance(absl::Seconds(10));
+  v1::SetInstanceLoadRequest load;
+  load.add_instance_ids(a);
+  load.add_instance_ids(b);
+  v1::QueueDepthLoad* q = load.mutable_load()->mutable_queue_depth();
+  q->set_queue_name("jobs");
+  q->set_percent_per_message(1.0);
+  q->set_idle_percent(10);
+  ASSERT_TRUE(instances_->SetInstanceLoad(load).ok());
+  instances_->SampleCpu(clock_.Now());
+  EXPECT_DOUBLE_EQ(Get(a).cpu_utilization(), 30);  // 10 + 1.0 * 40 / 2
+  ASSERT_TRUE(instances_->StopInstances(Ids<v1::StopInstancesRequest>(b)).ok());
+  instances_->SampleCpu(clock_.Now());
+  EXPECT_DOUBLE_EQ(Get(a).cpu_utilization(), 50);  // b no longer shares it
+  q->set_queue_name("unknown");
+  load.clear_instance_ids();
+  load.add_instance_ids(a);
+  ASSERT_TRUE(instances_->SetInstanceLoad(load).ok());
+  instances_->SampleCpu(clock_.Now());
+  EXPECT_DOUBLE_EQ(Get(a).cpu_utilization(), 10);  // no depth known: idle
+  q->set_percent_per_message(0);
+  EXPECT_THAT(instances_->SetInstanceLoad(load),
+              IsStatus(absl::StatusCode::kInvalidArgument, "InvalidParameterValue",
+                       "load.queue_depth.percent_per_message"));
+}
+
 TEST_F(InstancesTest, RestartFinishesTransitionsThatFellDueWhileDown) {
   std::string a = Run("t2.micro", "us-east-1a").instance_id();
   clock_.Advance(absl::Seconds(4));

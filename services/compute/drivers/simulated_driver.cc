@@ -37,10 +37,29 @@ double LoadAt(const v1::LoadModel& load, absl::Time now) {
                 load.sine().amplitude_percent() * std::sin(2 * M_PI * std::fmod(t, period) / period);
       break;
     }
+    case v1::LoadModel::kQueueDepth:
+      percent = load.queue_depth().idle_percent();  // without a depth: idle
+      break;
     case v1::LoadModel::MODEL_NOT_SET:
       break;
   }
   return std::clamp(percent, 0.0, 100.0);
+}
+
+double SimulatedDriver::CpuUtilization(const v1::Instance& instance, absl::Time now) {
+  const v1::LoadModel& load = instance.load();
+  if (load.model_case() != v1::LoadModel::kQueueDepth) return LoadAt(load, now);
+  const v1::QueueDepthLoad& q = load.queue_depth();
+  std::optional<double> depth;
+  int sharing = 1;
+  {
+    absl::MutexLock lock(&mu_);
+    if (depth_) depth = depth_(q.queue_name());
+    auto it = sharing_.find(q.queue_name());
+    if (it != sharing_.end()) sharing = std::max(1, it->second);
+  }
+  if (!depth) return LoadAt(load, now);
+  return std::clamp(q.idle_percent() + q.percent_per_message() * *depth / sharing, 0.0, 100.0);
 }
 
 absl::Status ValidateLoad(const v1::LoadModel& load, const std::string& field) {
@@ -60,8 +79,18 @@ absl::Status ValidateLoad(const v1::LoadModel& load, const std::string& field) {
         return InvalidField(field + ".sine.period", "must be at least 1 s");
       }
       return absl::OkStatus();
+    case v1::LoadModel::kQueueDepth: {
+      const v1::QueueDepthLoad& q = load.queue_depth();
+      if (q.queue_name().empty() || q.queue_name().size() > 80) {
+        return InvalidField(field + ".queue_depth.queue_name", "must be 1 to 80 characters");
+      }
+      if (!(q.percent_per_message() > 0) || q.percent_per_message() > 100) {
+        return InvalidField(field + ".queue_depth.percent_per_message", "must be above 0 and at most 100");
+      }
+      return CheckPercent(q.idle_percent(), field + ".queue_depth.idle_percent");
+    }
     case v1::LoadModel::MODEL_NOT_SET:
-      return InvalidField(field, "needs a model: constant, step or sine");
+      return InvalidField(field, "needs a model: constant, step, sine or queue_depth");
   }
   return absl::OkStatus();
 }
