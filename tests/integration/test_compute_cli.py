@@ -296,6 +296,83 @@ class ComputeCliTest(unittest.TestCase):
 
         self.ok("delete-group", "cli-group", "--force")
 
+    def test_launch_template_versions_launch_a_group_and_instances(self):
+        name = "cli-lt"
+        group_name = "cli-lt-group"
+        created = self.json_ok("create-launch-template", "--name", name, "--image-id", IMAGE,
+                               "--instance-type", "t2.micro", "--version-description", "small")
+        template = created["launch_template"]
+        template_id = template["launch_template_id"]
+        self.assertRegex(template_id, r"^lt-[0-9a-f]{17}$")
+        self.assertEqual(template["launch_template_name"], name)
+        # int64 fields are JSON strings.
+        self.assertEqual((int(template["default_version_number"]),
+                          int(template["latest_version_number"])), (1, 1))
+
+        # Version 2: version 1 with another type.
+        self.assertEqual(self.ok("create-launch-template-version", "--name", name,
+                                 "--source-version", "1", "--instance-type", "t3.micro",
+                                 "--version-description", "bigger"),
+                         "created version 2 of launch template %s (%s)\n" % (name, template_id))
+        versions = self.json_ok("describe-launch-template-versions", "--id",
+                                template_id)["launch_template_versions"]
+        self.assertEqual([(int(v["version_number"]), v["launch_template_data"]["image_id"],
+                           v["launch_template_data"]["instance_type"]) for v in versions],
+                         [(2, IMAGE, "t3.micro"), (1, IMAGE, "t2.micro")])
+        # Human: number, default mark, image, type, description; newest first.
+        self.assertEqual([line.split() for line in
+                          self.ok("describe-launch-template-versions", "--name",
+                                  name).splitlines()],
+                         [["2", "-", IMAGE, "t3.micro", "bigger"],
+                          ["1", "default", IMAGE, "t2.micro", "small"]])
+        self.assertEqual(self.ok("describe-launch-templates", name).split(),
+                         [template_id, name, "default", "1", "latest", "2"])
+
+        # A group on $Latest launches version 2.
+        zone = self.json_ok("zones")["availability_zones"][0]["zone_name"]
+        self.ok("create-group", "--name", group_name, "--launch-template", name + ":$Latest",
+                "--min", "1", "--max", "2", "--zone", zone)
+        self.addCleanup(self.cli, "delete-group", group_name, "--force")
+
+        def one_t3_instance():
+            groups = self.json_ok("describe-groups", group_name)["auto_scaling_groups"]
+            self.assertEqual(len(groups), 1, groups)
+            members = groups[0].get("instances", [])
+            return groups[0] if len(members) == 1 and \
+                members[0].get("instance_type") == "t3.micro" else None
+
+        group = tt.wait_until(one_t3_instance, WATCH_DEADLINE_S,
+                              "%s to have 1 instance of type t3.micro" % group_name, interval=0.2)
+        self.assertEqual(group["launch_template"]["launch_template_name"], name)
+        self.assertEqual(group["launch_template"]["version"], "$Latest")
+        self.assertEqual(group["launch_configuration_name"], "")
+        member = group["instances"][0]
+        self.assertEqual(member["launch_template"], {"launch_template_id": template_id,
+                                                     "launch_template_name": name,
+                                                     "version": "2"})
+        # Human: the group's template and version, and each instance's.
+        lines = self.ok("describe-groups", group_name).splitlines()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(lines[0].startswith("%s  %s:$Latest  min/desired/max 1/1/2  %s"
+                                            % (group_name, name, zone)), lines)
+        self.assertEqual(lines[1].split()[0], member["instance_id"])
+        self.assertIn("  %s:2  " % name, lines[1])
+
+        # run without a version: the default one (1).
+        reservation = self.json_ok("run", "--launch-template", name)
+        self.assertEqual(len(reservation["instances"]), 1, reservation)
+        launched = reservation["instances"][0]
+        self.addCleanup(self.cli, "terminate", launched["instance_id"])
+        self.assertEqual((launched["image_id"], launched["instance_type"]), (IMAGE, "t2.micro"))
+
+        # A new default by id.
+        self.assertEqual(self.ok("modify-launch-template", "--id", template_id,
+                                 "--default-version", "2"),
+                         "default version of launch template %s (%s) set to 2\n"
+                         % (name, template_id))
+        self.assertEqual(self.ok("describe-launch-templates", name).split(),
+                         [template_id, name, "default", "2", "latest", "2"])
+
     def test_lifecycle_hook_holds_a_launch_until_completed(self):
         self.ok("create-launch-configuration", "--name", "cli-hook-lc", "--image-id", IMAGE,
                 "--instance-type", TYPE)

@@ -1,5 +1,6 @@
 #include "tools/thingtank/cli/compute_args.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/numbers.h"
@@ -219,8 +220,23 @@ bool ParseLoadSpec(absl::string_view spec, absl::Time now, v1::LoadModel* out, s
     sine->set_mean_percent(mean);
     sine->set_amplitude_percent(amplitude);
     SetDuration(absl::ToInt64Nanoseconds(*period), sine->mutable_period());
+  } else if (kind == "queue") {
+    const std::string form =
+        "queue:NAME,PERCENT_PER_MESSAGE[,IDLE] (e.g. queue:jobs,2,5: 5 % idle, 2 % per message of "
+        "backlog per instance)";
+    double per_message = 0;
+    double idle = 0;
+    if (parts.size() < 2 || parts[0].empty() || !ParsePercent(parts[1], &per_message) ||
+        (parts.size() == 3 && !ParsePercent(parts[2], &idle))) {
+      return fail(form);
+    }
+    v1::QueueDepthLoad* q = model.mutable_queue_depth();
+    q->set_queue_name(std::string(parts[0]));
+    q->set_percent_per_message(per_message);
+    q->set_idle_percent(idle);
   } else {
-    return fail("a load: constant:PERCENT, step:BEFORE,AFTER,TIME or sine:MEAN,AMPLITUDE,PERIOD");
+    return fail("a load: constant:PERCENT, step:BEFORE,AFTER,TIME, sine:MEAN,AMPLITUDE,PERIOD or "
+                "queue:NAME,PERCENT_PER_MESSAGE[,IDLE]");
   }
   *out = std::move(model);
   return true;
@@ -238,6 +254,10 @@ std::string FormatLoadSpec(const v1::LoadModel& load) {
       return absl::StrCat("sine:", Number(load.sine().mean_percent()), ",",
                           Number(load.sine().amplitude_percent()), ",",
                           FormatDuration(load.sine().period()));
+    case v1::LoadModel::kQueueDepth:
+      return absl::StrCat("queue:", load.queue_depth().queue_name(), ",",
+                          Number(load.queue_depth().percent_per_message()), ",",
+                          Number(load.queue_depth().idle_percent()));
     case v1::LoadModel::MODEL_NOT_SET:
       break;
   }
@@ -342,6 +362,46 @@ std::optional<std::string> ParseLifecycleTransition(absl::string_view text) {
     }
   }
   return std::nullopt;
+}
+
+bool IsLaunchTemplateVersion(absl::string_view text) {
+  if (text == "$Latest" || text == "$Default") return true;
+  // A positive number: digits only, no sign or leading zero, within int64.
+  if (text.empty() || text.size() > 18 || text[0] == '0') return false;
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool ParseLaunchTemplateSpec(absl::string_view text, v1::LaunchTemplateSpecification* out,
+                             std::string* error) {
+  // Template names have no ':' (letters, digits and ( ) . - / _).
+  const size_t colon = text.find(':');
+  const absl::string_view name = text.substr(0, colon);
+  const absl::string_view version =
+      colon == absl::string_view::npos ? "$Default" : text.substr(colon + 1);
+  if (name.empty() || !IsLaunchTemplateVersion(version)) {
+    *error = absl::StrCat("\"", text, "\" is not NAME[:VERSION] (VERSION ",
+                          kLaunchTemplateVersionForms, ", e.g. web:2 or web:$Latest)");
+    return false;
+  }
+  v1::LaunchTemplateSpecification spec;
+  const bool id = name.size() == 20 && absl::StartsWith(name, "lt-") &&
+                  std::all_of(name.begin() + 3, name.end(), [](char c) {
+                    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                  });
+  if (id) {
+    spec.set_launch_template_id(std::string(name));
+  } else {
+    spec.set_launch_template_name(std::string(name));
+  }
+  spec.set_version(std::string(version));
+  *out = std::move(spec);
+  return true;
+}
+
+std::string FormatLaunchTemplateSpec(const v1::LaunchTemplateSpecification& spec) {
+  return absl::StrCat(
+      spec.launch_template_name().empty() ? spec.launch_template_id() : spec.launch_template_name(),
+      ":", spec.version().empty() ? "$Default" : spec.version());
 }
 
 const std::vector<std::string>& LifecycleResults() {

@@ -11,6 +11,8 @@
 //               or relative to now with a sign: -1h, +30m, -90s, -1h30m, -2d
 //   k=v         tags and dimensions; filters NAME=V1,V2 (or EC2's
 //               Name=NAME,Values=V1,V2); steps LOWER:UPPER:ADJUSTMENT
+//   NAME[:VERSION]  a launch template version (VERSION a number, $Latest or
+//               $Default; default $Default)
 
 #include <optional>
 #include <string>
@@ -159,6 +161,21 @@ std::optional<std::string> ParseLifecycleTransition(absl::string_view text);
 inline constexpr char kLifecycleTransitionForms[] =
     "launching, terminating, autoscaling:EC2_INSTANCE_LAUNCHING or "
     "autoscaling:EC2_INSTANCE_TERMINATING";
+
+// A launch template version as EC2 names one: a version number (1, 2, ...),
+// $Latest or $Default (exact spelling).
+bool IsLaunchTemplateVersion(absl::string_view text);
+// The forms IsLaunchTemplateVersion accepts, for help texts and errors.
+inline constexpr char kLaunchTemplateVersionForms[] = "a version number, $Latest or $Default";
+
+// NAME[:VERSION] (--launch-template) into `out`: the template by name (by id
+// when NAME is one: lt- and 17 hex digits) and the version, $Default when not
+// given. False with a one-line `error` naming the form.
+bool ParseLaunchTemplateSpec(absl::string_view text, v1::LaunchTemplateSpecification* out,
+                             std::string* error);
+// NAME:VERSION of a specification (the id when it has no name, $Default when
+// it has no version): what ParseLaunchTemplateSpec reads back.
+std::string FormatLaunchTemplateSpec(const v1::LaunchTemplateSpecification& spec);
 
 // What ends a lifecycle action or its timeout: CONTINUE or ABANDON (AWS's
 // spelling only).

@@ -34,7 +34,29 @@ Command AnyNumber(std::string name, const std::string& arg, std::string summary,
   return command;
 }
 
+// `name (--name N | --id ID) ...`: a command on one launch template. The
+// dispatcher also puts the value of --id (the service's target flag) in front
+// of the positionals, hence the optional one; the handler accepts no other.
+Command OnTemplate(std::string name, std::string synopsis, std::string summary,
+                   const std::vector<FlagSpec>& flags, Command::Run run) {
+  Command command{std::move(name),
+                  {},
+                  std::move(summary),
+                  Join({{"name", "NAME", "the launch template by name"},
+                        {"id", "ID", "the launch template by id (lt-...)"}},
+                       flags),
+                  std::move(run),
+                  {"id"}};
+  command.synopsis = std::move(synopsis);
+  return command;
+}
+
 std::vector<Command> Ec2Commands() {
+  // What a launch template version launches: the launch flags and tags.
+  const std::vector<FlagSpec> launch_data =
+      Join(compute::LaunchFlags(""), {compute::TagFlag()});
+  const FlagSpec version_description = {"version-description", "TEXT",
+                                        "what the version is for (up to 255 characters)"};
   Command set_load = AnyNumber("set-load", "instance-id",
                                "set the simulated CPU load of instances, or of a group's",
                                {{"group", "NAME", "every instance of this group, and later ones"},
@@ -43,8 +65,9 @@ std::vector<Command> Ec2Commands() {
   set_load.synopsis = "(<instance-id>... | --group NAME) --load SPEC";
   return {
       {"run", {}, "launch instances: pending at first, running after the launch delay",
-       Join(compute::LaunchFlags(),
-            {{"count", "N", "launch exactly N instances (default 1)"},
+       Join(compute::LaunchFlags(" (required without --launch-template)"),
+            {compute::LaunchTemplateFlag("launch from it; the flags given here override it"),
+             {"count", "N", "launch exactly N instances (default 1)"},
              {"min-count", "N", "launch at least N instances, or none"},
              {"max-count", "N", "launch at most N instances"},
              {"zone", "ZONE", "availability zone (default: spread over all)"},
@@ -82,6 +105,38 @@ std::vector<Command> Ec2Commands() {
       {"zones", {}, "the availability zones", {}, WithStub(&compute::Zones)},
       {"hosts", {}, "the hosts of each zone: capacity used and their instances",
        {{"zone", "ZONE", "only hosts of this zone"}}, WithStub(&compute::Hosts)},
+      {"create-launch-template", {}, "create a launch template with its version 1",
+       Join({{"name", "NAME",
+              "the launch template: 3 to 128 letters, digits and ( ) . - / _ (required)"},
+             version_description},
+            launch_data),
+       WithStub(&compute::CreateLaunchTemplate)},
+      OnTemplate("create-launch-template-version",
+                 "(--name N | --id ID) [--source-version V]",
+                 "add a version to a launch template: the flags given over a source version",
+                 Join({{"source-version", "V",
+                        "the version it starts from: " +
+                            std::string(compute::kLaunchTemplateVersionForms)},
+                       version_description},
+                      launch_data),
+                 WithStub(&compute::CreateLaunchTemplateVersion)),
+      AnyNumber("describe-launch-templates", "name",
+                "launch templates: id, name, default and latest version", {},
+                WithStub(&compute::DescribeLaunchTemplates)),
+      OnTemplate("describe-launch-template-versions", "(--name N | --id ID) [--version V]...",
+                 "versions of a launch template: number, default, image, type, description",
+                 {{"version", "V",
+                   "only this version: " + std::string(compute::kLaunchTemplateVersionForms) +
+                       " (default: all)",
+                   true}},
+                 WithStub(&compute::DescribeLaunchTemplateVersions)),
+      OnTemplate("modify-launch-template", "(--name N | --id ID) --default-version V",
+                 "set the default version of a launch template",
+                 {{"default-version", "V", "a version number or $Latest (required)"}},
+                 WithStub(&compute::ModifyLaunchTemplate)),
+      OnTemplate("delete-launch-template", "(--name N | --id ID)",
+                 "delete a launch template and all its versions", {},
+                 WithStub(&compute::DeleteLaunchTemplate)),
   };
 }
 
@@ -169,7 +224,12 @@ std::vector<FlagSpec> GroupFlags(bool create) {
   const std::string required = create ? " (required)" : "";
   std::vector<FlagSpec> flags = {
       {"name", "NAME", "the group (required)"},
-      {"launch-configuration", "NAME", "what its instances are launched from" + required},
+      {"launch-configuration", "NAME",
+       "what its instances are launched from" +
+           (create ? std::string(" (required without --launch-template)") : "")},
+      compute::LaunchTemplateFlag(create ? "instead of --launch-configuration (resolved at each "
+                                           "launch)"
+                                         : "launch new instances from it instead"),
       {"min", "N", "least size" + required},
       {"max", "N", "largest size" + required},
       {"desired", "N", create ? "desired capacity (default min)" : "desired capacity"},
@@ -260,7 +320,8 @@ std::vector<Command> AutoScalingCommands() {
       "--target-value V (--predefined-metric M | --metric-namespace NS --metric-name M))";
   return {
       {"create-launch-configuration", {}, "create a launch configuration for groups",
-       Join({{"name", "NAME", "the launch configuration (required)"}}, compute::LaunchFlags()),
+       Join({{"name", "NAME", "the launch configuration (required)"}},
+            compute::LaunchFlags(" (required)")),
        WithStub(&compute::CreateLaunchConfiguration)},
       AnyNumber("describe-launch-configurations", "name", "list launch configurations",
                 compute::PagingFlags("launch configurations"),
@@ -353,19 +414,23 @@ const Service& Compute() {
     }
     return Service{
         "compute",
-        "Client commands of the compute service: instances (Amazon EC2) from run to zones,\n"
-        "metrics and alarms (Amazon CloudWatch) from put-metric to disable-alarm-actions, and\n"
-        "auto scaling (Amazon EC2 Auto Scaling) from create-launch-configuration on.",
+        "Client commands of the compute service: instances and launch templates (Amazon EC2)\n"
+        "from run to delete-launch-template, metrics and alarms (Amazon CloudWatch) from\n"
+        "put-metric to disable-alarm-actions, and auto scaling (Amazon EC2 Auto Scaling) from\n"
+        "create-launch-configuration on.",
         {"id", "ID",
          "the first argument (instance id, or alarm, group, policy, hook or scheduled action "
          "name)"},
-        "Load SPEC: constant:PERCENT, step:BEFORE,AFTER,TIME (BEFORE until TIME, then AFTER) or\n"
-        "  sine:MEAN,AMPLITUDE,PERIOD; percentages 0 to 100, PERIOD a duration (600s, 10m, "
-        "1h30m).\n"
+        "Load SPEC: constant:PERCENT, step:BEFORE,AFTER,TIME (BEFORE until TIME, then AFTER),\n"
+        "  sine:MEAN,AMPLITUDE,PERIOD, or queue:NAME,PERCENT_PER_MESSAGE[,IDLE] (a queue's backlog\n"
+        "  shared by the instances following it); percentages 0 to 100, PERIOD a duration (600s,\n"
+        "  10m, 1h30m).\n"
         "TIME: RFC 3339 (2026-12-02T10:00:00Z, 2026-12-02T11:00:00+01:00), now, or relative to\n"
         "  the local clock: -1h, +30m, -90s. The server's clock runs ahead of it under\n"
         "  `serve --time-scale`; put-metric without --timestamp and a recurring\n"
         "  put-scheduled-action without --start-time use the server's now.\n"
+        "Launch template versions (--launch-template NAME[:VERSION], --version V): a number,\n"
+        "  $Latest or $Default; quote the $ in a shell.\n"
         "SECONDS flags take 300, 5m or 1h. Names are AWS's: GreaterThanThreshold, Average,\n"
         "  OK/ALARM/INSUFFICIENT_DATA, ChangeInCapacity, ...\n"
         "Human output puts \"-\" for empty fields; --json prints the response message.\n",

@@ -1,5 +1,5 @@
 // Unit tests of `thingtank compute`: the value parsers (load SPEC, TIME,
-// filters, steps), the AWS names of the enums, and the command table (help and
+// filters, steps, launch template NAME[:VERSION]), the AWS names of the enums, and the command table (help and
 // usage errors, which need no server).
 
 #include "tools/thingtank/cli/compute_cli.h"
@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "tools/thingtank/cli/compute_args.h"
+#include "tools/thingtank/cli/compute_format.h"
 
 namespace thingtank::cli::compute {
 namespace {
@@ -55,6 +56,19 @@ TEST(LoadSpec, StepAtRfc3339AndRelativeTime) {
   EXPECT_EQ(FromTimestamp(load.step().at()), kNow + absl::Minutes(5));
 }
 
+TEST(LoadSpec, QueueDepthFollowsAQueue) {
+  v1::LoadModel load;
+  std::string error;
+  ASSERT_TRUE(ParseLoadSpec("queue:jobs,2,5", kNow, &load, &error)) << error;
+  ASSERT_EQ(load.model_case(), v1::LoadModel::kQueueDepth);
+  EXPECT_EQ(load.queue_depth().queue_name(), "jobs");
+  EXPECT_DOUBLE_EQ(load.queue_depth().percent_per_message(), 2);
+  EXPECT_DOUBLE_EQ(load.queue_depth().idle_percent(), 5);
+  EXPECT_EQ(FormatLoadSpec(load), "queue:jobs,2,5");
+  ASSERT_TRUE(ParseLoadSpec("queue:jobs,0.5", kNow, &load, &error)) << error;
+  EXPECT_DOUBLE_EQ(load.queue_depth().idle_percent(), 0);
+}
+
 TEST(LoadSpec, SinePeriodIsADuration) {
   v1::LoadModel load;
   std::string error;
@@ -88,7 +102,8 @@ TEST(LoadSpec, RejectsMalformedSpecsNamingTheForm) {
       {"sine:50,40,0s", "not a positive duration"},
       {"sine:50,40,-1m", "not a positive duration"},
       {"sine:50,40,10 minutes", "not a positive duration"},
-      {"square:1,2,3", "constant:PERCENT, step:BEFORE,AFTER,TIME or sine:MEAN,AMPLITUDE,PERIOD"},
+      {"square:1,2,3", "constant:PERCENT, step:BEFORE,AFTER,TIME, sine:MEAN,AMPLITUDE,PERIOD or queue:"},
+      {"queue:jobs", "queue:NAME,PERCENT_PER_MESSAGE[,IDLE]"},
       {"", "constant:PERCENT, step"},
   };
   for (const auto& c : kCases) {
@@ -354,6 +369,117 @@ TEST(Compound, LifecycleTransitionsByAliasOrAwsName) {
   EXPECT_EQ(LifecycleResults(), (std::vector<std::string>{"CONTINUE", "ABANDON"}));
 }
 
+TEST(Compound, LaunchTemplateNameAndVersion) {
+  const struct {
+    const char* text;
+    const char* id;
+    const char* name;
+    const char* version;
+  } kCases[] = {
+      {"web", "", "web", "$Default"},
+      {"web:2", "", "web", "2"},
+      {"web:$Latest", "", "web", "$Latest"},
+      {"web:$Default", "", "web", "$Default"},
+      {"my-app/v1_(x).y:12", "", "my-app/v1_(x).y", "12"},
+      {"lt-0123456789abcdef0", "lt-0123456789abcdef0", "", "$Default"},
+      {"lt-0123456789abcdef0:$Latest", "lt-0123456789abcdef0", "", "$Latest"},
+      {"lt-web", "", "lt-web", "$Default"},                              // not an id: a name
+      {"lt-0123456789ABCDEF0", "", "lt-0123456789ABCDEF0", "$Default"},  // ids are lower case
+  };
+  for (const auto& c : kCases) {
+    v1::LaunchTemplateSpecification spec;
+    std::string error;
+    ASSERT_TRUE(ParseLaunchTemplateSpec(c.text, &spec, &error)) << c.text << ": " << error;
+    EXPECT_EQ(spec.launch_template_id(), c.id) << c.text;
+    EXPECT_EQ(spec.launch_template_name(), c.name) << c.text;
+    EXPECT_EQ(spec.version(), c.version) << c.text;
+    // What describe-groups prints reads back the same.
+    v1::LaunchTemplateSpecification again;
+    ASSERT_TRUE(ParseLaunchTemplateSpec(FormatLaunchTemplateSpec(spec), &again, &error)) << error;
+    EXPECT_EQ(again.SerializeAsString(), spec.SerializeAsString()) << c.text;
+  }
+  for (const char* bad : {"", ":2", "web:", "web:0", "web:01", "web:-1", "web:+1", "web:1.5",
+                          "web:latest", "web:$latest", "web:$LATEST", "web:Latest", "web:2:3",
+                          "web:1234567890123456789"}) {
+    v1::LaunchTemplateSpecification spec;
+    std::string error;
+    EXPECT_FALSE(ParseLaunchTemplateSpec(bad, &spec, &error)) << bad;
+    EXPECT_EQ(error, std::string("\"") + bad +
+                         "\" is not NAME[:VERSION] (VERSION a version number, $Latest or "
+                         "$Default, e.g. web:2 or web:$Latest)");
+  }
+  v1::LaunchTemplateSpecification by_id;
+  by_id.set_launch_template_id("lt-0123456789abcdef0");
+  EXPECT_EQ(FormatLaunchTemplateSpec(by_id), "lt-0123456789abcdef0:$Default");
+  for (const char* version : {"1", "42", "$Latest", "$Default"}) {
+    EXPECT_TRUE(IsLaunchTemplateVersion(version)) << version;
+  }
+  for (const char* version : {"", "0", "-2", "latest", "$Latest ", "1e3"}) {
+    EXPECT_FALSE(IsLaunchTemplateVersion(version)) << version;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Human output of launch templates.
+
+TEST(Format, LaunchTemplatesVersionsAndGroupsLaunchedFromOne) {
+  v1::DescribeLaunchTemplatesResponse templates;
+  v1::LaunchTemplate* t = templates.add_launch_templates();
+  t->set_launch_template_id("lt-0123456789abcdef0");
+  t->set_launch_template_name("web");
+  t->set_default_version_number(1);
+  t->set_latest_version_number(2);
+  std::ostringstream os;
+  PrintLaunchTemplates(templates, os);
+  EXPECT_EQ(os.str(), "lt-0123456789abcdef0  web  default 1  latest 2\n");
+  os.str("");
+  PrintLaunchTemplates(v1::DescribeLaunchTemplatesResponse(), os);
+  EXPECT_EQ(os.str(), "no launch templates\n");
+
+  v1::DescribeLaunchTemplateVersionsResponse versions;
+  v1::LaunchTemplateVersion* v2 = versions.add_launch_template_versions();
+  v2->set_version_number(2);
+  v2->mutable_launch_template_data()->set_instance_type("t3.micro");
+  v2->set_version_description("bigger");
+  v1::LaunchTemplateVersion* v1_ = versions.add_launch_template_versions();
+  v1_->set_version_number(1);
+  v1_->set_default_version(true);
+  v1_->mutable_launch_template_data()->set_image_id("ami-d0f89fb9");
+  v1_->mutable_launch_template_data()->set_instance_type("t2.micro");
+  os.str("");
+  PrintLaunchTemplateVersions(versions, os);
+  EXPECT_EQ(os.str(),
+            "2  -        -             t3.micro  bigger\n"
+            "1  default  ami-d0f89fb9  t2.micro  -\n");
+
+  v1::DescribeAutoScalingGroupsResponse groups;
+  v1::AutoScalingGroup* g = groups.add_auto_scaling_groups();
+  g->set_auto_scaling_group_name("g");
+  g->mutable_launch_template()->set_launch_template_name("web");
+  g->mutable_launch_template()->set_version("$Latest");
+  g->set_min_size(1);
+  g->set_desired_capacity(1);
+  g->set_max_size(2);
+  g->add_availability_zones("us-east-1a");
+  v1::GroupInstance* i = g->add_instances();
+  i->set_instance_id("i-1");
+  i->set_availability_zone("us-east-1a");
+  i->set_lifecycle_state("InService");
+  i->set_health_status("Healthy");
+  i->mutable_launch_template()->set_launch_template_id("lt-0123456789abcdef0");
+  i->mutable_launch_template()->set_launch_template_name("web");
+  i->mutable_launch_template()->set_version("2");
+  v1::AutoScalingGroup* lc = groups.add_auto_scaling_groups();
+  lc->set_auto_scaling_group_name("h");
+  lc->set_launch_configuration_name("lc");
+  os.str("");
+  PrintGroups(groups, os);
+  EXPECT_EQ(os.str(),
+            "g  web:$Latest  min/desired/max 1/1/2  us-east-1a  1 instance\n"
+            "  i-1  us-east-1a  InService  Healthy  web:2  -\n"
+            "h  lc  min/desired/max 0/0/0  -  0 instances\n");
+}
+
 // ---------------------------------------------------------------------------
 // The command table, without a server: help and usage errors.
 
@@ -409,6 +535,12 @@ TEST(Commands, HelpListsEveryCommandAndEachHasItsOwnHelp) {
                                "types",
                                "zones",
                                "hosts",
+                               "create-launch-template",
+                               "create-launch-template-version",
+                               "describe-launch-templates",
+                               "describe-launch-template-versions",
+                               "modify-launch-template",
+                               "delete-launch-template",
                                "put-metric",
                                "get-statistics",
                                "list-metrics",
@@ -651,6 +783,116 @@ TEST(Commands, ScheduledActionArgumentsAcceptedGetAsFarAsTheCall) {
       {"describe-scheduled-actions", "--group", "g"},
       {"describe-scheduled-actions", "--group", "g", "n1", "n2"},
       {"delete-scheduled-action", "--group", "g", "n"},
+  };
+  for (std::vector<std::string> args : kCases) {
+    args.insert(args.end(), {"--timeout", "2s"});
+    const Result r = RunCli(args);
+    EXPECT_EQ(r.code, 1) << args[0] << " " << args[args.size() - 3] << ": " << r.err;
+    EXPECT_NE(r.err.find("cannot reach ThingTank"), std::string::npos) << r.err;
+  }
+}
+
+TEST(Commands, LaunchTemplateUsageErrorsNameTheFlag) {
+  const std::string id = "lt-0123456789abcdef0";
+  const std::vector<std::string> group = {"create-group", "--name", "g", "--min", "1",
+                                          "--max",        "2",      "--zone", "z"};
+  auto with = [](std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  const struct {
+    std::vector<std::string> args;
+    const char* says;
+  } kCases[] = {
+      {{"create-launch-template", "--image-id", "ami-d0f89fb9"}, "missing --name"},
+      // The launch data flags are read as run reads them.
+      {{"create-launch-template", "--name", "web", "--load", "sine:1"}, "--load: \"sine:1\""},
+      {{"create-launch-template", "--name", "web", "--driver", "docker"},
+       "--driver: \"docker\" is not simulated or process"},
+      {{"create-launch-template", "--name", "web", "--tag", "=x"}, "--tag: \"=x\" is not KEY=VALUE"},
+      {{"create-launch-template", "--name", "web", "--user-data", "a", "--user-data-file", "f"},
+       "give --user-data or --user-data-file, not both"},
+      {{"create-launch-template-version", "--instance-type", "t3.micro"},
+       "give --name or --id (one of them)"},
+      {{"create-launch-template-version", "--name", "web", "--id", id},
+       "give --name or --id (one of them)"},
+      {{"create-launch-template-version", "--name", "web", "--source-version", "latest"},
+       "--source-version: \"latest\" is not a version number, $Latest or $Default"},
+      {{"create-launch-template-version", "--id", id, "--load", "constant:101"}, "--load: "},
+      {{"describe-launch-template-versions"}, "give --name or --id (one of them)"},
+      {{"describe-launch-template-versions", "--name", "web", "--version", "0"},
+       "--version: \"0\" is not a version number, $Latest or $Default"},
+      {{"describe-launch-template-versions", "--name", "web", "--version", "1,two"},
+       "--version: \"two\" is not"},
+      {{"describe-launch-template-versions", "web"}, "unexpected argument \"web\""},
+      {{"modify-launch-template", "--name", "web"}, "missing --default-version"},
+      {{"modify-launch-template", "--default-version", "2"}, "give --name or --id (one of them)"},
+      {{"modify-launch-template", "--name", "web", "--default-version", "$Default"},
+       "--default-version: \"$Default\" is not a version number or $Latest"},
+      {{"modify-launch-template", "--id", id, "--default-version", "v2"},
+       "--default-version: \"v2\" is not a version number or $Latest"},
+      {{"delete-launch-template"}, "give --name or --id (one of them)"},
+      {{"delete-launch-template", "web"}, "unexpected argument \"web\""},
+      {{"delete-launch-template", "--id", id, "web"}, "unexpected argument \"web\""},
+      // run: the image and type are required without a template; the template is NAME[:VERSION].
+      {{"run", "--instance-type", "t2.micro"}, "missing --image-id"},
+      {{"run", "--launch-template", "web:latest"},
+       "--launch-template: \"web:latest\" is not NAME[:VERSION] (VERSION a version number, "
+       "$Latest or $Default"},
+      {{"run", "--launch-template", ":2"}, "--launch-template: \":2\" is not NAME[:VERSION]"},
+      {{"run", "--launch-template", "web", "--load", "sine:1"}, "--load: "},
+      // create-group: exactly one of a launch configuration and a template.
+      {group, "give --launch-configuration or --launch-template (one of them)"},
+      {with(group, {"--launch-configuration", "lc", "--launch-template", "web"}),
+       "give --launch-configuration or --launch-template (one of them)"},
+      {with(group, {"--launch-template", "web:0"}), "--launch-template: \"web:0\" is not"},
+      {{"create-group", "--name", "g", "--launch-template", "web", "--max", "2", "--zone", "z"},
+       "missing --min"},
+      {{"update-group", "--name", "g", "--launch-configuration", "lc", "--launch-template", "web"},
+       "give --launch-configuration or --launch-template, not both"},
+      {{"update-group", "--name", "g", "--launch-template", "web:$latest"},
+       "--launch-template: \"web:$latest\" is not NAME[:VERSION]"},
+  };
+  for (const auto& c : kCases) {
+    const Result r = RunCli(c.args);
+    EXPECT_EQ(r.code, 2) << c.args[0] << " " << c.args.back() << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string("error: ") + c.says), std::string::npos)
+        << c.args[0] << " " << c.args.back() << ": " << r.err;
+  }
+}
+
+TEST(Commands, LaunchTemplateArgumentsAcceptedGetAsFarAsTheCall) {
+  // Nothing listens on the endpoint: an accepted command line fails (1) at the call.
+  const std::string id = "lt-0123456789abcdef0";
+  const std::vector<std::vector<std::string>> kCases = {
+      {"create-launch-template", "--name", "web", "--image-id", "ami-d0f89fb9", "--instance-type",
+       "t2.micro", "--version-description", "first", "--key-name", "k", "--security-group", "sg",
+       "--user-data", "hello", "--driver", "simulated", "--load", "constant:20", "--tag", "a=b"},
+      {"create-launch-template", "--name", "empty"},
+      {"create-launch-template-version", "--name", "web", "--source-version", "1",
+       "--instance-type", "t3.micro"},
+      {"create-launch-template-version", "--id", id, "--source-version", "$Latest",
+       "--version-description", "more load", "--load", "sine:50,40,10m"},
+      {"create-launch-template-version", "--name", "web", "--image-id", "ami-d0f89fb9",
+       "--instance-type", "t2.micro"},
+      {"describe-launch-templates"},
+      {"describe-launch-templates", "web", "db"},
+      {"describe-launch-template-versions", "--name", "web"},
+      {"describe-launch-template-versions", "--id", id, "--version", "1", "--version",
+       "$Latest,$Default"},
+      {"modify-launch-template", "--name", "web", "--default-version", "2"},
+      {"modify-launch-template", "--id", id, "--default-version", "$Latest"},
+      {"delete-launch-template", "--name", "web"},
+      {"delete-launch-template", "--id", id},
+      {"run", "--launch-template", "web"},
+      {"run", "--launch-template", "web:$Latest", "--instance-type", "t3.micro", "--count", "2"},
+      {"run", "--launch-template", id + ":3", "--tag", "a=b"},
+      {"create-group", "--name", "g", "--launch-template", "web:$Latest", "--min", "1", "--max",
+       "2", "--zone", "z"},
+      {"create-group", "--name", "g", "--launch-configuration", "lc", "--min", "1", "--max", "2",
+       "--zone", "z"},
+      {"update-group", "--name", "g", "--launch-template", "web:2"},
+      {"update-group", "--name", "g", "--launch-configuration", "lc"},
   };
   for (std::vector<std::string> args : kCases) {
     args.insert(args.end(), {"--timeout", "2s"});

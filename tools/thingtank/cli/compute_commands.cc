@@ -7,10 +7,10 @@
 
 namespace thingtank::cli::compute {
 
-std::vector<FlagSpec> LaunchFlags() {
+std::vector<FlagSpec> LaunchFlags(const std::string& required) {
   return {
-      {"image-id", "AMI", "the image, e.g. ami-d0f89fb9 (required)"},
-      {"instance-type", "TYPE", "e.g. t1.micro; see `thingtank compute types` (required)"},
+      {"image-id", "AMI", "the image, e.g. ami-d0f89fb9" + required},
+      {"instance-type", "TYPE", "e.g. t1.micro; see `thingtank compute types`" + required},
       {"key-name", "NAME", "key pair name"},
       {"security-group", "NAME", "security group (default: default)", true},
       {"user-data", "TEXT", "user data (up to 16 KiB)"},
@@ -23,8 +23,14 @@ std::vector<FlagSpec> LaunchFlags() {
 
 FlagSpec LoadFlag() {
   return {"load", "SPEC",
-          "simulated CPU load: constant:PERCENT, step:BEFORE,AFTER,TIME or "
-          "sine:MEAN,AMPLITUDE,PERIOD (e.g. sine:50,40,10m)"};
+          "simulated CPU load: constant:PERCENT, step:BEFORE,AFTER,TIME, "
+          "sine:MEAN,AMPLITUDE,PERIOD (e.g. sine:50,40,10m) or queue:NAME,PERCENT_PER_MESSAGE[,IDLE]"};
+}
+
+FlagSpec LaunchTemplateFlag(const std::string& what) {
+  return {"launch-template", "NAME[:VERSION]",
+          what + "; a template name (or id) and version: a number, $Latest or $Default "
+                 "(default), e.g. 'web:$Latest'"};
 }
 
 FlagSpec TagFlag() { return {"tag", "KEY=VALUE", "a tag", true}; }

@@ -42,9 +42,12 @@ struct AutoScalingContext : CallContext {
 // with *exit set (a usage error naming the flag) when its value is bad.
 
 // --image-id, --instance-type, --key-name, --security-group, --user-data,
-// --user-data-file, --driver, --load: what run and
-// create-launch-configuration have in common.
-std::vector<FlagSpec> LaunchFlags();
+// --user-data-file, --driver, --load: what run, create-launch-configuration
+// and the launch template commands have in common. `required` ends the help
+// of --image-id and --instance-type (" (required)", or "" where optional).
+std::vector<FlagSpec> LaunchFlags(const std::string& required);
+// --launch-template NAME[:VERSION] (`what`: what the template is for).
+FlagSpec LaunchTemplateFlag(const std::string& what);
 // --load SPEC (help text with the syntax).
 FlagSpec LoadFlag();
 // --tag k=v (repeatable).
@@ -73,6 +76,39 @@ bool ReadDriver(const CallContext& c, v1::Driver* out, int* exit);
 bool ReadUserData(const CallContext& c, std::string* out, int* exit);
 // Every --tag k=v.
 bool ReadTags(const CallContext& c, google::protobuf::RepeatedPtrField<v1::Tag>* out, int* exit);
+// The LaunchFlags into `out` (a RunInstancesRequest,
+// CreateLaunchConfigurationRequest or LaunchTemplateData): those given, the
+// driver UNSPECIFIED and the load unset when absent.
+template <typename Launch>
+bool ReadLaunchFlags(const CallContext& c, Launch* out, int* exit) {
+  out->set_image_id(c.args.Get("image-id"));
+  out->set_instance_type(c.args.Get("instance-type"));
+  out->set_key_name(c.args.Get("key-name"));
+  for (const std::string& group : c.args.GetAll("security-group")) {
+    out->add_security_groups(group);
+  }
+  v1::Driver driver = v1::DRIVER_UNSPECIFIED;
+  if (!ReadUserData(c, out->mutable_user_data(), exit) || !ReadDriver(c, &driver, exit) ||
+      !ReadLoad(c, out->mutable_load(), exit)) {
+    return false;
+  }
+  out->set_driver(driver);
+  if (!c.args.Has("load")) out->clear_load();
+  return true;
+}
+// --launch-template NAME[:VERSION] into the request's launch_template (left
+// unset when absent: a set one means "launch from a template").
+template <typename Request>
+bool ReadLaunchTemplate(const CallContext& c, Request* request, int* exit) {
+  if (!c.args.Has("launch-template")) return true;
+  std::string error;
+  if (!ParseLaunchTemplateSpec(c.args.Get("launch-template"), request->mutable_launch_template(),
+                               &error)) {
+    *exit = c.UsageError("--launch-template: " + error);
+    return false;
+  }
+  return true;
+}
 // Every --`flag` k=v as a dimension.
 bool ReadDimensions(const CallContext& c, const std::string& flag,
                     google::protobuf::RepeatedPtrField<v1::Dimension>* out, int* exit);
@@ -112,6 +148,12 @@ int SetLoad(const Ec2Context& c);
 int Types(const Ec2Context& c);
 int Zones(const Ec2Context& c);
 int Hosts(const Ec2Context& c);
+int CreateLaunchTemplate(const Ec2Context& c);
+int CreateLaunchTemplateVersion(const Ec2Context& c);
+int DescribeLaunchTemplates(const Ec2Context& c);
+int DescribeLaunchTemplateVersions(const Ec2Context& c);
+int ModifyLaunchTemplate(const Ec2Context& c);
+int DeleteLaunchTemplate(const Ec2Context& c);
 
 // describe --watch: polls DescribeInstances every second and prints a line
 // per state change, until Ctrl-C or --timeout (default 10m), or with

@@ -150,19 +150,7 @@ int CreateLaunchConfiguration(const AutoScalingContext& c) {
   if (!RequireFlags(c, {"name", "image-id", "instance-type"}, &exit)) return exit;
   v1::CreateLaunchConfigurationRequest request;
   request.set_launch_configuration_name(c.args.Get("name"));
-  request.set_image_id(c.args.Get("image-id"));
-  request.set_instance_type(c.args.Get("instance-type"));
-  request.set_key_name(c.args.Get("key-name"));
-  for (const std::string& group : c.args.GetAll("security-group")) {
-    request.add_security_groups(group);
-  }
-  v1::Driver driver = v1::DRIVER_UNSPECIFIED;
-  if (!ReadUserData(c, request.mutable_user_data(), &exit) || !ReadDriver(c, &driver, &exit) ||
-      !ReadLoad(c, request.mutable_load(), &exit)) {
-    return exit;
-  }
-  request.set_driver(driver);
-  if (!c.args.Has("load")) request.clear_load();
+  if (!ReadLaunchFlags(c, &request, &exit)) return exit;
   v1::CreateLaunchConfigurationResponse response;
   const grpc::Status status =
       c.stub.CreateLaunchConfiguration(c.connection.NewContext().get(), request, &response);
@@ -200,11 +188,15 @@ int DeleteLaunchConfiguration(const AutoScalingContext& c) {
 int CreateGroup(const AutoScalingContext& c) {
   int exit = kExitOk;
   GroupSettings s;
-  if (!RequireFlags(c, {"name", "launch-configuration", "min", "max", "zone"}, &exit) ||
-      !ReadGroupSettings(c, &s, &exit)) {
-    return exit;
+  if (!RequireFlag(c, "name", &exit)) return exit;
+  if (c.args.Has("launch-configuration") == c.args.Has("launch-template")) {
+    return c.UsageError("give --launch-configuration or --launch-template (one of them)");
   }
   v1::CreateAutoScalingGroupRequest request;
+  if (!RequireFlags(c, {"min", "max", "zone"}, &exit) || !ReadGroupSettings(c, &s, &exit) ||
+      !ReadLaunchTemplate(c, &request, &exit)) {
+    return exit;
+  }
   request.set_auto_scaling_group_name(c.args.Get("name"));
   request.set_launch_configuration_name(c.args.Get("launch-configuration"));
   request.set_min_size(*s.min);
@@ -228,8 +220,12 @@ int CreateGroup(const AutoScalingContext& c) {
 int UpdateGroup(const AutoScalingContext& c) {
   int exit = kExitOk;
   GroupSettings s;
-  if (!RequireFlag(c, "name", &exit) || !ReadGroupSettings(c, &s, &exit)) return exit;
+  if (!RequireFlag(c, "name", &exit)) return exit;
+  if (c.args.Has("launch-configuration") && c.args.Has("launch-template")) {
+    return c.UsageError("give --launch-configuration or --launch-template, not both");
+  }
   v1::UpdateAutoScalingGroupRequest request;
+  if (!ReadGroupSettings(c, &s, &exit) || !ReadLaunchTemplate(c, &request, &exit)) return exit;
   request.set_auto_scaling_group_name(c.args.Get("name"));
   request.set_launch_configuration_name(c.args.Get("launch-configuration"));
   if (s.min) request.set_min_size(*s.min);

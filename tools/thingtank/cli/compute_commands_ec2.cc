@@ -1,4 +1,5 @@
-// `thingtank compute` instance commands (ComputeService, Amazon EC2).
+// `thingtank compute` instance and launch template commands (ComputeService,
+// Amazon EC2).
 
 #include <optional>
 
@@ -42,28 +43,61 @@ Request IdsRequest(const Ec2Context& c) {
   return request;
 }
 
+// --name N or --id ID (one of them): the launch template a request is about.
+// The dispatcher also puts the value of --id (the service's target flag)
+// first among the positionals; any other positional is unexpected.
+template <typename Request>
+bool ReadTemplate(const Ec2Context& c, Request* request, int* exit) {
+  const bool by_id = c.args.Has("id");
+  const std::vector<std::string>& positional = c.args.positional();
+  if (positional.size() > (by_id ? 1u : 0u)) {
+    *exit = c.UsageError("unexpected argument \"" + positional.back() + "\"");
+    return false;
+  }
+  if (by_id == c.args.Has("name")) {
+    *exit = c.UsageError("give --name or --id (one of them)");
+    return false;
+  }
+  request->set_launch_template_name(c.args.Get("name"));
+  request->set_launch_template_id(c.args.Get("id"));
+  return true;
+}
+
+// `value` of --`flag` as a launch template version into `*out`: a number,
+// $Latest, or $Default when `default_allowed`.
+bool VersionFlag(const CallContext& c, const std::string& flag, const std::string& value,
+                 bool default_allowed, std::string* out, int* exit) {
+  if (!IsLaunchTemplateVersion(value) || (!default_allowed && value == "$Default")) {
+    *exit = c.UsageError("--" + flag + ": \"" + value + "\" is not " +
+                         (default_allowed ? kLaunchTemplateVersionForms
+                                          : "a version number or $Latest"));
+    return false;
+  }
+  *out = value;
+  return true;
+}
+
+// "web (lt-0123456789abcdef0)".
+std::string TemplateText(const v1::LaunchTemplate& t) {
+  return t.launch_template_name() + " (" + t.launch_template_id() + ")";
+}
+
 }  // namespace
 
 int Run(const Ec2Context& c) {
   int exit = kExitOk;
-  if (!RequireFlag(c, "image-id", &exit) || !RequireFlag(c, "instance-type", &exit)) return exit;
-  v1::RunInstancesRequest request;
-  request.set_image_id(c.args.Get("image-id"));
-  request.set_instance_type(c.args.Get("instance-type"));
-  request.set_key_name(c.args.Get("key-name"));
-  for (const std::string& group : c.args.GetAll("security-group")) {
-    request.add_security_groups(group);
-  }
-  request.set_availability_zone(c.args.Get("zone"));
-  request.set_client_token(c.args.Get("client-token"));
-  v1::Driver driver = v1::DRIVER_UNSPECIFIED;
-  if (!ReadCounts(c, &request, &exit) || !ReadUserData(c, request.mutable_user_data(), &exit) ||
-      !ReadTags(c, request.mutable_tags(), &exit) || !ReadDriver(c, &driver, &exit) ||
-      !ReadLoad(c, request.mutable_load(), &exit)) {
+  // From a launch template, what is not given here comes from its version.
+  if (!c.args.Has("launch-template") &&
+      (!RequireFlag(c, "image-id", &exit) || !RequireFlag(c, "instance-type", &exit))) {
     return exit;
   }
-  request.set_driver(driver);
-  if (!c.args.Has("load")) request.clear_load();
+  v1::RunInstancesRequest request;
+  request.set_availability_zone(c.args.Get("zone"));
+  request.set_client_token(c.args.Get("client-token"));
+  if (!ReadLaunchFlags(c, &request, &exit) || !ReadLaunchTemplate(c, &request, &exit) ||
+      !ReadCounts(c, &request, &exit) || !ReadTags(c, request.mutable_tags(), &exit)) {
+    return exit;
+  }
   v1::RunInstancesResponse response;
   const grpc::Status status =
       c.stub.RunInstances(c.connection.NewContext().get(), request, &response);
@@ -181,6 +215,97 @@ int Hosts(const Ec2Context& c) {
   const grpc::Status status =
       c.stub.DescribeHosts(c.connection.NewContext().get(), request, &response);
   return Finish(c, status, response, [&](std::ostream& os) { PrintHosts(response, os); });
+}
+
+int CreateLaunchTemplate(const Ec2Context& c) {
+  int exit = kExitOk;
+  if (!RequireFlag(c, "name", &exit)) return exit;
+  v1::CreateLaunchTemplateRequest request;
+  request.set_launch_template_name(c.args.Get("name"));
+  request.set_version_description(c.args.Get("version-description"));
+  v1::LaunchTemplateData* data = request.mutable_launch_template_data();
+  if (!ReadLaunchFlags(c, data, &exit) || !ReadTags(c, data->mutable_tags(), &exit)) return exit;
+  v1::CreateLaunchTemplateResponse response;
+  const grpc::Status status =
+      c.stub.CreateLaunchTemplate(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    os << "created launch template " << TemplateText(response.launch_template()) << " version "
+       << response.launch_template().latest_version_number() << "\n";
+  });
+}
+
+int CreateLaunchTemplateVersion(const Ec2Context& c) {
+  int exit = kExitOk;
+  v1::CreateLaunchTemplateVersionRequest request;
+  if (!ReadTemplate(c, &request, &exit)) return exit;
+  if (c.args.Has("source-version") &&
+      !VersionFlag(c, "source-version", c.args.Get("source-version"), true,
+                   request.mutable_source_version(), &exit)) {
+    return exit;
+  }
+  request.set_version_description(c.args.Get("version-description"));
+  v1::LaunchTemplateData* data = request.mutable_launch_template_data();
+  if (!ReadLaunchFlags(c, data, &exit) || !ReadTags(c, data->mutable_tags(), &exit)) return exit;
+  v1::CreateLaunchTemplateVersionResponse response;
+  const grpc::Status status =
+      c.stub.CreateLaunchTemplateVersion(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    const v1::LaunchTemplateVersion& v = response.launch_template_version();
+    os << "created version " << v.version_number() << " of launch template "
+       << v.launch_template_name() << " (" << v.launch_template_id() << ")\n";
+  });
+}
+
+int DescribeLaunchTemplates(const Ec2Context& c) {
+  v1::DescribeLaunchTemplatesRequest request;
+  AddPositionals(c, 0, request.mutable_launch_template_names());
+  v1::DescribeLaunchTemplatesResponse response;
+  const grpc::Status status =
+      c.stub.DescribeLaunchTemplates(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) { PrintLaunchTemplates(response, os); });
+}
+
+int DescribeLaunchTemplateVersions(const Ec2Context& c) {
+  int exit = kExitOk;
+  v1::DescribeLaunchTemplateVersionsRequest request;
+  if (!ReadTemplate(c, &request, &exit)) return exit;
+  for (const std::string& version : SplitList(c.args.GetAll("version"))) {
+    if (!VersionFlag(c, "version", version, true, request.add_versions(), &exit)) return exit;
+  }
+  v1::DescribeLaunchTemplateVersionsResponse response;
+  const grpc::Status status =
+      c.stub.DescribeLaunchTemplateVersions(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response,
+                [&](std::ostream& os) { PrintLaunchTemplateVersions(response, os); });
+}
+
+int ModifyLaunchTemplate(const Ec2Context& c) {
+  int exit = kExitOk;
+  v1::ModifyLaunchTemplateRequest request;
+  if (!ReadTemplate(c, &request, &exit) || !RequireFlag(c, "default-version", &exit) ||
+      !VersionFlag(c, "default-version", c.args.Get("default-version"), false,
+                   request.mutable_default_version(), &exit)) {
+    return exit;
+  }
+  v1::ModifyLaunchTemplateResponse response;
+  const grpc::Status status =
+      c.stub.ModifyLaunchTemplate(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    os << "default version of launch template " << TemplateText(response.launch_template())
+       << " set to " << response.launch_template().default_version_number() << "\n";
+  });
+}
+
+int DeleteLaunchTemplate(const Ec2Context& c) {
+  int exit = kExitOk;
+  v1::DeleteLaunchTemplateRequest request;
+  if (!ReadTemplate(c, &request, &exit)) return exit;
+  v1::DeleteLaunchTemplateResponse response;
+  const grpc::Status status =
+      c.stub.DeleteLaunchTemplate(c.connection.NewContext().get(), request, &response);
+  return Finish(c, status, response, [&](std::ostream& os) {
+    os << "deleted launch template " << TemplateText(response.launch_template()) << "\n";
+  });
 }
 
 }  // namespace thingtank::cli::compute

@@ -123,6 +123,14 @@ std::string PolicyAction(const v1::ScalingPolicy& p) {
   }
 }
 
+// What a group, or one of its instances, launches from: the launch
+// configuration, or the template as NAME:VERSION.
+template <typename GroupOrInstance>
+std::string LaunchSource(const GroupOrInstance& g) {
+  if (g.has_launch_template()) return FormatLaunchTemplateSpec(g.launch_template());
+  return Or(g.launch_configuration_name());
+}
+
 }  // namespace
 
 void PrintTable(const std::vector<Row>& rows, std::ostream& os, const std::string& indent) {
@@ -212,6 +220,29 @@ void PrintHosts(const v1::DescribeHostsResponse& response, std::ostream& os) {
                     absl::StrCat(h.used_vcpus(), "/", h.total_vcpus(), " vCPUs"),
                     absl::StrCat(h.used_memory_mib(), "/", h.total_memory_mib(), " MiB"),
                     Joined(h.instance_ids())});
+  }
+  PrintTable(rows, os);
+}
+
+void PrintLaunchTemplates(const v1::DescribeLaunchTemplatesResponse& response, std::ostream& os) {
+  if (response.launch_templates().empty()) os << "no launch templates\n";
+  std::vector<Row> rows;
+  for (const v1::LaunchTemplate& t : response.launch_templates()) {
+    rows.push_back({t.launch_template_id(), t.launch_template_name(),
+                    absl::StrCat("default ", t.default_version_number()),
+                    absl::StrCat("latest ", t.latest_version_number())});
+  }
+  PrintTable(rows, os);
+}
+
+void PrintLaunchTemplateVersions(const v1::DescribeLaunchTemplateVersionsResponse& response,
+                                 std::ostream& os) {
+  if (response.launch_template_versions().empty()) os << "no versions\n";
+  std::vector<Row> rows;
+  for (const v1::LaunchTemplateVersion& v : response.launch_template_versions()) {
+    rows.push_back({std::to_string(v.version_number()), v.default_version() ? "default" : "-",
+                    Or(v.launch_template_data().image_id()),
+                    Or(v.launch_template_data().instance_type()), Or(v.version_description())});
   }
   PrintTable(rows, os);
 }
@@ -328,7 +359,7 @@ void PrintLaunchConfigurations(const v1::DescribeLaunchConfigurationsResponse& r
 void PrintGroups(const v1::DescribeAutoScalingGroupsResponse& response, std::ostream& os) {
   if (response.auto_scaling_groups().empty()) os << "no groups\n";
   for (const v1::AutoScalingGroup& g : response.auto_scaling_groups()) {
-    os << g.auto_scaling_group_name() << "  " << g.launch_configuration_name()
+    os << g.auto_scaling_group_name() << "  " << LaunchSource(g)
        << "  min/desired/max " << g.min_size() << "/" << g.desired_capacity() << "/" << g.max_size()
        << "  " << Joined(g.availability_zones()) << "  " << g.instances_size()
        << (g.instances_size() == 1 ? " instance" : " instances");
@@ -341,7 +372,7 @@ void PrintGroups(const v1::DescribeAutoScalingGroupsResponse& response, std::ost
     std::vector<Row> rows;
     for (const v1::GroupInstance& i : g.instances()) {
       rows.push_back({i.instance_id(), Or(i.availability_zone()), Or(i.lifecycle_state()),
-                      Or(i.health_status()), Or(i.launch_configuration_name()),
+                      Or(i.health_status()), LaunchSource(i),
                       i.protected_from_scale_in() ? "protected" : "-"});
     }
     PrintTable(rows, os, "  ");

@@ -38,6 +38,12 @@ void PrintInstanceTypes(const v1::DescribeInstanceTypesResponse& response, std::
 void PrintZones(const v1::DescribeAvailabilityZonesResponse& response, std::ostream& os);
 // One line per host: id, zone, vCPUs and memory used/total, its instances.
 void PrintHosts(const v1::DescribeHostsResponse& response, std::ostream& os);
+// One line per launch template: id, name, "default N", "latest M".
+void PrintLaunchTemplates(const v1::DescribeLaunchTemplatesResponse& response, std::ostream& os);
+// One line per version, newest first as the server orders them: number,
+// "default" (or "-"), image, type, description.
+void PrintLaunchTemplateVersions(const v1::DescribeLaunchTemplateVersionsResponse& response,
+                                 std::ostream& os);
 
 // The label, then a header and one row per data point: its time, each
 // statistic the data points carry, the percentiles and the unit.
@@ -52,9 +58,10 @@ void PrintAlarmHistory(const v1::DescribeAlarmHistoryResponse& response, std::os
 
 void PrintLaunchConfigurations(const v1::DescribeLaunchConfigurationsResponse& response,
                                std::ostream& os);
-// Per group a line (name, launch configuration, min/desired/max, zones,
-// status), then one indented line per instance: id, zone, lifecycle state,
-// health, launch configuration, protection.
+// Per group a line (name, launch configuration or template NAME:VERSION,
+// min/desired/max, zones, status), then one indented line per instance: id,
+// zone, lifecycle state, health, launch configuration or the template
+// NAME:VERSION it was launched from, protection.
 void PrintGroups(const v1::DescribeAutoScalingGroupsResponse& response, std::ostream& os);
 // Per policy: group, name, type, what it does; its ARN and alarms indented.
 void PrintPolicies(const v1::DescribePoliciesResponse& response, std::ostream& os);
