@@ -30,6 +30,8 @@ inline bool Leaving(const std::string& lifecycle_state) {
 
 // INVALID_ARGUMENT, ErrorInfo reason ValidationError, BadRequest `field`.
 absl::Status ValidationError(const std::string& field, const std::string& message);
+// FAILED_PRECONDITION, ErrorInfo reason ScalingActivityInProgress.
+absl::Status ScalingInProgress(const std::string& message);
 
 // Keys of the "autoscaling" family: lc/<name>, g/<group>, m/<group>/<instance>,
 // p/<group>/<policy>, a/<group>/<start, newest first>/<sequence, newest first>/<activity id>.

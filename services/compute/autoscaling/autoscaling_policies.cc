@@ -402,8 +402,7 @@ absl::Status AutoScaling::Execute(Group* group, storage::PolicyRecord* record, b
     case v1::POLICY_TYPE_SIMPLE_SCALING:
     default: {
       if (honor_cooldown && now < absl::FromUnixMicros(group->record.cooldown_end_micros())) {
-        return ErrorWithReason(absl::StatusCode::kFailedPrecondition, "ScalingActivityInProgress",
-                               absl::StrCat("The group ", g.auto_scaling_group_name(),
+        return autoscaling_internal::ScalingInProgress(absl::StrCat("The group ", g.auto_scaling_group_name(),
                                             " is in its cooldown until ",
                                             Iso8601(absl::FromUnixMicros(group->record.cooldown_end_micros()))));
       }
