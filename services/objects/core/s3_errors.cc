@@ -2,6 +2,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "services/common/status.h"
+#include "services/objects/core/string_views.h"
 
 namespace thingtank::objects::s3 {
 
@@ -35,12 +36,12 @@ absl::StatusCode CodeOf(std::string_view s3_code) {
 
 absl::Status Error(std::string_view s3_code, std::string_view message,
                    const std::map<std::string, std::string>& metadata) {
-  return ErrorWithReason(CodeOf(s3_code), s3_code, message, metadata);
+  return ErrorWithReason(CodeOf(s3_code), Av(s3_code), Av(message), metadata);
 }
 
 absl::Status FieldError(std::string_view field, std::string_view s3_code,
                         std::string_view message) {
-  return InvalidField(field, message, s3_code);
+  return InvalidField(Av(field), Av(message), Av(s3_code));
 }
 
 }  // namespace thingtank::objects::s3
