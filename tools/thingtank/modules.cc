@@ -1,10 +1,12 @@
 #include "tools/thingtank/modules.h"
 
 #include "thingtank/compute/v1/compute.pb.h"
+#include "thingtank/objects/v1/objects.pb.h"
 #include "thingtank/queues/v1/queues.pb.h"
 #include "thingtank/tables/v1/tables.pb.h"
 #include "thingtank/wamp/v1/wamp.pb.h"
 #include "tools/thingtank/cli/compute_cli.h"
+#include "tools/thingtank/cli/objects_cli.h"
 #include "tools/thingtank/cli/queues_cli.h"
 #include "tools/thingtank/cli/tables_cli.h"
 #include "tools/thingtank/cli/wamp_cli.h"
@@ -28,6 +30,9 @@ const serve::ServiceModules& Modules() {
            {"compute", "compute-images", "FILE",
             "enables the process driver: image id -> command line (services/compute/README.md)"},
        }},
+      {"objects", objects::v1::CreateBucketRequest::descriptor()->file(), &serve::StartObjects,
+       &cli::RunObjects,
+       "object commands (S3): mb, ls, cp, rm, stat, cat, versioning, lifecycle, ..."},
       {"queues", queues::v1::CreateQueueRequest::descriptor()->file(), &serve::StartQueues,
        &cli::RunQueues, "queue commands (SQS): create, list, send, receive, delete, ..."},
       {"tables", tables::v1::CreateTableRequest::descriptor()->file(), &serve::StartTables,

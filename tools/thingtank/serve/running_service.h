@@ -51,6 +51,7 @@ class RunningService {
 
 // One factory per service, each in its own <service>_wiring.cc.
 absl::StatusOr<std::unique_ptr<RunningService>> StartCompute(const ServeContext& context);
+absl::StatusOr<std::unique_ptr<RunningService>> StartObjects(const ServeContext& context);
 absl::StatusOr<std::unique_ptr<RunningService>> StartQueues(const ServeContext& context);
 absl::StatusOr<std::unique_ptr<RunningService>> StartTables(const ServeContext& context);
 absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& context);

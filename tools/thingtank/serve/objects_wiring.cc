@@ -1,0 +1,61 @@
+// Wiring of the objects service: the only place that builds its objects.
+#include <filesystem>
+
+#include "services/common/executor.h"
+#include "services/common/status.h"
+#include "services/common/storage/db.h"
+#include "services/objects/grpc_service.h"
+#include "services/objects/metrics.h"
+#include "services/objects/object_service.h"
+#include "tools/thingtank/serve/running_service.h"
+
+namespace thingtank::serve {
+namespace {
+
+constexpr size_t kBucketSeriesLimit = 200;
+constexpr size_t kMaxQueuedCalls = 20000;
+
+class RunningObjects final : public RunningService {
+ public:
+  std::vector<grpc::Service*> grpc_services() override { return {grpc_.get()}; }
+  std::vector<std::string> proto_service_names() const override {
+    return {objects::v1::ObjectsService::service_full_name()};
+  }
+
+  // Members in construction order; destroyed in reverse: the gRPC face, the
+  // domain, the executor (runs what is queued), the DB.
+  std::unique_ptr<Db> db;
+  std::unique_ptr<ThreadPool> executor;
+  std::shared_ptr<objects::ObjectsMetrics> metrics;
+  std::unique_ptr<objects::ObjectService> domain;
+  std::unique_ptr<UnaryRunner> runner;
+  std::unique_ptr<objects::ObjectsGrpcService> grpc_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RunningService>> StartObjects(const ServeContext& context) {
+  auto running = std::make_unique<RunningObjects>();
+  const std::filesystem::path root = std::filesystem::path(context.config->data_dir) / "objects";
+  Db::Options db_options;
+  db_options.path = (root / "db").string();
+  db_options.column_families = objects::Catalog::ColumnFamilies();
+  db_options.sync_writes = context.config->sync_writes;
+  TT_ASSIGN_OR_RETURN(running->db, Db::Open(db_options));
+  running->executor = std::make_unique<ThreadPool>("objects-exec", context.config->executor_threads,
+                                                   kMaxQueuedCalls);
+  running->metrics = std::make_shared<objects::ObjectsMetrics>(context.metrics->registry(), kBucketSeriesLimit);
+  objects::ObjectService::Options options;
+  options.blob_root = (root / "blobs").string();
+  options.sync_writes = context.config->sync_writes;
+  options.observer = running->metrics.get();
+  TT_ASSIGN_OR_RETURN(running->domain, objects::ObjectService::Open(running->db.get(), context.clock, options));
+  running->metrics->SetSource(running->domain->catalog.get());
+  context.metrics->AddCollectable(running->metrics);
+  running->runner = std::make_unique<UnaryRunner>(objects::v1::ObjectsService::service_full_name(), "objects",
+                                                  running->executor.get(), context.rpc_metrics, context.gate);
+  running->grpc_ = std::make_unique<objects::ObjectsGrpcService>(running->domain.get(), running->runner.get());
+  return running;
+}
+
+}  // namespace thingtank::serve
