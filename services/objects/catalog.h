@@ -136,7 +136,11 @@ class Txn {
   // Keeps the blobs of what this transaction read readable until Unpin.
   void Pin(const std::vector<std::string>& blob_ids);
 
-  rocksdb::WriteBatch* batch() { return &batch_; }
+  // Direct staging (marks the transaction as writing).
+  rocksdb::WriteBatch* batch() {
+    touched_ = true;
+    return &batch_;
+  }
   Db* db() const { return catalog_->db_; }
   rocksdb::ColumnFamilyHandle* cf(std::string_view name) const { return catalog_->db_->cf(name); }
 

@@ -78,7 +78,7 @@ void DropUpload(Txn& txn, const std::string& bucket, const storage::UploadRecord
 absl::StatusOr<v1::CreateMultipartUploadResponse> MultipartOps::CreateMultipartUpload(
     const v1::CreateMultipartUploadRequest& r) {
   TT_RETURN_IF_ERROR(ValidateKey(r.key(), "key"));
-  TT_RETURN_IF_ERROR(ValidateUserMetadata(r.headers().metadata()));
+  TT_RETURN_IF_ERROR(ValidateUserMetadata(Normalized(r.headers()).metadata()));
   TT_RETURN_IF_ERROR(ValidateTags(r.tags(), 10, "tags"));
   storage::UploadRecord u;
   TT_RETURN_IF_ERROR(catalog_->Run([&](Txn& txn) -> absl::Status {
@@ -86,7 +86,7 @@ absl::StatusOr<v1::CreateMultipartUploadResponse> MultipartOps::CreateMultipartU
     u.set_key(r.key());
     u.set_upload_id(keys::MakeUploadId(txn.NextSeq()));
     u.set_initiated_micros(absl::ToUnixMicros(txn.now()));
-    *u.mutable_headers() = r.headers();
+    *u.mutable_headers() = Normalized(r.headers());
     u.set_checksum_algorithm(r.checksum_algorithm());
     *u.mutable_tags() = r.tags();
     txn.batch()->Put(txn.cf(keys::kUploads), keys::UploadKey(r.bucket(), r.key(), u.upload_id()),

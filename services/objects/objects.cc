@@ -32,7 +32,8 @@ absl::Status ValidateVersionId(std::string_view version_id, std::string_view fie
   return s3::FieldError(field, "InvalidArgument", "Invalid version id specified");
 }
 
-// S3 stores user metadata names lowercased.
+}  // namespace
+
 v1::ObjectHeaders Normalized(const v1::ObjectHeaders& headers) {
   v1::ObjectHeaders out = headers;
   out.clear_metadata();
@@ -41,6 +42,8 @@ v1::ObjectHeaders Normalized(const v1::ObjectHeaders& headers) {
   }
   return out;
 }
+
+namespace {
 
 // A copy source's conditions fail with PreconditionFailed, never NotModified.
 absl::Status CheckCopySourceConditions(const v1::Conditions& c, const storage::VersionRecord& v,
@@ -208,7 +211,7 @@ absl::StatusOr<v1::PutObjectResponse> PutSession::Finish() {
 
 absl::StatusOr<std::unique_ptr<PutSession>> ObjectStore::StartPut(const v1::PutObjectHeader& header) {
   TT_RETURN_IF_ERROR(ValidateKey(header.key(), "header.key"));
-  TT_RETURN_IF_ERROR(ValidateUserMetadata(header.headers().metadata()));
+  TT_RETURN_IF_ERROR(ValidateUserMetadata(Normalized(header.headers()).metadata()));
   TT_RETURN_IF_ERROR(ValidateTags(header.tags(), kMaxObjectTags, "header.tags"));
   if (header.has_content_length() && header.content_length() > kMaxObjectSize) {
     return s3::FieldError("header.content_length", "EntityTooLarge",
@@ -364,7 +367,7 @@ absl::StatusOr<v1::CopyObjectResponse> ObjectStore::CopyObject(const v1::CopyObj
   TT_RETURN_IF_ERROR(ValidateVersionId(r.source_version_id(), "source_version_id"));
   bool replace_meta = r.metadata_directive() == v1::METADATA_DIRECTIVE_REPLACE;
   bool replace_tags = r.tagging_directive() == v1::METADATA_DIRECTIVE_REPLACE;
-  if (replace_meta) TT_RETURN_IF_ERROR(ValidateUserMetadata(r.headers().metadata()));
+  if (replace_meta) TT_RETURN_IF_ERROR(ValidateUserMetadata(Normalized(r.headers()).metadata()));
   if (replace_tags) TT_RETURN_IF_ERROR(ValidateTags(r.tags(), kMaxObjectTags, "tags"));
   // The source, pinned; a checksum it lacks is computed outside the lock.
   std::vector<std::string> pins;

@@ -90,6 +90,9 @@ class ObjectStore {
   ObjectsObserver* const observer_;
 };
 
+// Headers as S3 stores them: user metadata names lowercased.
+v1::ObjectHeaders Normalized(const v1::ObjectHeaders& headers);
+
 // The API's view of a stored version.
 v1::ObjectInfo ToInfo(const storage::VersionRecord& v, bool is_latest, bool with_checksums);
 

@@ -24,6 +24,7 @@ absl::StatusCode CodeOf(std::string_view s3_code) {
       {"MethodNotAllowed", C::kFailedPrecondition},
       {"InvalidObjectState", C::kFailedPrecondition},
       {"InvalidRange", C::kOutOfRange},
+      {"InvalidPartNumber", C::kOutOfRange},
       {"OperationAborted", C::kAborted},
       {"ConditionalRequestConflict", C::kAborted},
       {"SlowDown", C::kUnavailable},

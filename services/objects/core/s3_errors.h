@@ -16,7 +16,7 @@ namespace thingtank::objects::s3 {
 //   ALREADY_EXISTS       BucketAlreadyExists BucketAlreadyOwnedByYou
 //   FAILED_PRECONDITION  BucketNotEmpty PreconditionFailed NotModified
 //                        MethodNotAllowed InvalidObjectState
-//   OUT_OF_RANGE         InvalidRange
+//   OUT_OF_RANGE         InvalidRange InvalidPartNumber
 //   ABORTED              OperationAborted ConditionalRequestConflict
 //   UNAVAILABLE          SlowDown ServiceUnavailable
 //   INTERNAL             InternalError
