@@ -104,6 +104,22 @@ def load_compute():
             importlib.import_module("thingtank.compute.v1.compute_pb2_grpc"))
 
 
+def load_objects():
+    """The objects modules (S3): (objects_pb2, objects_pb2_grpc)."""
+    require_build()
+    return (importlib.import_module("thingtank.objects.v1.objects_pb2"),
+            importlib.import_module("thingtank.objects.v1.objects_pb2_grpc"))
+
+
+def free_port():
+    """A TCP port that was free a moment ago (for a process that must know
+    another's port before that one starts, e.g. --gateway-address)."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def require_build(service="queues"):
     """Fails (not skips) when the binary or the generated modules are missing:
     under ctest a missing build is an error, not a reason to pass."""
@@ -253,12 +269,21 @@ class Deployment:
     MONOLITHIC = "monolithic"
     MICROSERVICE = "microservice"
 
-    def __init__(self, mode, gateway_args=(), backend_args=(), service="queues"):
+    def __init__(self, mode, gateway_args=(), backend_args=(), service="queues",
+                 other_services=(), peer_gateway=False):
+        """other_services (microservice mode): more services, each in its own
+        process behind the same gateway (e.g. queues beside objects).
+        peer_gateway (microservice mode): the service's process reaches the
+        others through the gateway (--gateway-address); the gateway's port is
+        chosen before the gateway starts."""
         self.mode = mode
         self.service = service
         self.processes = []
         self.channels = []
-        if mode == self.MONOLITHIC:
+        self.others = {}
+        if mode == self.MICROSERVICE and (other_services or peer_gateway):
+            self._start_microservices(gateway_args, backend_args, other_services, peer_gateway)
+        elif mode == self.MONOLITHIC:
             self.gateway = ServerProcess(["--gateway-port", "0", "--metrics-port", "0", "--wamp-ws-port", "0"]
                                          + list(gateway_args) + list(backend_args))
             self.backend = self.gateway
@@ -278,6 +303,29 @@ class Deployment:
         else:
             raise ValueError(mode)
         self.channel = self.new_channel()
+
+    def _start_microservices(self, gateway_args, backend_args, other_services, peer_gateway):
+        common = ["--metrics-port", "0", "--wamp-ws-port", "0"]
+        backends = {}
+        for name in other_services:
+            p = ServerProcess(["--services=%s" % name, "--%s-port" % name, "0"] + common)
+            self.processes.append(p)
+            p.start(required=(name, "metrics"))
+            self.others[name] = p
+            backends[name] = p.ports[name]
+        gateway_port = free_port() if peer_gateway else 0
+        peer = ["--gateway-address", "127.0.0.1:%d" % gateway_port] if peer_gateway else []
+        self.backend = ServerProcess(["--services=%s" % self.service, "--%s-port" % self.service, "0"]
+                                     + common + peer + list(backend_args))
+        self.processes.append(self.backend)
+        self.backend.start(required=(self.service, "metrics"))
+        backends[self.service] = self.backend.ports[self.service]
+        self.gateway = ServerProcess(
+            ["--services=gateway",
+             "--backends=" + ",".join("%s=127.0.0.1:%d" % kv for kv in sorted(backends.items())),
+             "--gateway-port", str(gateway_port)] + common + list(gateway_args))
+        self.processes.append(self.gateway)
+        self.gateway.start(required=("gateway", "metrics"))
 
     @property
     def gateway_port(self):
