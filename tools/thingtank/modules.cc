@@ -46,7 +46,7 @@ const serve::ServiceModules& Modules() {
             "realms, roles, principals, rules (services/wamp/README.md)"},
            {"wamp", "gateway-address", "H:P",
             "where this process reaches the others without a gateway here (the wamp bridge; "
-            "queues' AWS/SQS metrics to compute)"},
+            "AWS/* metrics to compute; objects' event notifications)"},
            {"wamp", "api-key-id", "", "the bridge's API key for --gateway-address", true},
            {"wamp", "api-key-secret", "", "its secret", true},
        }},

@@ -4,9 +4,11 @@
 #include "services/common/executor.h"
 #include "services/common/status.h"
 #include "services/common/storage/db.h"
+#include "services/objects/cloudwatch_metrics.h"
 #include "services/objects/grpc_service.h"
 #include "services/objects/metrics.h"
 #include "services/objects/object_service.h"
+#include "tools/thingtank/serve/metrics_push.h"
 #include "tools/thingtank/serve/running_service.h"
 
 namespace thingtank::serve {
@@ -21,6 +23,9 @@ class RunningObjects final : public RunningService {
   std::vector<std::string> proto_service_names() const override {
     return {objects::v1::ObjectsService::service_full_name()};
   }
+  // AWS/S3 storage metrics to the compute service (metrics_push.h).
+  void OnServing(grpc::Server* server) override { metrics_push.Start(server); }
+  void Drain() override { metrics_push.Stop(); }
 
   // Members in construction order; destroyed in reverse: the gRPC face, the
   // domain, the executor (runs what is queued), the DB.
@@ -30,6 +35,7 @@ class RunningObjects final : public RunningService {
   std::unique_ptr<objects::ObjectService> domain;
   std::unique_ptr<UnaryRunner> runner;
   std::unique_ptr<objects::ObjectsGrpcService> grpc_;
+  MetricsPush metrics_push;  // stopped before the domain goes
 };
 
 }  // namespace
@@ -55,6 +61,11 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartObjects(const ServeContext&
   running->runner = std::make_unique<UnaryRunner>(objects::v1::ObjectsService::service_full_name(), "objects",
                                                   running->executor.get(), context.rpc_metrics, context.gate);
   running->grpc_ = std::make_unique<objects::ObjectsGrpcService>(running->domain.get(), running->runner.get());
+  const objects::Catalog* catalog = running->domain->catalog.get();
+  TT_RETURN_IF_ERROR(running->metrics_push.Init(context, running->executor.get(), "objects",
+                                                [catalog](absl::Time end) {
+                                                  return objects::S3StorageMetrics(end, catalog->Counts());
+                                                }));
   return running;
 }
 
