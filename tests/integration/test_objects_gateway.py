@@ -234,11 +234,12 @@ class _ObjectsTests:
         got = self.get(b, "three-parts", range="bytes=5242878-5242881")
         self.assertEqual(got.data, whole[5242878:5242882])  # across the part boundary
         self.assertEqual(got.content_range, "bytes 5242878-5242881/%d" % len(whole))
-        # A part the object does not have: S3's InvalidPartNumber (INVALID_ARGUMENT by the
-        # service's table) or InvalidRange (OUT_OF_RANGE).
+        # A part the object does not have: S3's 416 InvalidPartNumber.
         err = ot.get_error(self.s3, pb, b, "three-parts", part_number=4)
-        self.assertIn((err.code, err.reason), [(INVALID, "InvalidPartNumber"),
-                                               (grpc.StatusCode.OUT_OF_RANGE, "InvalidRange")], err)
+        self.assertError(err, grpc.StatusCode.OUT_OF_RANGE, "InvalidPartNumber")
+        # A part number of a single-put object other than 1: the same.
+        err = ot.get_error(self.s3, pb, b, "hundred", part_number=2)
+        self.assertError(err, grpc.StatusCode.OUT_OF_RANGE, "InvalidPartNumber")
 
     # -- multipart -----------------------------------------------------------
 
