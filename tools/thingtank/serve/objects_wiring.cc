@@ -7,8 +7,10 @@
 #include "services/objects/cloudwatch_metrics.h"
 #include "services/objects/grpc_service.h"
 #include "services/objects/metrics.h"
+#include "services/objects/notify/notifications.h"
 #include "services/objects/object_service.h"
 #include "tools/thingtank/serve/metrics_push.h"
+#include "tools/thingtank/serve/peer_channel.h"
 #include "tools/thingtank/serve/running_service.h"
 
 namespace thingtank::serve {
@@ -23,15 +25,26 @@ class RunningObjects final : public RunningService {
   std::vector<std::string> proto_service_names() const override {
     return {objects::v1::ObjectsService::service_full_name()};
   }
-  // AWS/S3 storage metrics to the compute service (metrics_push.h).
-  void OnServing(grpc::Server* server) override { metrics_push.Start(server); }
-  void Drain() override { metrics_push.Stop(); }
+  // Notifications go to queues and WAMP topics, AWS/S3 storage metrics to
+  // compute: in-process in monolithic mode, else through --gateway-address.
+  void OnServing(grpc::Server* server) override {
+    notifications->SetChannel(PeerChannel(server, peer), registry);
+    metrics_push.Start(server);
+  }
+  void Drain() override {
+    notifications->Shutdown();
+    metrics_push.Stop();
+  }
 
   // Members in construction order; destroyed in reverse: the gRPC face, the
-  // domain, the executor (runs what is queued), the DB.
+  // domain, the notifications (after the domain that stages them, before the
+  // executor they deliver on), the executor (runs what is queued), the DB.
+  PeerAddress peer;
+  prometheus::Registry* registry = nullptr;
   std::unique_ptr<Db> db;
   std::unique_ptr<ThreadPool> executor;
   std::shared_ptr<objects::ObjectsMetrics> metrics;
+  std::unique_ptr<objects::Notifications> notifications;
   std::unique_ptr<objects::ObjectService> domain;
   std::unique_ptr<UnaryRunner> runner;
   std::unique_ptr<objects::ObjectsGrpcService> grpc_;
@@ -51,11 +64,17 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartObjects(const ServeContext&
   running->executor = std::make_unique<ThreadPool>("objects-exec", context.config->executor_threads,
                                                    kMaxQueuedCalls);
   running->metrics = std::make_shared<objects::ObjectsMetrics>(context.metrics->registry(), kBucketSeriesLimit);
+  TT_ASSIGN_OR_RETURN(running->peer, ParsePeerAddress(*context.config, /*required=*/false, "objects"));
+  running->registry = context.metrics->registry();
+  running->notifications = std::make_unique<objects::Notifications>(
+      running->db.get(), context.clock, running->executor.get(), running->metrics.get());
   objects::ObjectService::Options options;
+  options.events = running->notifications.get();
   options.blob_root = (root / "blobs").string();
   options.sync_writes = context.config->sync_writes;
   options.observer = running->metrics.get();
   TT_ASSIGN_OR_RETURN(running->domain, objects::ObjectService::Open(running->db.get(), context.clock, options));
+  running->notifications->Start();
   running->metrics->SetSource(running->domain->catalog.get());
   context.metrics->AddCollectable(running->metrics);
   running->runner = std::make_unique<UnaryRunner>(objects::v1::ObjectsService::service_full_name(), "objects",
