@@ -53,6 +53,15 @@ absl::Status ValidateLifecycle(const v1::PutBucketLifecycleConfigurationRequest&
     if (e.days() > 0 && e.has_date()) {
       return s3::FieldError(field + ".expiration", "InvalidRequest", "Days and Date cannot both be set");
     }
+    if (e.expired_object_delete_marker() && (e.days() > 0 || e.has_date())) {
+      return s3::FieldError(field + ".expiration", "MalformedXML",
+                            "ExpiredObjectDeleteMarker cannot be specified with Days or Date");
+    }
+    if (noncurrent && (rule.noncurrent_version_expiration().newer_noncurrent_versions() < 0 ||
+                       rule.noncurrent_version_expiration().newer_noncurrent_versions() > 100)) {
+      return s3::FieldError(field + ".noncurrent_version_expiration.newer_noncurrent_versions",
+                            "InvalidArgument", "NewerNoncurrentVersions must be between 1 and 100");
+    }
     if (e.expired_object_delete_marker() && !rule.filter().tags().empty()) {
       return s3::FieldError(field + ".expiration.expired_object_delete_marker", "InvalidRequest",
                             "ExpiredObjectDeleteMarker cannot be specified with tags");

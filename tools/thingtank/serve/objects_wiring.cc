@@ -6,6 +6,7 @@
 #include "services/common/storage/db.h"
 #include "services/objects/cloudwatch_metrics.h"
 #include "services/objects/grpc_service.h"
+#include "services/objects/lifecycle/lifecycle.h"
 #include "services/objects/metrics.h"
 #include "services/objects/notify/notifications.h"
 #include "services/objects/object_service.h"
@@ -32,6 +33,7 @@ class RunningObjects final : public RunningService {
     metrics_push.Start(server);
   }
   void Drain() override {
+    lifecycle->Stop();  // a pass stages notifications: stop it first
     notifications->Shutdown();
     metrics_push.Stop();
   }
@@ -46,6 +48,10 @@ class RunningObjects final : public RunningService {
   std::shared_ptr<objects::ObjectsMetrics> metrics;
   std::unique_ptr<objects::Notifications> notifications;
   std::unique_ptr<objects::ObjectService> domain;
+  // Lifecycle passes on a thread of their own (a long pass never takes a
+  // request thread); stopped before the domain goes.
+  std::unique_ptr<ThreadPool> lifecycle_executor;
+  std::unique_ptr<objects::Lifecycle> lifecycle;
   std::unique_ptr<UnaryRunner> runner;
   std::unique_ptr<objects::ObjectsGrpcService> grpc_;
   MetricsPush metrics_push;  // stopped before the domain goes
@@ -75,6 +81,10 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartObjects(const ServeContext&
   options.observer = running->metrics.get();
   TT_ASSIGN_OR_RETURN(running->domain, objects::ObjectService::Open(running->db.get(), context.clock, options));
   running->notifications->Start();
+  running->lifecycle_executor = std::make_unique<ThreadPool>("objects-lifecycle", 1, 4);
+  running->lifecycle = std::make_unique<objects::Lifecycle>(
+      running->domain.get(), context.clock, running->lifecycle_executor.get(), running->metrics.get());
+  running->lifecycle->Start();
   running->metrics->SetSource(running->domain->catalog.get());
   context.metrics->AddCollectable(running->metrics);
   running->runner = std::make_unique<UnaryRunner>(objects::v1::ObjectsService::service_full_name(), "objects",
