@@ -178,6 +178,8 @@ void Catalog::Unpin(const std::vector<std::string>& blob_ids) {
   }
 }
 
+PinnedBlobs::~PinnedBlobs() { catalog_->Unpin(ids); }
+
 absl::StatusOr<storage::BucketRecord> Catalog::GetBucket(std::string_view bucket) const {
   TT_ASSIGN_OR_RETURN(std::optional<std::string> bytes, db_->Get(cf(keys::kBuckets), bucket));
   if (!bytes) {

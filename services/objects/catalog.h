@@ -34,6 +34,20 @@ struct BucketCounts {
 };
 
 class Txn;
+class Catalog;
+
+// Blob ids a read pinned (Txn::Pin), released when this goes.
+class PinnedBlobs {
+ public:
+  explicit PinnedBlobs(Catalog* catalog) : catalog_(catalog) {}
+  ~PinnedBlobs();
+  PinnedBlobs(const PinnedBlobs&) = delete;
+  PinnedBlobs& operator=(const PinnedBlobs&) = delete;
+  std::vector<std::string> ids;
+
+ private:
+  Catalog* const catalog_;
+};
 
 // The metadata of every bucket, version, upload and part in RocksDB, and the
 // blob files' reference counts. Every change runs as one transaction under

@@ -181,14 +181,9 @@ absl::StatusOr<v1::UploadPartCopyResponse> MultipartOps::UploadPartCopy(const v1
     TT_ASSIGN_OR_RETURN(upload, ReadUpload(txn, r.bucket(), r.key(), r.upload_id()));
     return absl::OkStatus();
   }));
-  std::vector<std::string> pins;
+  PinnedBlobs pins(catalog_);
   TT_ASSIGN_OR_RETURN(storage::VersionRecord source,
-                      objects_->Resolve(r.source_bucket(), r.source_key(), r.source_version_id(), &pins));
-  struct Unpinner {
-    Catalog* c;
-    std::vector<std::string>* p;
-    ~Unpinner() { c->Unpin(*p); }
-  } unpin{catalog_, &pins};
+                      objects_->Resolve(r.source_bucket(), r.source_key(), r.source_version_id(), &pins.ids));
   absl::Status cond = CheckReadConditions(r.source_conditions(), StateOf(source), catalog_->clock()->Now());
   if (!cond.ok()) {
     return s3::Error("PreconditionFailed", "At least one of the pre-conditions you specified did not hold");

@@ -370,14 +370,9 @@ absl::StatusOr<v1::CopyObjectResponse> ObjectStore::CopyObject(const v1::CopyObj
   if (replace_meta) TT_RETURN_IF_ERROR(ValidateUserMetadata(Normalized(r.headers()).metadata()));
   if (replace_tags) TT_RETURN_IF_ERROR(ValidateTags(r.tags(), kMaxObjectTags, "tags"));
   // The source, pinned; a checksum it lacks is computed outside the lock.
-  std::vector<std::string> pins;
+  PinnedBlobs pins(catalog_);
   TT_ASSIGN_OR_RETURN(storage::VersionRecord source,
-                      Resolve(r.source_bucket(), r.source_key(), r.source_version_id(), &pins));
-  struct Unpinner {
-    Catalog* c;
-    std::vector<std::string>* p;
-    ~Unpinner() { c->Unpin(*p); }
-  } unpin{catalog_, &pins};
+                      Resolve(r.source_bucket(), r.source_key(), r.source_version_id(), &pins.ids));
   TT_RETURN_IF_ERROR(CheckCopySourceConditions(r.source_conditions(), source, catalog_->clock()->Now()));
   v1::Checksums checksums = source.checksums();
   v1::ChecksumAlgorithm alg = r.checksum_algorithm();
