@@ -97,6 +97,7 @@ struct Options : bench::CommonOptions {
   std::string thingtank;  // the binary; default: next to this one in the build tree
   std::string modes = "mono,micro";
   std::string mono_endpoint, micro_endpoint;  // running gateways instead of started servers
+  std::string only;  // parts to run (empty: all)
   bool quick = false;
   bool profile = false;
   int repeats = 5;
@@ -112,7 +113,8 @@ void Usage(std::ostream& out) {
          "                     [--mono HOST:PORT] [--micro HOST:PORT] [--concurrency N]\n"
          "                     [--channels N] [--seconds S] [--warmup S] [--repeats N]\n"
          "                     [--big-mib N] [--small-bytes N] [--list-keys N] [--parts N]\n"
-         "                     [--mpu-repeats N] [--profile] [--label TEXT] [--json FILE]\n"
+         "                     [--mpu-repeats N] [--only PART,...] [--profile] [--label TEXT]\n"
+         "                     [--json FILE]\n"
          "Without --mono/--micro, starts `thingtank serve` (PATH, default the build tree's):\n"
          "monolithic, and objects + a gateway (microservice mode), on free ports with temp\n"
          "data dirs, and stops them at the end. --mono/--micro use running gateways instead\n"
@@ -121,6 +123,8 @@ void Usage(std::ostream& out) {
          "--quick: 4 MiB objects, 2 repeats, 100 keys, 3 parts, 1 complete, 0.5 s runs.\n"
          "--modes raw: calibration, the raw baseline server in place of the objects service\n"
          "(streams, rates, time to first byte; every ratio should be near 1).\n"
+         "--only PART,...: streams rates ttfb list multipart, or put get (64 MiB) put_small\n"
+         "get_small (4 KiB) alone; ttfb runs streams and rates too, for its rates.\n"
          "--profile: per-thread CPU of the servers and this process during each measurement.\n"
          "--json FILE writes the figures as JSON.\n";
 }
@@ -271,7 +275,8 @@ class CpuSampler {
   }
   void Print(const std::string& label) const {
     auto it = acc_.find(label);
-    if (it == acc_.end() || it->second.seconds <= 0) return;
+    // Ticks are 10 ms: a shorter window says nothing.
+    if (it == acc_.end() || it->second.seconds < 0.1) return;
     const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
     std::vector<std::pair<long, std::string>> rows;
     std::map<std::string, long> per_proc;
@@ -282,6 +287,7 @@ class CpuSampler {
     std::sort(rows.rbegin(), rows.rend());
     std::printf("    CPU during %s (%.1f s; share of one core):", label.c_str(), it->second.seconds);
     for (const auto& [proc, ticks] : per_proc) {
+      if (static_cast<double>(ticks) / hz / it->second.seconds < 0.01) continue;
       std::printf(" %s %.0f%%", proc.c_str(), 100.0 * static_cast<double>(ticks) / hz / it->second.seconds);
     }
     std::printf("\n");
@@ -919,12 +925,12 @@ class Bench {
 
   std::vector<Row> Run() {
     std::vector<Row> rows;
-    Streams(&rows);
-    Rates(&rows);
-    Ttfb(&rows);
+    if (Part("streams") || Part("ttfb") || Part("put") || Part("get")) Streams(&rows);
+    if (Part("rates") || Part("ttfb") || Part("put_small") || Part("get_small")) Rates(&rows);
+    if (Part("ttfb")) Ttfb(&rows);
     if (!calibration_) {
-      List(&rows);
-      Multipart(&rows);
+      if (Part("list")) List(&rows);
+      if (Part("multipart")) Multipart(&rows);
     }
     uint64_t errors = stream_errors_;
     for (const Result& r : results_) errors += r.errors + r.misses;
@@ -937,6 +943,11 @@ class Bench {
   }
 
  private:
+  // Whether --only selects `name` (everything without --only).
+  bool Part(const std::string& name) const {
+    return o_.only.empty() || ("," + o_.only + ",").find("," + name + ",") != std::string::npos;
+  }
+
   // ---- 1. the 64 MiB streams against the raw baseline
   void Streams(std::vector<Row>* rows) {
     const double mib = static_cast<double>(big_) / kMiB;
@@ -956,13 +967,16 @@ class Bench {
                 mode_.name.c_str(), o_.repeats, mib, relay_ ? " and the raw stream through a gateway relay" : "");
     std::fflush(stdout);
     const std::string raw_key = std::to_string(big_);
-    for (int i = 0; i < o_.repeats; ++i) {
+    const bool puts = !Part("get") || Part("streams") || Part("ttfb") || Part("put");
+    const bool gets = !Part("put") || Part("streams") || Part("ttfb") || Part("get");
+    if (!puts && !Check(PutStream(objects_.stub(), bucket_, big_key_, big_, data_).status, "PutObject (setup)")) return;
+    for (int i = 0; puts && i < o_.repeats; ++i) {
       once("raw PUT", [&] { return PutStream(raw_.stub(), "raw", raw_key, big_, data_); });
       if (relay_) once("relay PUT", [&] { return PutStream(relay_->stub(), "raw", raw_key, big_, data_); });
       once("objects PUT", [&] { return PutStream(objects_.stub(), bucket_, big_key_, big_, data_); });
     }
     std::vector<double> ttfb;
-    for (int i = 0; i < o_.repeats; ++i) {
+    for (int i = 0; gets && i < o_.repeats; ++i) {
       once("raw GET", [&] { return GetStream(raw_.stub(), "raw", raw_key, big_); });
       if (relay_) once("relay GET", [&] { return GetStream(relay_->stub(), "raw", raw_key, big_); });
       StreamRun g = once("objects GET", [&] { return GetStream(objects_.stub(), bucket_, big_key_, big_); });
@@ -1014,17 +1028,19 @@ class Bench {
                 "between health Check runs\n",
                 mode_.name.c_str(), static_cast<long long>(n), o_.concurrency, o_.channels, o_.seconds, o_.warmup);
     std::fflush(stdout);
-    const Result h1 = Health();
-    const Result put = Closed("put_small", [&](Loop* loop, int i) -> std::unique_ptr<Worker> {
+    const bool only_get = Part("get_small") && !Part("rates") && !Part("ttfb") && !Part("put_small");
+    const bool only_put = Part("put_small") && !Part("rates") && !Part("ttfb") && !Part("get_small");
+    const Result h1 = only_get ? Result() : Health();
+    const Result put = only_get ? Result() : Closed("put_small", [&](Loop* loop, int i) -> std::unique_ptr<Worker> {
       return std::make_unique<PutWorker>(loop, objects_.stub(static_cast<size_t>(i)), bucket_,
                                          "put/" + std::to_string(i) + "/", data);
     });
     const Result h2 = Health();
-    const Result get = Closed("get_small", [&](Loop* loop, int i) -> std::unique_ptr<Worker> {
+    const Result get = only_put ? Result() : Closed("get_small", [&](Loop* loop, int i) -> std::unique_ptr<Worker> {
       return std::make_unique<GetWorker>(loop, objects_.stub(static_cast<size_t>(i)), bucket_, small_keys_,
                                          static_cast<size_t>(i), static_cast<size_t>(o_.concurrency), n, false);
     });
-    const Result h3 = Health();
+    const Result h3 = only_put ? Result() : Health();
     get_small_rate_ = get.calls_per_s;
     const std::string sz = n % 1024 == 0 ? std::to_string(n / 1024) + " KiB" : std::to_string(n) + " B";
     const std::string c = ", c=" + std::to_string(o_.concurrency);
@@ -1084,6 +1100,7 @@ class Bench {
                                                                         static_cast<size_t>(k.workers), k.size, true);
                                    });
       if (cpu_) cpu_->End(mode_.name + " " + k.label);
+      if (cpu_) cpu_->Print(mode_.name + " " + k.label);
       Account(res);
       r.figure = res.ops ? res.p99_us / 1000 : NAN;
       r.note = "at " + Fmt("%.1f", rate) + " calls/s: p50 " + Fmt("%.2f", res.p50_us / 1000) + " ms, max " +
@@ -1266,13 +1283,14 @@ class Bench {
   }
 
   Result Closed(const std::string& scenario, const bench::WorkerFactory& make, int concurrency = 0) {
+    const std::string label = mode_.name + " " + scenario + " #" + std::to_string(results_.size() + 1);
     if (cpu_) cpu_->Begin();
     Result r = bench::RunClosed(scenario, concurrency ? concurrency : o_.concurrency, o_.channels, o_.warmup,
                                 o_.seconds, make);
-    if (cpu_) cpu_->End(mode_.name + " " + scenario);
+    if (cpu_) cpu_->End(label);
     std::printf("  ");
     bench::PrintHuman(r, kNames);
-    if (cpu_) cpu_->Print(mode_.name + " " + scenario);
+    if (cpu_) cpu_->Print(label);
     Account(r);
     return r;
   }
@@ -1325,7 +1343,8 @@ std::vector<char*> OwnFlags(int argc, char** argv, Options* o, bool* ok) {
                                                        {"--thingtank", &o->thingtank},
                                                        {"--modes", &o->modes},
                                                        {"--mono", &o->mono_endpoint},
-                                                       {"--micro", &o->micro_endpoint}};
+                                                       {"--micro", &o->micro_endpoint},
+                                                       {"--only", &o->only}};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") {
