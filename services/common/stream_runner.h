@@ -48,11 +48,13 @@ using StreamHandlerFactory =
 // before anything is read (a refused call ends at once); each message is
 // handled on the executor, never on the reactor; statuses map with
 // ToGrpcStatus; grpc_server_* series carry grpc_type client_stream,
-// server_stream or bidi_stream. Flow control: the next message is read only
-// after the handler consumed the last one, and responses are written one at a
-// time, the next handler step only after they are all written; so neither a
-// fast caller nor a slow reader makes the server buffer more than one step's
-// responses. A cancelled call (caller, deadline, shutdown) ends as CANCELLED
+// server_stream or bidi_stream. Flow control, bounded with overlap: one
+// message is read ahead of the handler (the next arrives while the last is
+// handled), responses are written one at a time with at most two waiting (a
+// server stream produces its next step while the last is on the wire), and
+// no read or step starts beyond that; so neither a fast caller nor a slow
+// reader makes the server buffer more than a few messages. The last response
+// of a server stream leaves with its status. A cancelled call (caller, deadline, shutdown) ends as CANCELLED
 // or DEADLINE_EXCEEDED in the metrics. Thread-safe; holds only the pointer.
 class StreamRunner {
  public:

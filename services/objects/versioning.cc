@@ -41,6 +41,10 @@ absl::StatusOr<storage::VersionRecord> StageWrite(Txn& txn, const storage::Bucke
   v.set_modified_micros(absl::ToUnixMicros(txn.now()));
   if (bucket.versioning() == v1::VERSIONING_STATUS_ENABLED) {
     v.set_version_id(keys::MakeVersionId(seq));
+  } else if (bucket.versioning() == v1::VERSIONING_STATUS_UNSPECIFIED) {
+    // Never versioned: the key's only version, if any, is its latest.
+    v.set_version_id(keys::kNullVersion);
+    if (latest) txn.RemoveVersion(bucket.name(), *latest);
   } else {
     v.set_version_id(keys::kNullVersion);
     TT_RETURN_IF_ERROR(RemoveNullVersion(txn, bucket.name(), v.key()).status());
