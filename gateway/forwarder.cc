@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <type_traits>
 
@@ -32,12 +33,15 @@ bool Forwardable(absl::string_view key) {
 
 // A server-streaming call relayed to the backend: toward the caller a
 // ServerWriteReactor, toward the backend a generic bidi call (on the wire a
-// server stream is a stream with one request). One message in flight: the next
-// response is read from the backend only once the last one is written to the
-// caller, so a slow caller slows the backend's stream down instead of piling
-// messages up here. A hold keeps the backend call open while a next read may
-// follow (its OnDone, and so the caller's Finish, come after the last write);
-// cancel on either side ends both. Deletes itself when both sides are done.
+// server stream is a stream with one request). Two messages in flight at the
+// most: the next response is read from the backend while the last one is
+// written to the caller, and no further read starts until a write is done,
+// so a slow caller slows the backend's stream down instead of piling
+// messages up here. A hold keeps the backend call open while a next read or
+// write may follow (its OnDone, and so the caller's Finish, come after the
+// last write); cancel on either side ends both. Deletes itself when both
+// sides are done. The state is guarded by mu_; gRPC operations are started
+// outside it.
 class StreamRelay {
  public:
   // Records the end of the call; may rewrite the status the caller gets.
@@ -52,23 +56,82 @@ class StreamRelay {
     stub->PrepareBidiStreamingCall(context_.get(), method, grpc::StubOptions(), &up_);
     up_.AddHold();
     up_.StartWriteLast(&request_, grpc::WriteOptions());
-    up_.StartRead(&message_);
+    {
+      absl::MutexLock lock(&mu_);
+      read_pending_ = true;
+    }
+    up_.StartRead(&read_buf_);
     up_.StartCall();
     return &down_;
   }
 
  private:
+  static constexpr size_t kInFlight = 2;  // read ahead + being written
+
+  // What to start once mu_ is released.
+  struct Next {
+    bool read = false;
+    const grpc::ByteBuffer* write = nullptr;
+    bool release = false;  // drop the hold: no backend operation follows
+  };
+
+  Next Plan() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Next n;
+    if (!write_pending_ && !ready_.empty() && !broken_) {
+      write_pending_ = true;
+      n.write = &ready_.front();
+    }
+    if (!read_pending_ && !ended_ && !broken_ && ready_.size() < kInFlight) {
+      read_pending_ = true;
+      n.read = true;
+    }
+    bool drained = (ended_ && ready_.empty()) || broken_;
+    if (drained && !write_pending_ && !read_pending_ && !released_) {
+      released_ = true;
+      n.release = true;
+    }
+    return n;
+  }
+
+  void Run(const Next& n) {
+    if (n.write != nullptr) down_.StartWrite(n.write);
+    if (n.read) up_.StartRead(&read_buf_);
+    if (n.release) up_.RemoveHold();
+  }
+
+  void BackendReadDone(bool ok) {
+    Next n;
+    {
+      absl::MutexLock lock(&mu_);
+      read_pending_ = false;
+      if (ok) {
+        ready_.emplace_back();
+        ready_.back().Swap(&read_buf_);
+      } else {
+        ended_ = true;  // the stream ended; OnDone brings its status
+      }
+      n = Plan();
+    }
+    Run(n);
+  }
+
+  void CallerWriteDone(bool ok) {
+    Next n;
+    {
+      absl::MutexLock lock(&mu_);
+      write_pending_ = false;
+      ready_.pop_front();
+      if (!ok) broken_ = true;  // the caller is gone: no more reads
+      n = Plan();
+    }
+    if (!ok) context_->TryCancel();
+    Run(n);
+  }
+
   class Down final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
    public:
     explicit Down(StreamRelay* relay) : relay_(relay) {}
-    void OnWriteDone(bool ok) override {
-      if (ok) {
-        relay_->up_.StartRead(&relay_->message_);
-      } else {
-        relay_->context_->TryCancel();  // the caller is gone: no more reads
-        relay_->up_.RemoveHold();
-      }
-    }
+    void OnWriteDone(bool ok) override { relay_->CallerWriteDone(ok); }
     void OnCancel() override { relay_->context_->TryCancel(); }
     void OnDone() override { relay_->Unref(); }
 
@@ -78,16 +141,10 @@ class StreamRelay {
   class Up final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
    public:
     explicit Up(StreamRelay* relay) : relay_(relay) {}
-    void OnReadDone(bool ok) override {
-      if (ok) {
-        relay_->down_.StartWrite(&relay_->message_);
-      } else {
-        RemoveHold();  // the stream ended; OnDone brings its status
-      }
-    }
+    void OnReadDone(bool ok) override { relay_->BackendReadDone(ok); }
     void OnDone(const grpc::Status& backend_status) override {
-      // No write to the caller is in flight: reads and writes alternate and
-      // the hold went only after the last of them.
+      // No write to the caller is in flight: the hold went only once the
+      // last write was done.
       grpc::Status status = backend_status;
       relay_->done_(&status);
       relay_->down_.Finish(status);
@@ -104,8 +161,15 @@ class StreamRelay {
 
   std::unique_ptr<grpc::ClientContext> context_;
   grpc::ByteBuffer request_;
-  grpc::ByteBuffer message_;
+  grpc::ByteBuffer read_buf_;  // the backend read in flight
   Done done_;
+  absl::Mutex mu_;
+  std::deque<grpc::ByteBuffer> ready_ ABSL_GUARDED_BY(mu_);  // front: being written
+  bool read_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool write_pending_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool released_ ABSL_GUARDED_BY(mu_) = false;
   Down down_;
   Up up_;
   std::atomic<int> refs_{2};  // Down::OnDone and Up::OnDone
