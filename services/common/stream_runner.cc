@@ -45,11 +45,27 @@ class StreamCall final : public Base {
     }
     handler_ = make(context_);
     Actions a;
-    {
+    if constexpr (!kReads) {
+      // A short answer from memory goes out from this reactor thread.
+      std::vector<Buffer> out;
+      bool more = false;
+      absl::Status first = handler_->FirstStepNonBlocking(*request, &out, &more);
+      if (!IsWouldBlock(first)) {
+        if (!first.ok()) return FinishWith(ToGrpcStatus(first));
+        absl::MutexLock lock(&mu_);
+        input_ended_ = end_started_ = true;
+        more_ = more;
+        for (Buffer& b : out) to_write_.push_back(std::move(b));
+        a = Plan();
+      }
+    }
+    if (!a.finish && a.write == nullptr && !a.post_message && !a.post_end) {
       absl::MutexLock lock(&mu_);
       if constexpr (!kReads) {
-        ready_.push_back(*request);
-        input_ended_ = true;
+        if (!end_started_) {
+          ready_.push_back(*request);
+          input_ended_ = true;
+        }
       }
       a = Plan();
     }

@@ -13,6 +13,7 @@
 #include "grpcpp/support/server_callback.h"
 #include "services/common/request_parse.h"
 #include "services/common/server.h"
+#include "services/common/status.h"
 
 namespace thingtank {
 
@@ -36,6 +37,14 @@ class StreamHandler {
   virtual absl::Status OnEnd(std::vector<grpc::ByteBuffer>* out, bool* more) = 0;
   // The call was cancelled (by the caller, its deadline or the server).
   virtual void OnCancel() {}
+  // A server stream's request and first step (OnMessage then OnEnd) done at
+  // once on the reactor thread, when that needs no blocking: responses to
+  // `out`, *more as OnEnd's. WouldBlock() (status.h) when it would block:
+  // nothing happened, and the call goes the usual way on the executor.
+  virtual absl::Status FirstStepNonBlocking(const grpc::ByteBuffer& request,
+                                            std::vector<grpc::ByteBuffer>* out, bool* more) {
+    return WouldBlock();
+  }
 };
 
 // Makes the handler of one admitted call; runs on the reactor thread, so it
@@ -104,6 +113,11 @@ class ServerStreamHandler {
   virtual absl::Status Start(const Req& request) = 0;
   virtual absl::Status Next(std::vector<Resp>* out, bool* more) = 0;
   virtual void OnCancel() {}
+  // Start and the first Next at once on the reactor thread, or WouldBlock()
+  // leaving no trace (StreamHandler::FirstStepNonBlocking).
+  virtual absl::Status StartAndNextNonBlocking(const Req& request, std::vector<Resp>* out, bool* more) {
+    return WouldBlock();
+  }
 };
 
 namespace stream_internal {
@@ -184,6 +198,14 @@ class TypedServerStream final : public StreamHandler {
     return Serialize(&typed, out);
   }
   void OnCancel() override { h_->OnCancel(); }
+  absl::Status FirstStepNonBlocking(const grpc::ByteBuffer& message, std::vector<grpc::ByteBuffer>* out,
+                                    bool* more) override {
+    Req request;
+    if (absl::Status s = ParseRequest(message, &request); !s.ok()) return WouldBlock();
+    std::vector<Resp> typed;
+    if (absl::Status s = h_->StartAndNextNonBlocking(request, &typed, more); !s.ok()) return s;
+    return Serialize(&typed, out);
+  }
 
  private:
   const std::unique_ptr<ServerStreamHandler<Req, Resp>> h_;

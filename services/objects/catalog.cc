@@ -160,6 +160,21 @@ absl::Status Catalog::Run(const std::function<absl::Status(Txn&)>& fn) {
   return absl::OkStatus();
 }
 
+absl::Status Catalog::RunNonBlocking(const std::function<absl::Status(Txn&)>& fn) {
+  if (!mu_.TryLock()) return WouldBlock();
+  absl::Status status;
+  {
+    Txn txn(this, seq_, clock_->Now(), /*non_blocking=*/true);
+    status = fn(txn);
+    if (status.ok() && txn.touched_) status = absl::InternalError("a non-blocking transaction staged a change");
+    if (status.ok()) {
+      for (const std::string& id : txn.pins_) ++pins_[id];
+    }
+  }
+  mu_.Unlock();
+  return status;
+}
+
 void Catalog::Unpin(const std::vector<std::string>& blob_ids) {
   std::vector<std::string> to_remove;
   {
@@ -180,8 +195,8 @@ void Catalog::Unpin(const std::vector<std::string>& blob_ids) {
 
 PinnedBlobs::~PinnedBlobs() { catalog_->Unpin(ids); }
 
-absl::StatusOr<storage::BucketRecord> Catalog::GetBucket(std::string_view bucket) const {
-  TT_ASSIGN_OR_RETURN(std::optional<std::string> bytes, db_->Get(cf(keys::kBuckets), bucket));
+absl::StatusOr<storage::BucketRecord> Catalog::GetBucket(std::string_view bucket, bool non_blocking) const {
+  TT_ASSIGN_OR_RETURN(std::optional<std::string> bytes, db_->Get(cf(keys::kBuckets), bucket, non_blocking));
   if (!bytes) {
     return s3::Error("NoSuchBucket", absl::StrCat("The specified bucket does not exist: ", std::string(bucket)),
                      {{"BucketName", std::string(bucket)}});
@@ -215,7 +230,7 @@ int64_t Catalog::uploads_in_progress() const {
 // ---------------------------------------------------------------- Txn
 
 absl::StatusOr<storage::BucketRecord> Txn::Bucket(std::string_view bucket) {
-  return catalog_->GetBucket(bucket);
+  return catalog_->GetBucket(bucket, non_blocking_);
 }
 
 void Txn::PutBucket(const storage::BucketRecord& record) {
@@ -233,7 +248,7 @@ void Txn::DeleteBucket(std::string_view bucket) {
 absl::StatusOr<std::optional<storage::VersionRecord>> Txn::Latest(std::string_view bucket,
                                                                   std::string_view key) {
   TT_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                      db()->Get(cf(keys::kLatest), keys::LatestKey(bucket, key)));
+                      db()->Get(cf(keys::kLatest), keys::LatestKey(bucket, key), non_blocking_));
   if (!bytes) return std::optional<storage::VersionRecord>();
   TT_ASSIGN_OR_RETURN(auto v, ParseRecord<storage::VersionRecord>(*bytes, "version"));
   return std::optional<storage::VersionRecord>(std::move(v));
@@ -243,6 +258,7 @@ absl::StatusOr<std::optional<storage::VersionRecord>> Txn::Version(std::string_v
                                                                    std::string_view key,
                                                                    std::string_view version_id) {
   if (version_id == keys::kNullVersion) {
+    if (non_blocking_) return WouldBlock();  // a scan may read files
     auto it = db()->Scan(cf(keys::kVersions), keys::VersionsOfKey(bucket, key));
     for (it->SeekSuffix(""); it->Valid(); it->Next()) {
       TT_ASSIGN_OR_RETURN(auto v, ParseRecord<storage::VersionRecord>(
@@ -256,7 +272,7 @@ absl::StatusOr<std::optional<storage::VersionRecord>> Txn::Version(std::string_v
   std::optional<uint64_t> seq = keys::SeqOfVersionId(version_id);
   if (!seq) return std::optional<storage::VersionRecord>();
   TT_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                      db()->Get(cf(keys::kVersions), keys::VersionKey(bucket, key, *seq)));
+                      db()->Get(cf(keys::kVersions), keys::VersionKey(bucket, key, *seq), non_blocking_));
   if (!bytes) return std::optional<storage::VersionRecord>();
   TT_ASSIGN_OR_RETURN(auto v, ParseRecord<storage::VersionRecord>(*bytes, "version"));
   if (v.version_id() != version_id) return std::optional<storage::VersionRecord>();

@@ -66,9 +66,12 @@ class Catalog {
   // Runs `fn` under the commit lock and writes what it staged, if anything,
   // when it returns OK (its error is returned as is, nothing written).
   absl::Status Run(const std::function<absl::Status(Txn&)>& fn);
+  // The same for reads on a gRPC reactor thread: WouldBlock() (status.h)
+  // when the lock is taken or a read would go to disk. `fn` must not stage.
+  absl::Status RunNonBlocking(const std::function<absl::Status(Txn&)>& fn);
 
   // Reads that need no lock (a snapshot of one key).
-  absl::StatusOr<storage::BucketRecord> GetBucket(std::string_view bucket) const;
+  absl::StatusOr<storage::BucketRecord> GetBucket(std::string_view bucket, bool non_blocking = false) const;
   absl::StatusOr<std::vector<storage::BucketRecord>> ListBuckets() const;
 
   // Releases what Txn::Pin pinned.
@@ -160,13 +163,14 @@ class Txn {
 
  private:
   friend class Catalog;
-  explicit Txn(Catalog* catalog, uint64_t seq, absl::Time now)
-      : catalog_(catalog), seq_(seq), now_(now) {}
+  explicit Txn(Catalog* catalog, uint64_t seq, absl::Time now, bool non_blocking = false)
+      : catalog_(catalog), seq_(seq), now_(now), non_blocking_(non_blocking) {}
   void CountVersion(std::string_view bucket, const storage::VersionRecord& v, int sign);
 
   Catalog* const catalog_;
   uint64_t seq_;
   const absl::Time now_;
+  const bool non_blocking_;  // reads only from memory (RunNonBlocking)
   rocksdb::WriteBatch batch_;
   bool touched_ = false;
   std::map<std::string, int64_t> new_blobs_;    // id -> size

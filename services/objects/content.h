@@ -20,8 +20,10 @@ namespace thingtank::objects {
 // write per put); larger content goes to a blob file as it streams in.
 inline constexpr int64_t kInlineMax = 64 * 1024;
 inline constexpr int64_t kMaxObjectSize = 5LL * 1024 * 1024 * 1024;
-// The data carried by one GetObject message.
+// The data carried by one GetObject message; the first (with the object's
+// attributes) carries less, so time to first byte does not wait for a MiB.
 inline constexpr int64_t kReadChunk = 1024 * 1024;
+inline constexpr int64_t kFirstReadChunk = 16 * 1024;
 
 // Takes streamed content: hashes it in one pass (MD5 and the requested
 // checksums), keeps it in memory while it is at most kInlineMax (and inline

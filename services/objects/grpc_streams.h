@@ -51,6 +51,15 @@ class GetObjectStream final : public ServerStreamHandler<v1::GetObjectRequest, v
     out->emplace_back();
     return session_->Next(&out->back(), more);
   }
+  // A small object whose metadata is in memory is answered on the reactor
+  // thread; anything that would touch the disk goes the usual way.
+  absl::Status StartAndNextNonBlocking(const v1::GetObjectRequest& r, std::vector<v1::GetObjectResponse>* out,
+                                       bool* more) override {
+    TT_ASSIGN_OR_RETURN(std::unique_ptr<ReadSession> session, store_->OpenRead(r, /*non_blocking=*/true));
+    if (!session->in_memory()) return WouldBlock();
+    session_ = std::move(session);
+    return Next(out, more);
+  }
 
  private:
   ObjectStore* const store_;

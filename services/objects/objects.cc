@@ -229,19 +229,22 @@ ReadSession::ReadSession(ObjectStore* store, v1::HeadObjectResponse head, storag
                          int64_t first, std::vector<std::string> pins)
     : store_(store),
       head_(std::move(head)),
-      reader_(store->catalog()->blobs(), std::move(v), first, head_.content_length()),
-      pins_(std::move(pins)) {}
+      reader_(store->catalog()->blobs(), v, first, head_.content_length()),
+      pins_(std::move(pins)),
+      in_memory_(v.extents_size() == 0) {}
 
 ReadSession::~ReadSession() { store_->catalog()->Unpin(pins_); }
 
 absl::Status ReadSession::Next(v1::GetObjectResponse* out, bool* more) {
+  int64_t chunk = kReadChunk;
   if (first_) {
     first_ = false;
     *out->mutable_info() = std::move(*head_.mutable_info());
     out->set_content_range(head_.content_range());
     out->set_content_length(head_.content_length());
+    chunk = kFirstReadChunk;  // the first bytes reach the caller sooner
   }
-  TT_RETURN_IF_ERROR(reader_.Next(out->mutable_data()));
+  TT_RETURN_IF_ERROR(reader_.Next(out->mutable_data(), chunk));
   if (store_->observer() != nullptr) store_->observer()->BytesOut(static_cast<int64_t>(out->data().size()));
   *more = !reader_.done();
   return absl::OkStatus();
@@ -263,18 +266,20 @@ absl::StatusOr<storage::VersionRecord> ObjectStore::Resolve(std::string_view buc
   return v;
 }
 
-absl::StatusOr<std::unique_ptr<ReadSession>> ObjectStore::OpenRead(const v1::GetObjectRequest& r) {
+absl::StatusOr<std::unique_ptr<ReadSession>> ObjectStore::OpenRead(const v1::GetObjectRequest& r,
+                                                                  bool non_blocking) {
   TT_RETURN_IF_ERROR(ValidateKey(r.key(), "key"));
   TT_RETURN_IF_ERROR(ValidateVersionId(r.version_id(), "version_id"));
   storage::VersionRecord v;
   bool is_latest = false;
   std::vector<std::string> pins;
-  TT_RETURN_IF_ERROR(catalog_->Run([&](Txn& txn) -> absl::Status {
+  auto resolve = [&](Txn& txn) -> absl::Status {
     TT_ASSIGN_OR_RETURN(v, ResolveIn(txn, r.bucket(), r.key(), r.version_id(), &is_latest));
     pins = BlobIdsOf(v.extents());
     txn.Pin(pins);
     return absl::OkStatus();
-  }));
+  };
+  TT_RETURN_IF_ERROR(non_blocking ? catalog_->RunNonBlocking(resolve) : catalog_->Run(resolve));
   int64_t first = 0;
   absl::StatusOr<v1::HeadObjectResponse> head =
       HeadOf(v, is_latest, r.range(), r.part_number(), r.conditions(), r.checksum_mode(),

@@ -37,6 +37,8 @@ class ReadSession {
   ~ReadSession();
   // The first message carries the object's attributes with the first data.
   absl::Status Next(v1::GetObjectResponse* out, bool* more);
+  // The content is in the version record: reading it never blocks.
+  bool in_memory() const { return in_memory_; }
 
  private:
   friend class ObjectStore;
@@ -46,6 +48,7 @@ class ReadSession {
   v1::HeadObjectResponse head_;
   ContentReader reader_;
   std::vector<std::string> pins_;
+  bool in_memory_;
   bool first_ = true;
 };
 
@@ -57,7 +60,9 @@ class ObjectStore {
       : catalog_(catalog), events_(events), observer_(observer) {}
 
   absl::StatusOr<std::unique_ptr<PutSession>> StartPut(const v1::PutObjectHeader& header);
-  absl::StatusOr<std::unique_ptr<ReadSession>> OpenRead(const v1::GetObjectRequest& request);
+  // With `non_blocking` (a reactor thread): WouldBlock() where it would wait.
+  absl::StatusOr<std::unique_ptr<ReadSession>> OpenRead(const v1::GetObjectRequest& request,
+                                                        bool non_blocking = false);
   absl::StatusOr<v1::HeadObjectResponse> HeadObject(const v1::HeadObjectRequest& request);
   absl::StatusOr<v1::DeleteObjectResponse> DeleteObject(const v1::DeleteObjectRequest& request);
   absl::StatusOr<v1::DeleteObjectsResponse> DeleteObjects(const v1::DeleteObjectsRequest& request);
