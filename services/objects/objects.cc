@@ -275,6 +275,9 @@ absl::StatusOr<std::unique_ptr<ReadSession>> ObjectStore::OpenRead(const v1::Get
   std::vector<std::string> pins;
   auto resolve = [&](Txn& txn) -> absl::Status {
     TT_ASSIGN_OR_RETURN(v, ResolveIn(txn, r.bucket(), r.key(), r.version_id(), &is_latest));
+    // Content in files is read on the executor (and pinning it would mean
+    // unpinning, under the lock, if the reactor thread gave up).
+    if (non_blocking && v.extents_size() > 0) return WouldBlock();
     pins = BlobIdsOf(v.extents());
     txn.Pin(pins);
     return absl::OkStatus();

@@ -60,7 +60,8 @@ class ObjectStore {
       : catalog_(catalog), events_(events), observer_(observer) {}
 
   absl::StatusOr<std::unique_ptr<PutSession>> StartPut(const v1::PutObjectHeader& header);
-  // With `non_blocking` (a reactor thread): WouldBlock() where it would wait.
+  // With `non_blocking` (a reactor thread): WouldBlock() where it would wait,
+  // and for content in blob files.
   absl::StatusOr<std::unique_ptr<ReadSession>> OpenRead(const v1::GetObjectRequest& request,
                                                         bool non_blocking = false);
   absl::StatusOr<v1::HeadObjectResponse> HeadObject(const v1::HeadObjectRequest& request);
