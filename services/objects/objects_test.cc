@@ -351,3 +351,37 @@ TEST_F(ObjectsDomainTest, BucketsRefuseDeletionWhileNotEmpty) {
 
 }  // namespace
 }  // namespace thingtank::objects
+
+namespace thingtank::objects {
+namespace {
+
+TEST_F(ObjectsDomainTest, NonBlockingReadsServeSmallObjectsAndDeferTheRest) {
+  MakeBucket("bkt");
+  ASSERT_THAT(Put("bkt", "small", "tiny"), IsOk());
+  ASSERT_THAT(Put("bkt", "large", Content(200000)), IsOk());
+  v1::GetObjectRequest r;
+  r.set_bucket("bkt");
+  r.set_key("small");
+  auto small = s_->objects->OpenRead(r, /*non_blocking=*/true);
+  ASSERT_THAT(small, IsOk());
+  EXPECT_TRUE((*small)->in_memory());
+  v1::GetObjectResponse m;
+  bool more = true;
+  ASSERT_THAT((*small)->Next(&m, &more), IsOk());
+  EXPECT_EQ(m.data(), "tiny");
+  EXPECT_FALSE(more);
+  r.set_key("large");
+  EXPECT_TRUE(IsWouldBlock(s_->objects->OpenRead(r, /*non_blocking=*/true).status()));
+  r.set_key("missing");
+  EXPECT_THAT(s_->objects->OpenRead(r, /*non_blocking=*/true), IsStatus(absl::StatusCode::kNotFound, "NoSuchKey"));
+  // The first message of a large object carries a short first chunk.
+  r.set_key("large");
+  auto large = s_->objects->OpenRead(r);
+  ASSERT_THAT(large, IsOk());
+  ASSERT_THAT((*large)->Next(&m, &more), IsOk());
+  EXPECT_EQ(m.data().size(), static_cast<size_t>(kFirstReadChunk));
+  EXPECT_TRUE(more);
+}
+
+}  // namespace
+}  // namespace thingtank::objects
