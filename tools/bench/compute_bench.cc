@@ -28,11 +28,6 @@
 //
 // Uses generated clients only (no server internals).
 
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -40,19 +35,17 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "load.h"
+#include "serve.h"
 #include "thingtank/compute/v1/compute.grpc.pb.h"
 
 namespace {
@@ -96,105 +89,6 @@ void Usage(std::ostream& out) {
          "  run         RunInstances, one t2.nano per call\n"
          "--json FILE writes the runs and the figures (with targets) as JSON.\n";
 }
-
-// ---------------------------------------------------------------- the server
-
-// One `thingtank serve` child process with its own temp data dir; stopped
-// (SIGTERM, SIGKILL after 10 s) and the dir removed on destruction.
-class Server {
- public:
-  static std::unique_ptr<Server> Start(const std::string& binary, const std::vector<std::string>& flags) {
-    char dir_template[] = "/tmp/compute-bench.XXXXXX";
-    if (mkdtemp(dir_template) == nullptr) {
-      std::perror("compute_bench: mkdtemp");
-      return nullptr;
-    }
-    auto server = std::unique_ptr<Server>(new Server(dir_template));
-    std::vector<std::string> args = {binary, "serve", "--data-dir", server->dir_ + "/data"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    const std::string log = server->dir_ + "/server.log";
-    const pid_t pid = fork();
-    if (pid < 0) {
-      std::perror("compute_bench: fork");
-      return nullptr;
-    }
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the bench
-      std::FILE* out = std::freopen(log.c_str(), "w", stdout);
-      if (out != nullptr) dup2(fileno(stdout), STDERR_FILENO);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      std::perror("compute_bench: exec thingtank");
-      _exit(127);
-    }
-    server->pid_ = pid;
-    if (!server->WaitForPort()) return nullptr;
-    return server;
-  }
-
-  ~Server() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      bool stopped = false;
-      for (int i = 0; i < 100 && !stopped; ++i) {
-        stopped = waitpid(pid_, &status, WNOHANG) == pid_;
-        if (!stopped) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      if (!stopped) {
-        std::cerr << kProgram << ": server " << pid_ << " did not stop after SIGTERM; SIGKILL\n";
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-      }
-    }
-    std::error_code ec;
-    if (std::getenv("KEEP_TMP") == nullptr) {
-      std::filesystem::remove_all(dir_, ec);
-    } else {
-      std::cerr << kProgram << ": kept " << dir_ << "\n";
-    }
-  }
-
-  int pid() const { return pid_; }
-  std::string endpoint() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  explicit Server(std::string dir) : dir_(std::move(dir)) {}
-
-  // Polls <data-dir>/ports.json (written atomically) for the gateway's port.
-  bool WaitForPort() {
-    const auto deadline = bench::Clock::now() + std::chrono::seconds(30);
-    while (bench::Clock::now() < deadline) {
-      std::ifstream in(dir_ + "/data/ports.json");
-      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const size_t at = text.find("\"gateway\":");
-      if (at != std::string::npos) {
-        port_ = std::atoi(text.c_str() + at + 10);
-        if (port_ > 0) return true;
-      }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        std::cerr << kProgram << ": thingtank serve exited; its log:\n" << Log();
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    std::cerr << kProgram << ": no gateway port in ports.json after 30 s; log:\n" << Log();
-    return false;
-  }
-
-  std::string Log() const {
-    std::ifstream in(dir_ + "/server.log");
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
-
-  const std::string dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 // ---------------------------------------------------------------- figures
 
@@ -512,14 +406,6 @@ std::vector<char*> OwnFlags(int argc, char** argv, Options* o, bool* ok) {
   return rest;
 }
 
-std::string DefaultThingtank(const char* argv0) {
-  std::error_code ec;
-  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) self = argv0;
-  // build/<preset>/tools/bench/compute_bench -> build/<preset>/tools/thingtank/thingtank
-  return (self.parent_path().parent_path() / "thingtank" / "thingtank").string();
-}
-
 // Mean calls/s of the baseline runs at `i` - 1 and `i` + 1 of `runs`.
 double BaselineAround(const std::vector<Result>& runs, size_t i) {
   double sum = 0;
@@ -547,12 +433,14 @@ int main(int argc, char** argv) {
     std::cerr << kProgram << ": --json needs a FILE\n";
     return 2;
   }
-  std::unique_ptr<Server> server;
+  std::unique_ptr<bench::ServeChild> server;
   std::string endpoint = o.endpoint;
   if (o.own_server) {
-    if (o.thingtank.empty()) o.thingtank = DefaultThingtank(argv[0]);
-    server = Server::Start(o.thingtank, {"--gateway-port", "0", "--metrics-port", "0", "--wamp-ws-port", "0",
-                                         "--compute-hosts-per-zone", std::to_string(o.hosts_per_zone)});
+    if (o.thingtank.empty()) o.thingtank = bench::DefaultThingtank(argv[0]);
+    server = bench::ServeChild::Start(kProgram, o.thingtank, "",
+                                      {"--gateway-port", "0", "--metrics-port", "0", "--wamp-ws-port", "0",
+                                       "--compute-hosts-per-zone", std::to_string(o.hosts_per_zone)},
+                                      "gateway");
     if (!server) return 1;
     endpoint = server->endpoint();
   }
