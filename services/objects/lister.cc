@@ -8,7 +8,7 @@
 #include "services/common/storage/key_codec.h"
 #include "services/objects/core/listing.h"
 #include "services/objects/core/s3_errors.h"
-#include "services/objects/core/string_views.h"
+#include "services/common/string_views.h"
 #include "services/objects/objects.h"
 #include "services/objects/storage/object_keys.h"
 

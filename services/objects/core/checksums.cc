@@ -11,7 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "services/objects/core/s3_errors.h"
-#include "services/objects/core/string_views.h"
+#include "services/common/string_views.h"
 
 namespace thingtank::objects {
 namespace {

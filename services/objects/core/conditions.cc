@@ -7,7 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "services/objects/core/checksums.h"
 #include "services/objects/core/s3_errors.h"
-#include "services/objects/core/string_views.h"
+#include "services/common/string_views.h"
 
 namespace thingtank::objects {
 namespace {

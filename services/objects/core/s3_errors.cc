@@ -2,7 +2,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "services/common/status.h"
-#include "services/objects/core/string_views.h"
+#include "services/common/string_views.h"
 
 namespace thingtank::objects::s3 {
 

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
-#include "services/objects/core/string_views.h"
+#include "services/common/string_views.h"
 #include "services/objects/storage/object_keys.h"
 
 namespace thingtank::objects::notify {

@@ -1,7 +1,7 @@
 #include "services/streams/core/kinesis_errors.h"
 
 #include "services/common/status.h"
-#include "services/streams/core/string_views.h"
+#include "services/common/string_views.h"
 
 namespace thingtank::streams {
 

@@ -10,7 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "services/streams/core/kinesis_errors.h"
 #include "services/streams/core/sequence_number.h"
-#include "services/streams/core/string_views.h"
+#include "services/common/string_views.h"
 
 namespace thingtank::streams {
 namespace {

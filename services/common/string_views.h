@@ -8,9 +8,9 @@
 
 #include "absl/strings/string_view.h"
 
-namespace thingtank::objects {
+namespace thingtank {
 
 inline absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 inline std::string_view Sv(absl::string_view s) { return std::string_view(s.data(), s.size()); }
 
-}  // namespace thingtank::objects
+}  // namespace thingtank
