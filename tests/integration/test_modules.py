@@ -51,7 +51,7 @@ class EveryModule(unittest.TestCase):
         cls.services = registered_services()
 
     def test_the_list_is_the_build(self):
-        self.assertEqual(sorted(self.services), ["compute", "objects", "queues", "tables", "wamp"])
+        self.assertEqual(sorted(self.services), ["compute", "objects", "queues", "streams", "tables", "wamp"])
         usage = subprocess.run([tt.BIN, "--help"], capture_output=True, text=True,
                                timeout=tt.CALL_DEADLINE_S).stdout
         for name in self.services:

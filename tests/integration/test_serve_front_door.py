@@ -298,17 +298,16 @@ class ServeFlags(unittest.TestCase):
         r = subprocess.run([tt.BIN, "serve", "--help"], capture_output=True, text=True,
                            timeout=tt.CALL_DEADLINE_S)
         self.assertEqual(r.returncode, 0)
-        for flag in ("--compute-port", "--objects-port", "--queues-port", "--tables-port",
-                     "--wamp-port", "--ephemeral", "--bootstrap"):
+        for flag in ("--compute-port", "--objects-port", "--queues-port", "--streams-port",
+                     "--tables-port", "--wamp-port", "--ephemeral", "--bootstrap",
+                     "--streams-limits"):
             self.assertIn(flag, r.stdout)
-        for planned in ("streams",):
-            self.assertNotIn(planned, r.stdout)
         # Every doc it names is in the repository.
         for doc in re.findall(r"\b((?:docs|services)/[\w/.-]+\.md)", r.stdout):
             self.assertTrue(os.path.exists(os.path.join(tt.REPO, doc)), doc)
-        r = run_serve(["--services=streams"])
+        r = run_serve(["--services=nosuch"])
         self.assertEqual(r.returncode, 2)
-        self.assertIn('--services: service "streams" is not in this build yet', r.stderr)
+        self.assertIn('"nosuch"', r.stderr)
 
     def test_try_it_lines_work_as_printed_with_api_keys(self):
         with tempfile.TemporaryDirectory() as data:
@@ -516,7 +515,7 @@ class ScalingDemoMetrics(unittest.TestCase):
         labels, value = info[0]
         self.assertEqual(value, 1)
         self.assertRegex(labels["version"], r"^\d+\.\d+\.\d+$")
-        self.assertEqual(labels["services"], "compute,objects,queues,tables,wamp")
+        self.assertEqual(labels["services"], "compute,objects,queues,streams,tables,wamp")
         self.assertGreater(tt.metric_sum(text, "process_resident_memory_bytes"), 1 << 20)
         self.assertGreater(tt.metric_sum(text, "process_open_fds"), 3)
         self.assertGreater(tt.metric_sum(text, "process_max_fds"), 3)

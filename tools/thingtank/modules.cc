@@ -3,11 +3,13 @@
 #include "thingtank/compute/v1/compute.pb.h"
 #include "thingtank/objects/v1/objects.pb.h"
 #include "thingtank/queues/v1/queues.pb.h"
+#include "thingtank/streams/v1/streams.pb.h"
 #include "thingtank/tables/v1/tables.pb.h"
 #include "thingtank/wamp/v1/wamp.pb.h"
 #include "tools/thingtank/cli/compute_cli.h"
 #include "tools/thingtank/cli/objects_cli.h"
 #include "tools/thingtank/cli/queues_cli.h"
+#include "tools/thingtank/cli/streams_cli.h"
 #include "tools/thingtank/cli/tables_cli.h"
 #include "tools/thingtank/cli/wamp_cli.h"
 
@@ -35,6 +37,15 @@ const serve::ServiceModules& Modules() {
        "object commands (S3): mb, ls, cp, rm, stat, cat, versioning, lifecycle, ..."},
       {"queues", queues::v1::CreateQueueRequest::descriptor()->file(), &serve::StartQueues,
        &cli::RunQueues, "queue commands (SQS): create, list, send, receive, delete, ..."},
+      {"streams", streams::v1::CreateStreamRequest::descriptor()->file(), &serve::StartStreams,
+       &cli::RunStreams, "stream commands (Kinesis): create, put, get, subscribe, split, merge, ...",
+       {
+           {"streams", "streams-limits", "on|off",
+            "per-shard throughput limits (1 MiB/s, 1000 records/s in; 2 MiB/s, 5 reads/s out); default on"},
+           {"streams", "streams-shard-limit", "N", "open shards over all streams (default 500)"},
+           {"streams", "streams-transition-ms", "MS",
+            "CREATING/UPDATING/DELETING last this long, clock milliseconds (default 200)"},
+       }},
       {"tables", tables::v1::CreateTableRequest::descriptor()->file(), &serve::StartTables,
        &cli::RunTables,
        "table commands (DynamoDB): create, list, describe, put, get, query, scan, ..."},

@@ -119,7 +119,7 @@ std::string DescribeRule(const v1::Rule& rule) {
       for (const auto& [name, tmpl] : keys) line += " " + name + "=" + tmpl;
       return line;
     }
-    case v1::Rule::KIND_NOT_SET:
+    default:  // KIND_NOT_SET, and kinds this CLI does not describe yet
       break;
   }
   return line + "(unknown kind)";

@@ -53,6 +53,7 @@ class RunningService {
 absl::StatusOr<std::unique_ptr<RunningService>> StartCompute(const ServeContext& context);
 absl::StatusOr<std::unique_ptr<RunningService>> StartObjects(const ServeContext& context);
 absl::StatusOr<std::unique_ptr<RunningService>> StartQueues(const ServeContext& context);
+absl::StatusOr<std::unique_ptr<RunningService>> StartStreams(const ServeContext& context);
 absl::StatusOr<std::unique_ptr<RunningService>> StartTables(const ServeContext& context);
 absl::StatusOr<std::unique_ptr<RunningService>> StartWamp(const ServeContext& context);
 
