@@ -49,7 +49,7 @@ SKIPPED_SECTIONS = {
     "Running": "starts servers on fixed ports and names remote hosts",
 }
 # Sections that must be there and run (a service whose tour vanished is a failure here).
-SERVICE_SECTIONS = ("Queues", "Tables", "Objects", "WAMP")
+SERVICE_SECTIONS = ("Queues", "Tables", "Objects", "Streams", "WAMP")
 
 
 def sections(path):
