@@ -98,11 +98,11 @@ absl::StatusOr<v1::IncreaseStreamRetentionPeriodResponse> StreamService::Increas
   TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, Find(r.stream_name()));
   absl::MutexLock lock(&s->mu);
   TT_RETURN_IF_ERROR(CheckActive(*s));
-  if (r.retention_period_hours() < s->record.retention_hours()) {
+  if (r.retention_period_hours() <= s->record.retention_hours()) {
     return FieldError("retention_period_hours", "InvalidArgumentException",
                       absl::StrCat("Requested retention period (", r.retention_period_hours(),
                                    " hours) for stream ", r.stream_name(),
-                                   " can not be shorter than existing retention period (",
+                                   " must be longer than the existing retention period (",
                                    s->record.retention_hours(), " hours). Use DecreaseStreamRetentionPeriod."));
   }
   const int before = s->record.retention_hours();
@@ -121,11 +121,11 @@ absl::StatusOr<v1::DecreaseStreamRetentionPeriodResponse> StreamService::Decreas
   TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, Find(r.stream_name()));
   absl::MutexLock lock(&s->mu);
   TT_RETURN_IF_ERROR(CheckActive(*s));
-  if (r.retention_period_hours() > s->record.retention_hours()) {
+  if (r.retention_period_hours() >= s->record.retention_hours()) {
     return FieldError("retention_period_hours", "InvalidArgumentException",
                       absl::StrCat("Requested retention period (", r.retention_period_hours(),
                                    " hours) for stream ", r.stream_name(),
-                                   " can not be longer than existing retention period (",
+                                   " must be shorter than the existing retention period (",
                                    s->record.retention_hours(), " hours). Use IncreaseStreamRetentionPeriod."));
   }
   const int before = s->record.retention_hours();

@@ -207,6 +207,9 @@ TEST_F(StreamsTest, RetentionTrimsOnTheClockAndTrimHorizonMoves) {
   inc.set_retention_period_hours(8761);
   EXPECT_THAT(service_->IncreaseStreamRetentionPeriod(inc),
               IsStatus(absl::StatusCode::kInvalidArgument, "InvalidArgumentException", "retention_period_hours"));
+  inc.set_retention_period_hours(24);  // must be longer than now
+  EXPECT_THAT(service_->IncreaseStreamRetentionPeriod(inc),
+              IsStatus(absl::StatusCode::kInvalidArgument, "InvalidArgumentException", "retention_period_hours"));
   inc.set_retention_period_hours(48);
   EXPECT_THAT(service_->IncreaseStreamRetentionPeriod(inc), IsOk());
   v1::DecreaseStreamRetentionPeriodRequest dec;
