@@ -1,11 +1,13 @@
 // Forwarding rules between WAMP topics and the other services: topic ->
-// queue, queue -> topic (at least once), topic -> table. Rules are stored in
+// queue, queue -> topic (at least once), topic -> table, topic -> stream,
+// stream -> topic (at least once). Rules are stored in
 // RocksDB and run from startup until deleted. Semantics of each kind are
 // documented on thingtank.wamp.v1.Rule (proto/thingtank/wamp/v1/wamp.proto).
 //
 // Each running rule owns an in-process WAMP session (LocalClient, authid
-// "rule:<id>") and talks to the queues and tables services through async gRPC
-// calls on the channel given to SetChannel: no thread ever waits for them.
+// "rule:<id>") and talks to the queues, tables and streams services through
+// async gRPC calls on the channel given to SetChannel: no thread ever waits
+// for them.
 //
 // Threading: every public method is thread-safe. Create and Delete write to
 // RocksDB (one write each, so an acknowledged change survives a crash): call
@@ -18,7 +20,9 @@
 // The pieces live in rules/: engine.cc (this class), rule_store (RocksDB),
 // runner (async calls with deadlines, backoff timers, stop), template
 // ({kwargs.NAME} ...), rule_kind (the registry of kinds) and one file per
-// kind (topic_to_queue.cc, queue_to_topic.cc, topic_to_table.cc).
+// kind (topic_to_queue.cc, queue_to_topic.cc, topic_to_table.cc,
+// topic_to_stream.cc, stream_to_topic.cc; stream_support the part the two
+// stream kinds share).
 #pragma once
 
 #include <cstdint>
@@ -90,8 +94,9 @@ class RuleEngine {
   // Stops the rule (none of its callbacks runs after this returns) and removes
   // it durably. NOT_FOUND when there is no such rule.
   absl::Status Delete(const std::string& id);
-  // Stops polling queues (graceful shutdown): in-flight long polls are
-  // cancelled and waited for; queue_to_topic rules created later stay idle.
+  // Stops polling queues and streams (graceful shutdown): in-flight long
+  // polls and reads are cancelled and waited for; queue_to_topic and
+  // stream_to_topic rules created later stay idle.
   // Topic rules keep forwarding.
   void Drain();
 

@@ -1,6 +1,6 @@
 // The naming rules of the services forwarding rules write to, checked when a
-// rule is created so that a rule never names a queue or table that cannot
-// exist. Kept here, not taken from the queues or tables services: the rules
+// rule is created so that a rule never names a queue, table or stream that
+// cannot exist. Kept here, not taken from the queues or tables services: the rules
 // talk to them over gRPC only and must not link their internals.
 #pragma once
 
@@ -36,10 +36,23 @@ inline bool IsValidTableName(std::string_view name) {
   return true;
 }
 
+// A Kinesis stream name: 1 to 128 letters, digits, '_', '.' and '-'.
+inline bool IsValidStreamName(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 inline constexpr char kQueueNameRule[] =
     "is not a valid queue name: 1 to 80 letters, digits, '-' and '_' (a FIFO queue's ends in "
     "\".fifo\")";
 inline constexpr char kTableNameRule[] =
     "is not a valid table name: 3 to 255 letters, digits, '_', '-' and '.'";
+inline constexpr char kStreamNameRule[] =
+    "is not a valid stream name: 1 to 128 letters, digits, '_', '.' and '-'";
 
 }  // namespace thingtank::wamp

@@ -10,5 +10,7 @@ namespace thingtank::wamp {
 std::unique_ptr<RuleKind> TopicToQueueKind();  // topic_to_queue.cc
 std::unique_ptr<RuleKind> QueueToTopicKind();  // queue_to_topic.cc
 std::unique_ptr<RuleKind> TopicToTableKind();  // topic_to_table.cc
+std::unique_ptr<RuleKind> TopicToStreamKind();  // topic_to_stream.cc
+std::unique_ptr<RuleKind> StreamToTopicKind();  // stream_to_topic.cc
 
 }  // namespace thingtank::wamp

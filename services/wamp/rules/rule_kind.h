@@ -1,5 +1,5 @@
 // A kind of forwarding rule (topic -> queue, queue -> topic, topic -> table,
-// ...) and the registry of kinds the engine runs. Each kind is one oneof case
+// topic -> stream, stream -> topic, ...) and the registry of kinds the engine runs. Each kind is one oneof case
 // of thingtank.wamp.v1.Rule: it validates its part of a rule and makes the
 // runner that carries it out. A new kind is a new oneof field, a class
 // implementing RuleKind in its own file, and one Add() (BuiltinRuleKinds, or
@@ -62,7 +62,8 @@ class RuleKinds {
   std::vector<std::unique_ptr<RuleKind>> kinds_;
 };
 
-// topic_to_queue, queue_to_topic, topic_to_table.
+// topic_to_queue, queue_to_topic, topic_to_table, topic_to_stream,
+// stream_to_topic.
 RuleKinds BuiltinRuleKinds();
 
 }  // namespace thingtank::wamp

@@ -43,11 +43,13 @@ TEST(TemplateTest, RefusesBadTemplatesAndMissingKwargs) {
 TEST(RuleKindsTest, BuiltinKindsValidateByTheirFieldPath) {
   const RuleKinds kinds = BuiltinRuleKinds();
   EXPECT_EQ(kinds.names(),
-            (std::vector<std::string>{"topic_to_queue", "queue_to_topic", "topic_to_table"}));
+            (std::vector<std::string>{"topic_to_queue", "queue_to_topic", "topic_to_table",
+                                      "topic_to_stream", "stream_to_topic"}));
   v1::Rule none;
   absl::Status s = kinds.Validate(none, "rule");
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(s.message().find("set exactly one of topic_to_queue, queue_to_topic, topic_to_table"),
+  EXPECT_NE(s.message().find("set exactly one of topic_to_queue, queue_to_topic, topic_to_table, "
+                             "topic_to_stream, stream_to_topic"),
             std::string::npos)
       << s;
   v1::Rule rule;

@@ -37,6 +37,7 @@
 #include "services/wamp/router/metrics.h"
 #include "services/wamp/router/realm.h"
 #include "thingtank/queues/v1/queues.grpc.pb.h"
+#include "thingtank/streams/v1/streams.grpc.pb.h"
 #include "thingtank/tables/v1/tables.grpc.pb.h"
 #include "thingtank/wamp/v1/wamp.pb.h"
 
@@ -53,6 +54,9 @@ inline std::string QueuesMethod(absl::string_view method) {
 }
 inline std::string TablesMethod(absl::string_view method) {
   return absl::StrCat("/", tables::v1::TablesService::service_full_name(), "/", method);
+}
+inline std::string StreamsMethod(absl::string_view method) {
+  return absl::StrCat("/", streams::v1::StreamsService::service_full_name(), "/", method);
 }
 
 // Events forwarded and failures: totals over all rules (RuleEngine::stats)

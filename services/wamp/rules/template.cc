@@ -10,6 +10,11 @@ std::string DumpJson(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+std::string EventJson(const EventData& e) {
+  return absl::StrCat("{\"topic\":", DumpJson(Json(e.topic)), ",\"publication\":", e.publication,
+                      ",\"args\":", DumpJson(e.args), ",\"kwargs\":", DumpJson(e.kwargs), "}");
+}
+
 absl::StatusOr<std::vector<TemplatePart>> ParseTemplate(const std::string& t) {
   std::vector<TemplatePart> parts;
   size_t i = 0;

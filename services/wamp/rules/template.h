@@ -1,6 +1,7 @@
-// key_template text of topic_to_table rules: literal text and placeholders
-// {topic}, {publication}, {timestamp_ms} and {kwargs.NAME}, filled from one
-// event, e.g. "{kwargs.device}" or "t-{timestamp_ms}".
+// Templates of topic_to_table's key_template and topic_to_stream's
+// partition_key_template: literal text and placeholders {topic},
+// {publication}, {timestamp_ms} and {kwargs.NAME}, filled from one event,
+// e.g. "{kwargs.device}" or "t-{timestamp_ms}". And the event as JSON text.
 #pragma once
 
 #include <string>
@@ -31,5 +32,9 @@ absl::StatusOr<std::string> ExpandTemplate(const std::vector<TemplatePart>& part
 
 // JSON text that never throws on invalid UTF-8 (replaced by U+FFFD).
 std::string DumpJson(const Json& j);
+
+// The event as the JSON object {"topic","publication","args","kwargs"} (in
+// that order): topic_to_queue's message body, topic_to_stream's record data.
+std::string EventJson(const EventData& event);
 
 }  // namespace thingtank::wamp

@@ -4,7 +4,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/strings/str_cat.h"
 #include "services/common/status.h"
 #include "services/wamp/rules/builtin_kinds.h"
 #include "services/wamp/rules/runner.h"
@@ -21,9 +20,7 @@ class TopicToQueueRunner final : public RuleRunner {
   void OnEvent(const EventData& e) {
     queues::v1::SendMessageRequest req;
     req.set_queue_name(rule_.topic_to_queue().queue());
-    req.set_message_body(absl::StrCat("{\"topic\":", DumpJson(Json(e.topic)),
-                                      ",\"publication\":", e.publication, ",\"args\":",
-                                      DumpJson(e.args), ",\"kwargs\":", DumpJson(e.kwargs), "}"));
+    req.set_message_body(EventJson(e));
     Rpc<queues::v1::SendMessageResponse>(
         QueuesMethod("SendMessage"), req, kRuleCallDeadline,
         [this](const grpc::Status& s, const queues::v1::SendMessageResponse&) {

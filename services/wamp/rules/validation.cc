@@ -41,4 +41,10 @@ absl::Status ValidateTableField(const std::string& prefix, const std::string& ta
   return absl::OkStatus();
 }
 
+absl::Status ValidateStreamField(const std::string& prefix, const std::string& stream) {
+  if (stream.empty()) return InvalidField(prefix + ".stream", "is required");
+  if (!IsValidStreamName(stream)) return InvalidField(prefix + ".stream", kStreamNameRule);
+  return absl::OkStatus();
+}
+
 }  // namespace thingtank::wamp

@@ -17,5 +17,7 @@ absl::Status ValidateTopic(const std::string& prefix, const std::string& topic,
 absl::Status ValidateQueueField(const std::string& prefix, const std::string& queue);
 // prefix.table: required, a name the tables service accepts.
 absl::Status ValidateTableField(const std::string& prefix, const std::string& table);
+// prefix.stream: required, a name the streams service accepts.
+absl::Status ValidateStreamField(const std::string& prefix, const std::string& stream);
 
 }  // namespace thingtank::wamp

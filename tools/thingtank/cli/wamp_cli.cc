@@ -29,13 +29,25 @@ const Service& Rules() {
           "topic-to-table: a key attribute; placeholders {topic}, {publication}, "
           "{timestamp_ms}, {kwargs.NAME}",
           true},
+         {"topic-to-stream", "TOPIC STREAM",
+          "put each event of TOPIC as a record of STREAM (data: {topic, publication, args, "
+          "kwargs})"},
+         {"partition-key", "TEMPLATE",
+          "topic-to-stream: the records' partition key (default {topic}), e.g. {kwargs.device}"},
+         {"stream-to-topic", "STREAM TOPIC",
+          "publish each record of STREAM to TOPIC (data as the argument; shard_id, "
+          "sequence_number, partition_key in kwargs)"},
+         {"starting-position", "POSITION",
+          "stream-to-topic: LATEST (default: records written from now on) or TRIM_HORIZON"},
          kMatchFlag,
          kRealmFlag},
         WithStub(&wamp::CreateRule),
         {"second"}};
     create.synopsis =
         "--topic-to-queue TOPIC QUEUE | --queue-to-topic QUEUE TOPIC | "
-        "--topic-to-table TOPIC TABLE --key NAME=TEMPLATE...";
+        "--topic-to-table TOPIC TABLE --key NAME=TEMPLATE... | "
+        "--topic-to-stream TOPIC STREAM [--partition-key TEMPLATE] | "
+        "--stream-to-topic STREAM TOPIC [--starting-position LATEST|TRIM_HORIZON]";
     std::vector<Command> commands = {
         create,
         {"list", {}, "list the forwarding rules in creation order", {},
@@ -44,11 +56,13 @@ const Service& Rules() {
     };
     return Service{
         "wamp rules",
-        "Forwarding rules of the wamp service: topic events into queues and tables, queue\n"
-        "messages onto topics, with no client running.",
+        "Forwarding rules of the wamp service: topic events into queues, tables and streams,\n"
+        "queue messages and stream records onto topics, with no client running.",
         {"id", "ID", "the rule id (instead of the <id> argument)"},
         "Example: thingtank wamp rules create --topic-to-table sensors.temp readings \\\n"
-        "           --key device={kwargs.device} --key ts={timestamp_ms}\n",
+        "           --key device={kwargs.device} --key ts={timestamp_ms}\n"
+        "         thingtank wamp rules create --topic-to-stream sensors. readings --match prefix \\\n"
+        "           --partition-key {kwargs.device}\n",
         std::move(commands)};
   }();
   return kService;

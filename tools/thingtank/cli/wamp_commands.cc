@@ -237,8 +237,9 @@ int CreateRule(const CommandContext& c) {
     const char* flag;
     const char* second;  // what the positional after the flag's value is
   };
-  static const Kind kKinds[] = {
-      {"topic-to-queue", "QUEUE"}, {"queue-to-topic", "TOPIC"}, {"topic-to-table", "TABLE"}};
+  static const Kind kKinds[] = {{"topic-to-queue", "QUEUE"},   {"queue-to-topic", "TOPIC"},
+                                {"topic-to-table", "TABLE"},   {"topic-to-stream", "STREAM"},
+                                {"stream-to-topic", "TOPIC"}};
   const Kind* kind = nullptr;
   for (const Kind& k : kKinds) {
     if (!c.args.Has(k.flag)) continue;
@@ -248,7 +249,8 @@ int CreateRule(const CommandContext& c) {
   }
   if (kind == nullptr) {
     return c.UsageError("give one of --topic-to-queue TOPIC QUEUE, --queue-to-topic QUEUE TOPIC, "
-                        "--topic-to-table TOPIC TABLE");
+                        "--topic-to-table TOPIC TABLE, --topic-to-stream TOPIC STREAM, "
+                        "--stream-to-topic STREAM TOPIC");
   }
   const std::string flag = kind->flag;
   if (c.args.positional().empty()) {
@@ -260,11 +262,22 @@ int CreateRule(const CommandContext& c) {
   int exit = kExitOk;
   std::string match;
   if (!MatchFlag(c, &match, &exit)) return exit;
-  if (flag == "queue-to-topic" && c.args.Has("match")) {
-    return c.UsageError("--match applies to topic rules (--topic-to-queue, --topic-to-table)");
+  if ((flag == "queue-to-topic" || flag == "stream-to-topic") && c.args.Has("match")) {
+    return c.UsageError(
+        "--match applies to topic rules (--topic-to-queue, --topic-to-table, --topic-to-stream)");
   }
   if (flag != "topic-to-table" && c.args.Has("key")) {
     return c.UsageError("--key applies to --topic-to-table");
+  }
+  if (flag != "topic-to-stream" && c.args.Has("partition-key")) {
+    return c.UsageError("--partition-key applies to --topic-to-stream");
+  }
+  if (flag != "stream-to-topic" && c.args.Has("starting-position")) {
+    return c.UsageError("--starting-position applies to --stream-to-topic");
+  }
+  const std::string position = c.args.Get("starting-position");
+  if (c.args.Has("starting-position") && position != "LATEST" && position != "TRIM_HORIZON") {
+    return c.UsageError("--starting-position: \"" + position + "\" is not LATEST or TRIM_HORIZON");
   }
 
   v1::CreateRuleRequest request;
@@ -279,6 +292,17 @@ int CreateRule(const CommandContext& c) {
     v1::QueueToTopic* r = rule->mutable_queue_to_topic();
     r->set_queue(first);
     r->set_topic(second);
+  } else if (flag == "topic-to-stream") {
+    v1::TopicToStream* r = rule->mutable_topic_to_stream();
+    r->set_topic(first);
+    r->set_match(match);
+    r->set_stream(second);
+    r->set_partition_key_template(c.args.Get("partition-key"));
+  } else if (flag == "stream-to-topic") {
+    v1::StreamToTopic* r = rule->mutable_stream_to_topic();
+    r->set_stream(first);
+    r->set_topic(second);
+    r->set_starting_position(position);
   } else {
     v1::TopicToTable* r = rule->mutable_topic_to_table();
     r->set_topic(first);

@@ -119,6 +119,18 @@ std::string DescribeRule(const v1::Rule& rule) {
       for (const auto& [name, tmpl] : keys) line += " " + name + "=" + tmpl;
       return line;
     }
+    case v1::Rule::kTopicToStream: {
+      const v1::TopicToStream& r = rule.topic_to_stream();
+      const std::string& key = r.partition_key_template();
+      return line + "topic-to-stream  " + r.topic() + " (" + MatchOf(r.match()) + ") -> stream " +
+             r.stream() + " partition key " + (key.empty() ? "{topic}" : key);
+    }
+    case v1::Rule::kStreamToTopic: {
+      const v1::StreamToTopic& r = rule.stream_to_topic();
+      const std::string& pos = r.starting_position();
+      return line + "stream-to-topic  stream " + r.stream() + " (" + (pos.empty() ? "LATEST" : pos) +
+             ") -> " + r.topic();
+    }
     default:  // KIND_NOT_SET, and kinds this CLI does not describe yet
       break;
   }
