@@ -37,4 +37,5 @@ if [ ! -x node_modules/.bin/buf ] || [ ! -f node_modules/google-proto-files/goog
   echo "setup: npm install (buf, google-proto-files, autobahn)"
   npm install --no-package-lock --no-audit --no-fund --loglevel=error >/dev/null
 fi
+deploy/k8s/tools.sh >/dev/null  # helm, kubectl and the Kubernetes schemas for the chart checks
 echo "setup: ok"
