@@ -10,7 +10,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev prometheus-cpp-dev libabsl-dev libgtest-dev libgmock-dev libyaml-cpp-dev
   libboost-dev libspdlog-dev libssl-dev libjemalloc-dev nlohmann-json3-dev
-  jq prometheus
+  jq prometheus python3-matplotlib
   python3 python3-grpcio python3-protobuf
   python3-autobahn python3-twisted python3-msgpack python3-cbor2
   nodejs npm

@@ -105,34 +105,47 @@ absl::StatusOr<v1::PutRecordResponse> StreamService::PutRecord(const v1::PutReco
   TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, Find(r.stream_name()));
   v1::PutRecordResponse out;
   {
-    absl::MutexLock lock(&s->mu);
-    TT_RETURN_IF_ERROR(CheckReadable(*s));
-    const absl::Time now = clock_->Now();
-    ShardState& shard = s->ShardFor(e.hash);
-    const uint64_t index = shard.record.index();
-    const double size = static_cast<double>(e.data.size() + e.partition_key.size());
-    if (options_.limits) {
-      absl::Duration wait;
-      if (!shard.write_records.TryTake(now, 1, &wait) || !shard.write_bytes.TryTake(now, size, &wait)) {
-        if (events_ != nullptr) events_->OnThrottled(r.stream_name(), "PutRecord");
-        return Throttled(RateExceeded(r.stream_name(), index), wait, ShardIdOf(index));
-      }
-    }
-    SequenceNumber n = NextSequenceNumber(shard.last, now, index);
-    // Greater than the caller's sequence number for ordering, too.
-    if (ordering && CompareSequenceNumbers(FormatSequenceNumber(n), r.sequence_number_for_ordering()) <= 0) {
-      n = SequenceNumber{ordering->arrival + absl::Microseconds(1), index, 0};
-    }
+    absl::MutexLock write_lock(&s->write_mu);
+    SequenceNumber n, before;
+    uint64_t index = 0;
     rocksdb::WriteBatch batch;
-    batch.Put(db_->cf(storage::kRecordsFamily), storage::RecordKey(s->record.id(), n),
-              storage::RecordValue(e.partition_key, e.data));
-    TT_RETURN_IF_ERROR(db_->Write(&batch));
-    shard.last = n;
+    {
+      absl::MutexLock lock(&s->mu);
+      TT_RETURN_IF_ERROR(CheckReadable(*s));
+      const absl::Time now = clock_->Now();
+      ShardState& shard = s->ShardFor(e.hash);
+      index = shard.record.index();
+      const double size = static_cast<double>(e.data.size() + e.partition_key.size());
+      if (options_.limits) {
+        absl::Duration wait;
+        if (!shard.write_records.TryTake(now, 1, &wait) || !shard.write_bytes.TryTake(now, size, &wait)) {
+          if (events_ != nullptr) events_->OnThrottled(r.stream_name(), "PutRecord");
+          return Throttled(RateExceeded(r.stream_name(), index), wait, ShardIdOf(index));
+        }
+      }
+      n = NextSequenceNumber(shard.last, now, index);
+      // Greater than the caller's sequence number for ordering, too.
+      if (ordering && CompareSequenceNumbers(FormatSequenceNumber(n), r.sequence_number_for_ordering()) <= 0) {
+        n = SequenceNumber{ordering->arrival + absl::Microseconds(1), index, 0};
+      }
+      before = shard.last;
+      shard.last = n;
+      batch.Put(db_->cf(storage::kRecordsFamily), storage::RecordKey(s->record.id(), n),
+                storage::RecordValue(e.partition_key, e.data));
+      out.set_encryption_type(static_cast<v1::EncryptionType>(s->record.encryption_type()));
+    }
+    // Outside the state lock: readers go on while the write is on its way.
+    const absl::Status written = db_->Write(&batch);
+    absl::MutexLock lock(&s->mu);
+    ShardState& shard = s->shards.at(index);
+    if (!written.ok()) {
+      shard.last = before;
+      return written;
+    }
     shard.has_records = true;
     for (Subscription* sub : shard.subscribers) sub->Notify();
     out.set_shard_id(ShardIdOf(index));
     out.set_sequence_number(FormatSequenceNumber(n));
-    out.set_encryption_type(static_cast<v1::EncryptionType>(s->record.encryption_type()));
   }
   if (events_ != nullptr) {
     events_->OnPut(r.stream_name(), 1, static_cast<int64_t>(e.data.size() + e.partition_key.size()));
@@ -164,7 +177,8 @@ absl::StatusOr<v1::PutRecordsResponse> StreamService::PutRecords(const v1::PutRe
   v1::PutRecordsResponse out;
   int64_t written_records = 0, written_bytes = 0, throttled = 0;
   {
-    absl::MutexLock lock(&s->mu);
+    absl::MutexLock write_lock(&s->write_mu);
+    absl::ReleasableMutexLock lock(&s->mu);
     TT_RETURN_IF_ERROR(CheckReadable(*s));
     const absl::Time now = clock_->Now();
     const uint64_t id = s->record.id();
@@ -195,19 +209,22 @@ absl::StatusOr<v1::PutRecordsResponse> StreamService::PutRecords(const v1::PutRe
       ++written_records;
       written_bytes += static_cast<int64_t>(size);
     }
-    if (batch.Count() > 0) {
-      if (absl::Status w = db_->Write(&batch); !w.ok()) {
-        for (const auto& [index, last] : before) s->shards.at(index).last = last;
-        return w;
-      }
+    out.set_failed_record_count(static_cast<int32_t>(throttled));
+    out.set_encryption_type(static_cast<v1::EncryptionType>(s->record.encryption_type()));
+    // Outside the state lock: readers go on while the write is on its way
+    // (write_mu keeps writes, and so commits, in sequence-number order).
+    lock.Release();
+    const absl::Status written = batch.Count() > 0 ? db_->Write(&batch) : absl::OkStatus();
+    absl::MutexLock relock(&s->mu);
+    if (!written.ok()) {
+      for (const auto& [index, last] : before) s->shards.at(index).last = last;
+      return written;
     }
     for (const auto& [index, last] : before) {
       ShardState& shard = s->shards.at(index);
       shard.has_records = true;
       for (Subscription* sub : shard.subscribers) sub->Notify();
     }
-    out.set_failed_record_count(static_cast<int32_t>(throttled));
-    out.set_encryption_type(static_cast<v1::EncryptionType>(s->record.encryption_type()));
   }
   if (events_ != nullptr) {
     if (written_records > 0) events_->OnPut(r.stream_name(), written_records, written_bytes);

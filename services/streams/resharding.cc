@@ -63,6 +63,7 @@ absl::StatusOr<v1::SplitShardResponse> StreamService::SplitShard(const v1::Split
   TT_ASSIGN_OR_RETURN(const HashKey key, ParseHashKey(r.new_starting_hash_key(), "new_starting_hash_key"));
   const int open_total = OpenShardsTotal();
   TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, Find(r.stream_name()));
+  absl::MutexLock write_lock(&s->write_mu);  // no write between assigning and committing
   absl::MutexLock lock(&s->mu);
   TT_RETURN_IF_ERROR(CheckActive(*s));
   ShardState* shard = s->FindShard(r.shard_to_split());
@@ -101,6 +102,7 @@ absl::StatusOr<v1::MergeShardsResponse> StreamService::MergeShards(const v1::Mer
   TT_RETURN_IF_ERROR(ValidateStreamName(r.shard_to_merge(), "shard_to_merge"));
   TT_RETURN_IF_ERROR(ValidateStreamName(r.adjacent_shard_to_merge(), "adjacent_shard_to_merge"));
   TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, Find(r.stream_name()));
+  absl::MutexLock write_lock(&s->write_mu);  // no write between assigning and committing
   absl::MutexLock lock(&s->mu);
   TT_RETURN_IF_ERROR(CheckActive(*s));
   ShardState* a = s->FindShard(r.shard_to_merge());
@@ -157,6 +159,7 @@ absl::StatusOr<v1::UpdateShardCountResponse> StreamService::UpdateShardCount(con
   }
   const int open_total = OpenShardsTotal();
   TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, Find(r.stream_name()));
+  absl::MutexLock write_lock(&s->write_mu);  // no write between assigning and committing
   absl::MutexLock lock(&s->mu);
   TT_RETURN_IF_ERROR(CheckActive(*s));
   const int current = static_cast<int>(s->open.size());

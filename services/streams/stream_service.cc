@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "openssl/rand.h"
+#include "rocksdb/slice_transform.h"
 #include "services/common/status.h"
 #include "services/common/string_views.h"
 #include "services/streams/core/names.h"
@@ -32,6 +33,14 @@ constexpr int kOnDemandShards = 4;
 
 std::vector<std::string> StreamService::ColumnFamilies() {
   return {storage::kRecordsFamily, storage::kStreamsFamily, storage::kMetaFamily};
+}
+
+void StreamService::TuneFamily(const std::string& name, rocksdb::ColumnFamilyOptions* options) {
+  if (name != storage::kRecordsFamily) return;
+  options->memtable_whole_key_filtering = false;
+  options->memtable_prefix_bloom_size_ratio = 0;
+  // Stream id + shard index: consecutive inserts of a shard land together.
+  options->memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
 }
 
 StreamService::StreamService(Db* db, Clock* clock, Executor* executor, StreamEvents* events,
@@ -244,6 +253,7 @@ void StreamService::EndTransition(const std::string& name, uint64_t id) {
   auto it = streams_.find(name);
   if (it == streams_.end()) return;
   std::shared_ptr<StreamState> s = it->second;
+  absl::MutexLock write_lock(&s->write_mu);
   absl::MutexLock stream_lock(&s->mu);
   if (s->record.id() != id) return;
   s->transition_timer = 0;

@@ -86,6 +86,10 @@ struct StreamCounts {
 class StreamService {
  public:
   static std::vector<std::string> ColumnFamilies();
+  // For Db::Options::tune_family: the records family is only scanned, and
+  // written in key order per shard, so its memtable keeps no whole-key bloom
+  // and inserts with a hint per shard prefix.
+  static void TuneFamily(const std::string& name, rocksdb::ColumnFamilyOptions* options);
   // Loads every stream and each shard's last sequence number, finishes or
   // re-arms transitions, and starts retention trimming. `events` may be null.
   static absl::StatusOr<std::unique_ptr<StreamService>> Open(Db* db, Clock* clock, Executor* executor,

@@ -41,6 +41,10 @@ struct ShardState {
 };
 
 struct StreamState {
+  // Serialises writers (records and resharding) through their RocksDB write,
+  // so records commit in sequence-number order; taken before `mu`, which
+  // guards the state and is held only briefly (readers never wait for a write).
+  absl::Mutex write_mu ABSL_ACQUIRED_BEFORE(mu);
   absl::Mutex mu;
   storage::StreamRecord record ABSL_GUARDED_BY(mu);  // without shards: they live in `shards`
   std::map<uint64_t, ShardState> shards ABSL_GUARDED_BY(mu);

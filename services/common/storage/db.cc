@@ -62,7 +62,10 @@ absl::StatusOr<std::unique_ptr<Db>> Db::Open(const Options& options) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (const auto& name : options.column_families) {
-    if (name != rocksdb::kDefaultColumnFamilyName) descriptors.emplace_back(name, cf_options);
+    if (name == rocksdb::kDefaultColumnFamilyName) continue;
+    rocksdb::ColumnFamilyOptions family = cf_options;
+    if (options.tune_family) options.tune_family(name, &family);
+    descriptors.emplace_back(name, family);
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

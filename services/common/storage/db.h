@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "rocksdb/db.h"
+#include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 
 namespace thingtank {
@@ -34,6 +36,9 @@ class Db {
     // tests (FaultInjectionEnv in services/common/testing); not owned, must
     // outlive the Db.
     rocksdb::Env* env = nullptr;
+    // Adjusts the options of one column family before Open (e.g. a family
+    // that is only scanned, written in key order). Null: all alike.
+    std::function<void(const std::string& name, rocksdb::ColumnFamilyOptions* options)> tune_family;
   };
 
   static absl::StatusOr<std::unique_ptr<Db>> Open(const Options& options);

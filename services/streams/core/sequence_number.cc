@@ -52,9 +52,16 @@ std::string FormatSequenceNumber(const SequenceNumber &n) {
   const int64_t micros = Micros(n.arrival);
   if (micros < 0 || n.shard_index > kMaxShardIndex)
     std::abort();
-  return absl::StrFormat("%c%020d%015d%020d", kVersion,
-                         static_cast<uint64_t>(micros), n.shard_index,
-                         n.counter);
+  // By hand: StrFormat was 5% of a PutRecords' CPU.
+  std::string out(kSequenceNumberDigits, '0');
+  out[0] = kVersion;
+  auto put = [&out](size_t end, uint64_t v) {
+    for (size_t i = end; v != 0; v /= 10) out[--i] = static_cast<char>('0' + v % 10);
+  };
+  put(21, static_cast<uint64_t>(micros));
+  put(36, n.shard_index);
+  put(56, n.counter);
+  return out;
 }
 
 SequenceNumber NextSequenceNumber(const std::optional<SequenceNumber> &last,

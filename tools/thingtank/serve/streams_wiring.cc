@@ -78,6 +78,7 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartStreams(const ServeContext&
   db_options.path = (std::filesystem::path(context.config->data_dir) / "streams").string();
   db_options.column_families = streams::StreamService::ColumnFamilies();
   db_options.sync_writes = context.config->sync_writes;
+  db_options.tune_family = &streams::StreamService::TuneFamily;
   TT_ASSIGN_OR_RETURN(running->db, Db::Open(db_options));
   running->executor =
       std::make_unique<ThreadPool>("streams-exec", context.config->executor_threads, kMaxQueuedCalls);
