@@ -47,6 +47,9 @@ SKIPPED_SECTIONS = {
     # `thingtank serve` on the fixed ports 50051 and 8080 (this test starts its own server with
     # port 0, as that section describes), and a gateway whose backends are at 10.0.0.7/10.0.0.8.
     "Running": "starts servers on fixed ports and names remote hosts",
+    # Builds images and needs a Kubernetes cluster; tests/deploy/ checks the image, the chart and
+    # the chart's configuration run locally, tests/demo/ the demos.
+    "Deploy": "builds images and needs a cluster",
 }
 # Sections that must be there and run (a service whose tour vanished is a failure here).
 SERVICE_SECTIONS = ("Queues", "Tables", "Objects", "Streams", "WAMP")
