@@ -30,6 +30,7 @@
 #include "services/common/executor.h"
 #include "services/common/lifeline.h"
 #include "services/common/storage/db.h"
+#include "services/streams/storage/stream_records.pb.h"
 #include "thingtank/streams/v1/streams.pb.h"
 
 namespace thingtank::streams {
@@ -190,6 +191,12 @@ class StreamService {
   void CloseShardLocked(StreamState& s, ShardState& shard, absl::Time now);
   void RebuildOpenLocked(StreamState& s);
   void ResetThrottles(ShardState& shard, absl::Time now) const;
+  // Increase/DecreaseStreamRetentionPeriod.
+  absl::Status ChangeRetention(const std::string& stream, int hours, bool increase);
+  // Saves a setting change made under the stream's lock with the stream
+  // UPDATING for the transition time, or restores `before`.
+  absl::Status SaveUpdating(const std::shared_ptr<StreamState>& s, const storage::StreamRecord& before,
+                            absl::Time now);
 
   Db* const db_;
   Clock* const clock_;

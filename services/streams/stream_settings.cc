@@ -91,49 +91,49 @@ absl::Status ValidateRetention(int hours) {
 
 }  // namespace
 
-absl::StatusOr<v1::IncreaseStreamRetentionPeriodResponse> StreamService::IncreaseStreamRetentionPeriod(
-    const v1::IncreaseStreamRetentionPeriodRequest& r) {
-  TT_RETURN_IF_ERROR(ValidateStreamName(r.stream_name()));
-  TT_RETURN_IF_ERROR(ValidateRetention(r.retention_period_hours()));
-  TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, Find(r.stream_name()));
-  absl::MutexLock lock(&s->mu);
-  TT_RETURN_IF_ERROR(CheckActive(*s));
-  if (r.retention_period_hours() <= s->record.retention_hours()) {
-    return FieldError("retention_period_hours", "InvalidArgumentException",
-                      absl::StrCat("Requested retention period (", r.retention_period_hours(),
-                                   " hours) for stream ", r.stream_name(),
-                                   " must be longer than the existing retention period (",
-                                   s->record.retention_hours(), " hours). Use DecreaseStreamRetentionPeriod."));
-  }
-  const int before = s->record.retention_hours();
-  s->record.set_retention_hours(r.retention_period_hours());
+absl::Status StreamService::SaveUpdating(const std::shared_ptr<StreamState>& s, const storage::StreamRecord& before,
+                                         absl::Time now) {
+  s->record.set_status(v1::STREAM_STATUS_UPDATING);
+  s->record.set_transition_end_micros(Micros(now + options_.transition));
   if (absl::Status saved = Save(*s); !saved.ok()) {
-    s->record.set_retention_hours(before);
+    s->record = before;
     return saved;
   }
+  ArmTransition(s, now + options_.transition);
+  return absl::OkStatus();
+}
+
+absl::Status StreamService::ChangeRetention(const std::string& stream, int hours, bool increase) {
+  TT_RETURN_IF_ERROR(ValidateStreamName(stream));
+  TT_RETURN_IF_ERROR(ValidateRetention(hours));
+  TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, Find(stream));
+  absl::MutexLock lock(&s->mu);
+  TT_RETURN_IF_ERROR(CheckActive(*s));
+  const int current = s->record.retention_hours();
+  if (increase ? hours <= current : hours >= current) {
+    return FieldError("retention_period_hours", "InvalidArgumentException",
+                      absl::StrCat("Requested retention period (", hours, " hours) for stream ", stream, " must be ",
+                                   increase ? "longer" : "shorter", " than the existing retention period (", current,
+                                   " hours). Use ",
+                                   increase ? "DecreaseStreamRetentionPeriod." : "IncreaseStreamRetentionPeriod."));
+  }
+  s->record.set_retention_hours(hours);
+  if (absl::Status saved = Save(*s); !saved.ok()) {
+    s->record.set_retention_hours(current);
+    return saved;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::IncreaseStreamRetentionPeriodResponse> StreamService::IncreaseStreamRetentionPeriod(
+    const v1::IncreaseStreamRetentionPeriodRequest& r) {
+  TT_RETURN_IF_ERROR(ChangeRetention(r.stream_name(), r.retention_period_hours(), true));
   return v1::IncreaseStreamRetentionPeriodResponse();
 }
 
 absl::StatusOr<v1::DecreaseStreamRetentionPeriodResponse> StreamService::DecreaseStreamRetentionPeriod(
     const v1::DecreaseStreamRetentionPeriodRequest& r) {
-  TT_RETURN_IF_ERROR(ValidateStreamName(r.stream_name()));
-  TT_RETURN_IF_ERROR(ValidateRetention(r.retention_period_hours()));
-  TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, Find(r.stream_name()));
-  absl::MutexLock lock(&s->mu);
-  TT_RETURN_IF_ERROR(CheckActive(*s));
-  if (r.retention_period_hours() >= s->record.retention_hours()) {
-    return FieldError("retention_period_hours", "InvalidArgumentException",
-                      absl::StrCat("Requested retention period (", r.retention_period_hours(),
-                                   " hours) for stream ", r.stream_name(),
-                                   " must be shorter than the existing retention period (",
-                                   s->record.retention_hours(), " hours). Use IncreaseStreamRetentionPeriod."));
-  }
-  const int before = s->record.retention_hours();
-  s->record.set_retention_hours(r.retention_period_hours());
-  if (absl::Status saved = Save(*s); !saved.ok()) {
-    s->record.set_retention_hours(before);
-    return saved;
-  }
+  TT_RETURN_IF_ERROR(ChangeRetention(r.stream_name(), r.retention_period_hours(), false));
   return v1::DecreaseStreamRetentionPeriodResponse();
 }
 
@@ -153,13 +153,7 @@ absl::StatusOr<v1::StartStreamEncryptionResponse> StreamService::StartStreamEncr
   const absl::Time now = clock_->Now();
   s->record.set_encryption_type(v1::ENCRYPTION_TYPE_KMS);
   s->record.set_key_id(r.key_id());
-  s->record.set_status(v1::STREAM_STATUS_UPDATING);
-  s->record.set_transition_end_micros(Micros(now + options_.transition));
-  if (absl::Status saved = Save(*s); !saved.ok()) {
-    s->record = before;
-    return saved;
-  }
-  ArmTransition(s, now + options_.transition);
+  TT_RETURN_IF_ERROR(SaveUpdating(s, before, now));
   return v1::StartStreamEncryptionResponse();
 }
 
@@ -176,13 +170,7 @@ absl::StatusOr<v1::StopStreamEncryptionResponse> StreamService::StopStreamEncryp
   const absl::Time now = clock_->Now();
   s->record.set_encryption_type(v1::ENCRYPTION_TYPE_NONE);
   s->record.clear_key_id();
-  s->record.set_status(v1::STREAM_STATUS_UPDATING);
-  s->record.set_transition_end_micros(Micros(now + options_.transition));
-  if (absl::Status saved = Save(*s); !saved.ok()) {
-    s->record = before;
-    return saved;
-  }
-  ArmTransition(s, now + options_.transition);
+  TT_RETURN_IF_ERROR(SaveUpdating(s, before, now));
   return v1::StopStreamEncryptionResponse();
 }
 
@@ -206,13 +194,7 @@ absl::StatusOr<v1::UpdateStreamModeResponse> StreamService::UpdateStreamMode(con
   const storage::StreamRecord before = s->record;
   const absl::Time now = clock_->Now();
   s->record.set_mode(r.stream_mode());
-  s->record.set_status(v1::STREAM_STATUS_UPDATING);
-  s->record.set_transition_end_micros(Micros(now + options_.transition));
-  if (absl::Status saved = Save(*s); !saved.ok()) {
-    s->record = before;
-    return saved;
-  }
-  ArmTransition(s, now + options_.transition);
+  TT_RETURN_IF_ERROR(SaveUpdating(s, before, now));
   return v1::UpdateStreamModeResponse();
 }
 
