@@ -54,12 +54,12 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench_flags.h"
 #include "load.h"
 #include "objects_bench.h"
 #include "objects_bench_baseline.h"
@@ -93,50 +93,14 @@ void Usage(std::ostream& out) {
 
 // Takes this program's own flags out of argv for ParseArgs.
 std::vector<char*> OwnFlags(int argc, char** argv, Options* o, bool* ok) {
-  std::vector<char*> rest = {argv[0]};
-  *ok = true;
-  const std::map<std::string, std::string*> valued = {{"--json", &o->json_path},
-                                                       {"--thingtank", &o->thingtank},
-                                                       {"--modes", &o->modes},
-                                                       {"--mono", &o->mono_endpoint},
-                                                       {"--micro", &o->micro_endpoint},
-                                                       {"--only", &o->only}};
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--quick") {
-      o->quick = true;
-      continue;
-    }
-    if (a == "--profile") {
-      o->profile = true;
-      continue;
-    }
-    if (a == "--endpoint" || a.rfind("--endpoint=", 0) == 0) {
-      std::cerr << kProgram << ": use --mono HOST:PORT or --micro HOST:PORT (the gateway of that mode)\n";
-      *ok = false;
-      return rest;
-    }
-    bool taken = false;
-    for (const auto& [flag, into] : valued) {
-      if (a == flag) {
-        if (i + 1 >= argc) {
-          std::cerr << kProgram << ": " << flag << " needs a value\n";
-          *ok = false;
-          return rest;
-        }
-        *into = argv[++i];
-        taken = true;
-        break;
-      }
-      if (a.rfind(flag + "=", 0) == 0) {
-        *into = a.substr(flag.size() + 1);
-        taken = true;
-        break;
-      }
-    }
-    if (!taken) rest.push_back(argv[i]);
-  }
-  return rest;
+  return bench::TakeOwnFlags(kProgram, argc, argv, {{"--quick", &o->quick}, {"--profile", &o->profile}},
+                             {{"--json", &o->json_path},
+                              {"--thingtank", &o->thingtank},
+                              {"--modes", &o->modes},
+                              {"--mono", &o->mono_endpoint},
+                              {"--micro", &o->micro_endpoint},
+                              {"--only", &o->only}},
+                             ok);
 }
 
 }  // namespace

@@ -1,13 +1,7 @@
 #include "objects_bench_report.h"
 
-#include <dirent.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 
 namespace thingtank::bench::objects {
@@ -63,70 +57,17 @@ std::string RowJson(const std::string& mode, const Row& r) {
 
 // ---------------------------------------------------------------- CPU sampling
 
-void CpuSampler::Begin() {
-  before_ = Snap();
-  t0_ = Clock::now();
-}
-
-void CpuSampler::End(const std::string& label) {
-  const auto after = Snap();
-  Acc& acc = acc_[label];
-  acc.seconds += Seconds(Clock::now() - t0_);
-  for (const auto& [tid, v] : after) {
-    auto b = before_.find(tid);
-    const long used = v.second - (b != before_.end() ? b->second.second : 0);
-    acc.ticks[v.first] += used;
-  }
-}
-
 void CpuSampler::Print(const std::string& label) const {
-  auto it = acc_.find(label);
-  // Ticks are 10 ms: a shorter window says nothing.
-  if (it == acc_.end() || it->second.seconds < 0.1) return;
-  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::vector<std::pair<long, std::string>> rows;
-  std::map<std::string, long> per_proc;
-  for (const auto& [name, ticks] : it->second.ticks) {
-    rows.emplace_back(ticks, name);
-    per_proc[name.substr(0, name.find(':'))] += ticks;
-  }
-  std::sort(rows.rbegin(), rows.rend());
-  std::printf("    CPU during %s (%.1f s; share of one core):", label.c_str(), it->second.seconds);
-  for (const auto& [proc, ticks] : per_proc) {
-    if (static_cast<double>(ticks) / hz / it->second.seconds < 0.01) continue;
-    std::printf(" %s %.0f%%", proc.c_str(), 100.0 * static_cast<double>(ticks) / hz / it->second.seconds);
+  const Acc* acc = Find(label);
+  if (acc == nullptr) return;
+  const double hz = TicksPerSecond();
+  std::printf("    CPU during %s (%.1f s; share of one core):", label.c_str(), acc->seconds);
+  for (const auto& [proc, ticks] : PerProcess(*acc)) {
+    if (static_cast<double>(ticks) / hz / acc->seconds < 0.01) continue;
+    std::printf(" %s %.0f%%", proc.c_str(), 100.0 * static_cast<double>(ticks) / hz / acc->seconds);
   }
   std::printf("\n");
-  int shown = 0;
-  for (const auto& [ticks, name] : rows) {
-    const double pct = 100.0 * static_cast<double>(ticks) / hz / it->second.seconds;
-    if (pct < 3 || ++shown > 8) break;
-    std::printf("      %-40s %6.1f %%\n", name.c_str(), pct);
-  }
-  std::fflush(stdout);
-}
-
-CpuSampler::Snapshot CpuSampler::Snap() const {
-  Snapshot out;
-  for (const auto& [name, pid] : procs_) {
-    const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-    DIR* d = opendir(dir.c_str());
-    if (d == nullptr) continue;
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      std::ifstream in(dir + "/" + e->d_name + "/stat");
-      std::string st((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const size_t open = st.find('('), close = st.rfind(')');
-      if (open == std::string::npos || close == std::string::npos) continue;
-      std::istringstream rest(st.substr(close + 2));
-      std::vector<std::string> f((std::istream_iterator<std::string>(rest)), std::istream_iterator<std::string>());
-      if (f.size() < 13) continue;
-      out[{pid, e->d_name}] = {name + ":" + st.substr(open + 1, close - open - 1),
-                               std::atol(f[11].c_str()) + std::atol(f[12].c_str())};
-    }
-    closedir(d);
-  }
-  return out;
+  PrintThreads(*acc, 8);
 }
 
 }  // namespace thingtank::bench::objects

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "cpu_sampler.h"
 #include "objects_bench.h"
 
 namespace thingtank::bench::objects {
@@ -51,32 +52,11 @@ std::string RowJson(const std::string& mode, const Row& r);
 
 // ---------------------------------------------------------------- CPU sampling
 
-// Per-thread CPU ticks of some processes (/proc/<pid>/task/*/stat), summed by
-// process name and thread name between Begin and End.
-class CpuSampler {
+// cpu_sampler.h's sampler; Print shows a label's CPU by process and the
+// busiest threads.
+class CpuSampler : public bench::CpuSampler {
  public:
-  void Add(const std::string& name, int pid) { procs_.emplace_back(name, pid); }
-  bool empty() const { return procs_.empty(); }
-
-  void Begin();
-  // Adds the ticks since Begin to the totals of `label`.
-  void End(const std::string& label);
   void Print(const std::string& label) const;
-
- private:
-  struct Acc {
-    double seconds = 0;
-    std::map<std::string, long> ticks;  // "process:thread" -> ticks
-  };
-  // (pid, tid) -> ("process:thread", ticks)
-  using Snapshot = std::map<std::pair<int, std::string>, std::pair<std::string, long>>;
-
-  Snapshot Snap() const;
-
-  std::vector<std::pair<std::string, int>> procs_;
-  Snapshot before_;
-  Clock::time_point t0_;
-  std::map<std::string, Acc> acc_;
 };
 
 }  // namespace thingtank::bench::objects

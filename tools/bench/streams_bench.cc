@@ -55,13 +55,13 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "bench_flags.h"
 #include "load.h"
 #include "serve.h"
 #include "streams_bench.h"
@@ -96,44 +96,12 @@ void Usage(std::ostream& out) {
 // Takes this program's own flags out of argv for ParseArgs.
 std::vector<char*> OwnFlags(int argc, char** argv, Options* o, std::string* latency_seconds,
                             std::string* latency_load, bool* ok) {
-  std::vector<char*> rest = {argv[0]};
-  *ok = true;
-  const std::map<std::string, std::string*> valued = {
-      {"--json", &o->json_path},     {"--thingtank", &o->thingtank},         {"--modes", &o->modes},
-      {"--mode", &o->modes},         {"--mono", &o->mono_endpoint},          {"--micro", &o->micro_endpoint},
-      {"--only", &o->only},          {"--latency-seconds", latency_seconds}, {"--latency-load", latency_load}};
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--profile") {
-      o->profile = true;
-      continue;
-    }
-    if (a == "--endpoint" || a.rfind("--endpoint=", 0) == 0) {
-      std::cerr << kProgram << ": use --mono HOST:PORT or --micro HOST:PORT (the gateway of that mode)\n";
-      *ok = false;
-      return rest;
-    }
-    bool taken = false;
-    for (const auto& [flag, into] : valued) {
-      if (a == flag) {
-        if (i + 1 >= argc) {
-          std::cerr << kProgram << ": " << flag << " needs a value\n";
-          *ok = false;
-          return rest;
-        }
-        *into = argv[++i];
-        taken = true;
-        break;
-      }
-      if (a.rfind(flag + "=", 0) == 0) {
-        *into = a.substr(flag.size() + 1);
-        taken = true;
-        break;
-      }
-    }
-    if (!taken) rest.push_back(argv[i]);
-  }
-  return rest;
+  return bench::TakeOwnFlags(
+      kProgram, argc, argv, {{"--profile", &o->profile}},
+      {{"--json", &o->json_path},     {"--thingtank", &o->thingtank},         {"--modes", &o->modes},
+       {"--mode", &o->modes},         {"--mono", &o->mono_endpoint},          {"--micro", &o->micro_endpoint},
+       {"--only", &o->only},          {"--latency-seconds", latency_seconds}, {"--latency-load", latency_load}},
+      ok);
 }
 
 bool WriteJson(const Options& o, const std::vector<std::pair<Mode, std::vector<Row>>>& tables,

@@ -1,13 +1,7 @@
 #include "streams_bench_report.h"
 
-#include <dirent.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 
 namespace thingtank::bench::streams {
@@ -79,32 +73,15 @@ std::string RowJson(const std::string& mode, const Row& r) {
 
 // ---------------------------------------------------------------- CPU sampling
 
-void CpuSampler::Begin() {
-  before_ = Snap();
-  t0_ = Clock::now();
-}
-
-void CpuSampler::End(const std::string& label) {
-  const auto after = Snap();
-  Acc& acc = acc_[label];
-  acc.seconds += Seconds(Clock::now() - t0_);
-  for (const auto& [tid, v] : after) {
-    auto b = before_.find(tid);
-    acc.ticks[v.first] += v.second - (b != before_.end() ? b->second.second : 0);
-  }
-}
-
 std::string CpuSampler::Shares(const std::string& label) const {
-  auto it = acc_.find(label);
-  // Ticks are 10 ms: a shorter window says nothing.
-  if (it == acc_.end() || it->second.seconds < 0.1) return "";
-  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::map<std::string, long> per_proc;
-  for (const auto& [name, ticks] : it->second.ticks) per_proc[name.substr(0, name.find(':'))] += ticks;
+  const Acc* acc = Find(label);
+  if (acc == nullptr) return "";
+  const double hz = TicksPerSecond();
+  std::map<std::string, long> per_proc = PerProcess(*acc);
   std::string out;
   // In the order the processes were added (servers, then the bench).
-  for (const auto& [proc, pid] : procs_) {
-    const double share = static_cast<double>(per_proc[proc]) / hz / it->second.seconds;
+  for (const auto& [proc, pid] : procs()) {
+    const double share = static_cast<double>(per_proc[proc]) / hz / acc->seconds;
     if (share < 0.005) continue;
     out += (out.empty() ? "" : ", ") + proc + " " + Fmt("%.0f", 100 * share) + "%";
   }
@@ -112,44 +89,11 @@ std::string CpuSampler::Shares(const std::string& label) const {
 }
 
 void CpuSampler::Print(const std::string& label) const {
-  auto it = acc_.find(label);
-  if (it == acc_.end() || it->second.seconds < 0.1) return;
-  const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::vector<std::pair<long, std::string>> rows;
-  for (const auto& [name, ticks] : it->second.ticks) rows.emplace_back(ticks, name);
-  std::sort(rows.rbegin(), rows.rend());
-  std::printf("    CPU during %s (%.1f s; share of one core): %s\n", label.c_str(), it->second.seconds,
+  const Acc* acc = Find(label);
+  if (acc == nullptr) return;
+  std::printf("    CPU during %s (%.1f s; share of one core): %s\n", label.c_str(), acc->seconds,
               Shares(label).c_str());
-  int shown = 0;
-  for (const auto& [ticks, name] : rows) {
-    const double pct = 100.0 * static_cast<double>(ticks) / hz / it->second.seconds;
-    if (pct < 3 || ++shown > 10) break;
-    std::printf("      %-40s %6.1f %%\n", name.c_str(), pct);
-  }
-  std::fflush(stdout);
-}
-
-CpuSampler::Snapshot CpuSampler::Snap() const {
-  Snapshot out;
-  for (const auto& [name, pid] : procs_) {
-    const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-    DIR* d = opendir(dir.c_str());
-    if (d == nullptr) continue;
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      std::ifstream in(dir + "/" + e->d_name + "/stat");
-      std::string st((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const size_t open = st.find('('), close = st.rfind(')');
-      if (open == std::string::npos || close == std::string::npos) continue;
-      std::istringstream rest(st.substr(close + 2));
-      std::vector<std::string> f((std::istream_iterator<std::string>(rest)), std::istream_iterator<std::string>());
-      if (f.size() < 13) continue;
-      out[{pid, e->d_name}] = {name + ":" + st.substr(open + 1, close - open - 1),
-                               std::atol(f[11].c_str()) + std::atol(f[12].c_str())};
-    }
-    closedir(d);
-  }
-  return out;
+  PrintThreads(*acc, 10);
 }
 
 }  // namespace thingtank::bench::streams

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "cpu_sampler.h"
 #include "streams_bench.h"
 
 namespace thingtank::bench::streams {
@@ -47,36 +48,14 @@ std::string RowJson(const std::string& mode, const Row& r);
 
 // ---------------------------------------------------------------- CPU sampling
 
-// Per-thread CPU ticks of some processes (/proc/<pid>/task/*/stat), summed by
-// process name and thread name between Begin and End. Not thread-safe: the
-// main thread drives it.
-class CpuSampler {
+// cpu_sampler.h's sampler, with this bench's summaries of a label's CPU.
+class CpuSampler : public bench::CpuSampler {
  public:
-  void Add(const std::string& name, int pid) { procs_.emplace_back(name, pid); }
-
-  void Begin();
-  // Adds the ticks since Begin to the totals of `label`.
-  void End(const std::string& label);
   // "mono 142%, bench 51%": each process's CPU during `label`, in shares of
   // one core (empty when the window was too short to say).
   std::string Shares(const std::string& label) const;
   // Shares and the busiest threads, on stdout.
   void Print(const std::string& label) const;
-
- private:
-  struct Acc {
-    double seconds = 0;
-    std::map<std::string, long> ticks;  // "process:thread" -> ticks
-  };
-  // (pid, tid) -> ("process:thread", ticks)
-  using Snapshot = std::map<std::pair<int, std::string>, std::pair<std::string, long>>;
-
-  Snapshot Snap() const;
-
-  std::vector<std::pair<std::string, int>> procs_;
-  Snapshot before_;
-  Clock::time_point t0_;
-  std::map<std::string, Acc> acc_;
 };
 
 }  // namespace thingtank::bench::streams
