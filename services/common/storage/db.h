@@ -38,7 +38,7 @@ class Db {
     rocksdb::Env* env = nullptr;
     // Adjusts the options of one column family before Open (e.g. a family
     // that is only scanned, written in key order). Null: all alike.
-    std::function<void(const std::string& name, rocksdb::ColumnFamilyOptions* options)> tune_family;
+    std::function<void(const std::string& name, rocksdb::ColumnFamilyOptions* options)> tune_family = nullptr;
   };
 
   static absl::StatusOr<std::unique_ptr<Db>> Open(const Options& options);
