@@ -40,6 +40,12 @@ storage::ConsumerRecord* FindConsumer(StreamState& s, const std::string& name, c
   return nullptr;
 }
 
+// A consumer named by its ARN, or else by its name.
+storage::ConsumerRecord* NamedConsumer(StreamState& s, const std::string& name, const std::string& arn)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+  return arn.empty() ? FindConsumer(s, name, "") : FindConsumer(s, "", arn);
+}
+
 // The stream ARN inside a consumer ARN.
 absl::StatusOr<std::string> StreamArnOfConsumer(const std::string& consumer_arn, const char* field) {
   const size_t at = consumer_arn.rfind(kConsumerPart);
@@ -51,6 +57,19 @@ absl::StatusOr<std::string> StreamArnOfConsumer(const std::string& consumer_arn,
 }
 
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<StreamState>> StreamService::FindConsumerStream(const std::string& stream_arn,
+                                                                              const std::string& consumer_name,
+                                                                              const std::string& consumer_arn) const {
+  if (!consumer_arn.empty()) {
+    TT_ASSIGN_OR_RETURN(const std::string of_consumer, StreamArnOfConsumer(consumer_arn, "consumer_arn"));
+    return FindByArn(of_consumer, "consumer_arn");
+  }
+  if (stream_arn.empty() || consumer_name.empty()) {
+    return FieldError("consumer_arn", "InvalidArgumentException", "is required, or else stream_arn and consumer_name");
+  }
+  return FindByArn(stream_arn, "stream_arn");
+}
 
 void StreamService::ArmConsumerTransition(const std::string& stream, const std::string& consumer, absl::Time when) {
   std::shared_ptr<Lifeline<StreamService>> life = life_;
@@ -117,16 +136,10 @@ absl::StatusOr<v1::RegisterStreamConsumerResponse> StreamService::RegisterStream
 
 absl::StatusOr<v1::DescribeStreamConsumerResponse> StreamService::DescribeStreamConsumer(
     const v1::DescribeStreamConsumerRequest& r) {
-  std::string stream_arn = r.stream_arn();
-  if (!r.consumer_arn().empty()) {
-    TT_ASSIGN_OR_RETURN(stream_arn, StreamArnOfConsumer(r.consumer_arn(), "consumer_arn"));
-  } else if (r.stream_arn().empty() || r.consumer_name().empty()) {
-    return FieldError("consumer_arn", "InvalidArgumentException",
-                      "is required, or else stream_arn and consumer_name");
-  }
-  TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, FindByArn(stream_arn, "stream_arn"));
+  TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s,
+                      FindConsumerStream(r.stream_arn(), r.consumer_name(), r.consumer_arn()));
   absl::MutexLock lock(&s->mu);
-  storage::ConsumerRecord* c = FindConsumer(*s, r.consumer_arn().empty() ? r.consumer_name() : "", r.consumer_arn());
+  storage::ConsumerRecord* c = NamedConsumer(*s, r.consumer_name(), r.consumer_arn());
   if (c == nullptr) return ConsumerNotFound(r.consumer_arn().empty() ? r.consumer_name() : r.consumer_arn());
   v1::DescribeStreamConsumerResponse out;
   *out.mutable_consumer_description() = ConsumerMessage(*c, s->arn());
@@ -167,16 +180,10 @@ absl::StatusOr<v1::ListStreamConsumersResponse> StreamService::ListStreamConsume
 
 absl::StatusOr<v1::DeregisterStreamConsumerResponse> StreamService::DeregisterStreamConsumer(
     const v1::DeregisterStreamConsumerRequest& r) {
-  std::string stream_arn = r.stream_arn();
-  if (!r.consumer_arn().empty()) {
-    TT_ASSIGN_OR_RETURN(stream_arn, StreamArnOfConsumer(r.consumer_arn(), "consumer_arn"));
-  } else if (r.stream_arn().empty() || r.consumer_name().empty()) {
-    return FieldError("consumer_arn", "InvalidArgumentException",
-                      "is required, or else stream_arn and consumer_name");
-  }
-  TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, FindByArn(stream_arn, "stream_arn"));
+  TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s,
+                      FindConsumerStream(r.stream_arn(), r.consumer_name(), r.consumer_arn()));
   absl::MutexLock lock(&s->mu);
-  storage::ConsumerRecord* c = FindConsumer(*s, r.consumer_arn().empty() ? r.consumer_name() : "", r.consumer_arn());
+  storage::ConsumerRecord* c = NamedConsumer(*s, r.consumer_name(), r.consumer_arn());
   if (c == nullptr) return ConsumerNotFound(r.consumer_arn().empty() ? r.consumer_name() : r.consumer_arn());
   if (c->status() == v1::CONSUMER_STATUS_DELETING) return v1::DeregisterStreamConsumerResponse();
   const storage::StreamRecord before = s->record;
@@ -196,7 +203,6 @@ absl::StatusOr<v1::DeregisterStreamConsumerResponse> StreamService::DeregisterSt
 absl::StatusOr<std::shared_ptr<Subscription>> StreamService::SubscribeToShard(const v1::SubscribeToShardRequest& r,
                                                                               SubscriptionSink sink) {
   if (r.consumer_arn().empty()) return FieldError("consumer_arn", "InvalidArgumentException", "is required");
-  TT_ASSIGN_OR_RETURN(const std::string stream_arn, StreamArnOfConsumer(r.consumer_arn(), "consumer_arn"));
   TT_RETURN_IF_ERROR(ValidateStreamName(r.shard_id(), "shard_id"));
   const v1::StartingPosition& p = r.starting_position();
   const v1::ShardIteratorType type = p.type();
@@ -214,10 +220,10 @@ absl::StatusOr<std::shared_ptr<Subscription>> StreamService::SubscribeToShard(co
   if (type == v1::SHARD_ITERATOR_TYPE_AT_TIMESTAMP && !p.has_timestamp()) {
     return FieldError("starting_position.timestamp", "InvalidArgumentException", "is required with AT_TIMESTAMP");
   }
-  TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, FindByArn(stream_arn, "consumer_arn"));
+  TT_ASSIGN_OR_RETURN(std::shared_ptr<StreamState> s, FindConsumerStream("", "", r.consumer_arn()));
   absl::MutexLock lock(&s->mu);
   TT_RETURN_IF_ERROR(CheckReadable(*s));
-  storage::ConsumerRecord* c = FindConsumer(*s, "", r.consumer_arn());
+  storage::ConsumerRecord* c = NamedConsumer(*s, "", r.consumer_arn());
   if (c == nullptr || c->status() == v1::CONSUMER_STATUS_DELETING) return ConsumerNotFound(r.consumer_arn());
   if (c->status() != v1::CONSUMER_STATUS_ACTIVE) {
     return Error("ResourceInUseException", absl::StrCat("Consumer ", r.consumer_arn(), " is not ACTIVE yet."));

@@ -30,17 +30,20 @@ absl::Status ShardLimit(int open_total, int added, int limit) {
 
 }  // namespace
 
-// Applies a reshard done on `s` (already changed in memory) durably, or
-// restores the state from before it.
+namespace {
+
+// What a reshard changes in memory, to publish once it is saved (subscribers
+// of the closed shards drain them and end) or to undo when the save failed.
 class ReshardCommit {
  public:
   explicit ReshardCommit(StreamState& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu)
       : s_(s), record_(s.record), shards_(s.shards) {}
   std::vector<uint64_t>& closed() { return closed_; }
+  const storage::StreamRecord& record_before() const { return record_; }
 
-  absl::Status Commit(StreamService* service, absl::Status saved) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s_.mu) {
+  // `saved`: SaveUpdating's result (which restored the record itself).
+  absl::Status Finish(absl::Status saved) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s_.mu) {
     if (!saved.ok()) {
-      s_.record = record_;
       s_.shards = shards_;
       return saved;
     }
@@ -57,6 +60,20 @@ class ReshardCommit {
   std::vector<uint64_t> closed_;
 };
 
+// The open shard `id` of `s`, for `field` of a reshard request.
+absl::StatusOr<ShardState*> OpenShard(StreamState& s, const std::string& id, const char* field)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+  ShardState* shard = s.FindShard(id);
+  if (shard == nullptr) return internal::ShardNotFound(s.record.name(), id);
+  if (!shard->open()) {
+    return FieldError(field, "InvalidArgumentException",
+                      absl::StrCat("Shard ", id, " is closed (already split or merged)"));
+  }
+  return shard;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::SplitShardResponse> StreamService::SplitShard(const v1::SplitShardRequest& r) {
   TT_RETURN_IF_ERROR(ValidateStreamName(r.stream_name()));
   TT_RETURN_IF_ERROR(ValidateStreamName(r.shard_to_split(), "shard_to_split"));
@@ -66,12 +83,7 @@ absl::StatusOr<v1::SplitShardResponse> StreamService::SplitShard(const v1::Split
   absl::MutexLock write_lock(&s->write_mu);  // no write between assigning and committing
   absl::MutexLock lock(&s->mu);
   TT_RETURN_IF_ERROR(CheckActive(*s));
-  ShardState* shard = s->FindShard(r.shard_to_split());
-  if (shard == nullptr) return internal::ShardNotFound(r.stream_name(), r.shard_to_split());
-  if (!shard->open()) {
-    return FieldError("shard_to_split", "InvalidArgumentException",
-                      absl::StrCat("Shard ", r.shard_to_split(), " is closed (already split or merged)"));
-  }
+  TT_ASSIGN_OR_RETURN(ShardState* const shard, OpenShard(*s, r.shard_to_split(), "shard_to_split"));
   if (key <= shard->start || key > shard->end) {
     return FieldError("new_starting_hash_key", "InvalidArgumentException",
                       absl::StrCat("must be greater than the shard's starting hash key ", FormatHashKey(shard->start),
@@ -90,10 +102,7 @@ absl::StatusOr<v1::SplitShardResponse> StreamService::SplitShard(const v1::Split
     s->shards.emplace(index, std::move(child));
   }
   RebuildOpenLocked(*s);
-  s->record.set_status(v1::STREAM_STATUS_UPDATING);
-  s->record.set_transition_end_micros(Micros(now + options_.transition));
-  TT_RETURN_IF_ERROR(commit.Commit(this, Save(*s)));
-  ArmTransition(s, now + options_.transition);
+  TT_RETURN_IF_ERROR(commit.Finish(SaveUpdating(s, commit.record_before(), now)));
   return v1::SplitShardResponse();
 }
 
@@ -105,18 +114,8 @@ absl::StatusOr<v1::MergeShardsResponse> StreamService::MergeShards(const v1::Mer
   absl::MutexLock write_lock(&s->write_mu);  // no write between assigning and committing
   absl::MutexLock lock(&s->mu);
   TT_RETURN_IF_ERROR(CheckActive(*s));
-  ShardState* a = s->FindShard(r.shard_to_merge());
-  if (a == nullptr) return internal::ShardNotFound(r.stream_name(), r.shard_to_merge());
-  ShardState* b = s->FindShard(r.adjacent_shard_to_merge());
-  if (b == nullptr) return internal::ShardNotFound(r.stream_name(), r.adjacent_shard_to_merge());
-  if (!a->open()) {
-    return FieldError("shard_to_merge", "InvalidArgumentException",
-                      absl::StrCat("Shard ", r.shard_to_merge(), " is closed (already split or merged)"));
-  }
-  if (!b->open()) {
-    return FieldError("adjacent_shard_to_merge", "InvalidArgumentException",
-                      absl::StrCat("Shard ", r.adjacent_shard_to_merge(), " is closed (already split or merged)"));
-  }
+  TT_ASSIGN_OR_RETURN(ShardState* const a, OpenShard(*s, r.shard_to_merge(), "shard_to_merge"));
+  TT_ASSIGN_OR_RETURN(ShardState* const b, OpenShard(*s, r.adjacent_shard_to_merge(), "adjacent_shard_to_merge"));
   const bool adjacent = (a->end != kMaxHashKey && a->end + 1 == b->start) ||
                         (b->end != kMaxHashKey && b->end + 1 == a->start);
   if (!adjacent) {
@@ -135,10 +134,7 @@ absl::StatusOr<v1::MergeShardsResponse> StreamService::MergeShards(const v1::Mer
   const uint64_t index = child.record.index();
   s->shards.emplace(index, std::move(child));
   RebuildOpenLocked(*s);
-  s->record.set_status(v1::STREAM_STATUS_UPDATING);
-  s->record.set_transition_end_micros(Micros(now + options_.transition));
-  TT_RETURN_IF_ERROR(commit.Commit(this, Save(*s)));
-  ArmTransition(s, now + options_.transition);
+  TT_RETURN_IF_ERROR(commit.Finish(SaveUpdating(s, commit.record_before(), now)));
   return v1::MergeShardsResponse();
 }
 
@@ -240,10 +236,7 @@ absl::StatusOr<v1::UpdateShardCountResponse> StreamService::UpdateShardCount(con
   RebuildOpenLocked(*s);
   recent.push_back(Micros(now));
   *s->record.mutable_shard_count_updates_micros() = {recent.begin(), recent.end()};
-  s->record.set_status(v1::STREAM_STATUS_UPDATING);
-  s->record.set_transition_end_micros(Micros(now + options_.transition));
-  TT_RETURN_IF_ERROR(commit.Commit(this, Save(*s)));
-  ArmTransition(s, now + options_.transition);
+  TT_RETURN_IF_ERROR(commit.Finish(SaveUpdating(s, commit.record_before(), now)));
   return out;
 }
 

@@ -29,6 +29,20 @@ constexpr int kMinRetentionHours = 24;
 constexpr int kMaxRetentionHours = 8760;
 constexpr int kOnDemandShards = 4;
 
+// The fields StreamDescription and StreamDescriptionSummary share.
+template <typename Description>
+void DescribeInto(const StreamState& s, Description* d) ABSL_SHARED_LOCKS_REQUIRED(s.mu) {
+  const storage::StreamRecord& rec = s.record;
+  d->set_stream_name(rec.name());
+  d->set_stream_arn(s.arn());
+  d->set_stream_status(s.status());
+  d->set_stream_mode(static_cast<v1::StreamMode>(rec.mode()));
+  d->set_retention_period_hours(rec.retention_hours());
+  *d->mutable_stream_creation_timestamp() = ToTimestamp(FromMicros(rec.created_micros()));
+  d->set_encryption_type(static_cast<v1::EncryptionType>(rec.encryption_type()));
+  d->set_key_id(rec.key_id());
+}
+
 }  // namespace
 
 std::vector<std::string> StreamService::ColumnFamilies() {
@@ -309,31 +323,46 @@ void StreamService::TrimNow() {
   }
   const absl::Time now = clock_->Now();
   for (const auto& s : all) {
-    absl::MutexLock lock(&s->mu);
-    if (s->gone) continue;
-    const absl::Time cutoff = internal::RetentionCutoff(*s, now);
+    // What to trim, under the lock; the reads and deletes outside it (a
+    // SubscribeToShard starts on a reactor thread and takes this lock).
+    uint64_t id = 0;
+    absl::Time cutoff;
+    std::vector<uint64_t> shards, expired;
+    {
+      absl::MutexLock lock(&s->mu);
+      if (s->gone) continue;
+      id = s->record.id();
+      cutoff = internal::RetentionCutoff(*s, now);
+      for (const auto& [index, shard] : s->shards) {
+        shards.push_back(index);
+        // A shard closed before the cutoff holds nothing retained: it goes.
+        if (!shard.open() && shard.record.closed_micros() < Micros(cutoff) && shard.subscribers.empty()) {
+          expired.push_back(index);
+        }
+      }
+    }
     rocksdb::WriteBatch batch;
-    bool changed = false;
-    for (auto it = s->shards.begin(); it != s->shards.end();) {
-      const std::string prefix = storage::ShardPrefix(s->record.id(), it->first);
-      const std::string limit = prefix + storage::PositionSuffix({Micros(cutoff), 0});
+    for (uint64_t index : shards) {
+      const std::string prefix = storage::ShardPrefix(id, index);
+      const bool gone = std::find(expired.begin(), expired.end(), index) != expired.end();
+      const std::string limit =
+          gone ? storage::ShardPrefix(id, index + 1) : prefix + storage::PositionSuffix({Micros(cutoff), 0});
       auto scan = db_->Scan(db_->cf(storage::kRecordsFamily), prefix);
       scan->SeekSuffix("");
       if (scan->Valid() && scan->key().compare(limit) < 0) {
         batch.DeleteRange(db_->cf(storage::kRecordsFamily), prefix, limit);
       }
-      // A shard closed before the cutoff holds nothing retained: it goes.
-      if (!it->second.open() && it->second.record.closed_micros() < Micros(cutoff) &&
-          it->second.subscribers.empty()) {
-        batch.DeleteRange(db_->cf(storage::kRecordsFamily), prefix, storage::ShardPrefix(s->record.id(), it->first + 1));
-        it = s->shards.erase(it);
-        changed = true;
-      } else {
-        ++it;
-      }
     }
-    if (changed) SaveLocked(*s, &batch);
-    if (batch.Count() > 0) (void)db_->Write(&batch);  // retried at the next trim
+    if (batch.Count() > 0 && !db_->Write(&batch).ok()) continue;  // retried at the next trim
+    if (expired.empty()) continue;
+    absl::MutexLock lock(&s->mu);
+    if (s->gone) continue;
+    const std::map<uint64_t, ShardState> before = s->shards;
+    for (uint64_t index : expired) {
+      auto it = s->shards.find(index);
+      if (it != s->shards.end() && it->second.subscribers.empty()) s->shards.erase(it);  // none came since
+    }
+    if (!Save(*s).ok()) s->shards = before;  // dropped at the next trim
   }
 }
 
@@ -457,15 +486,7 @@ absl::StatusOr<v1::DescribeStreamResponse> StreamService::DescribeStream(const v
   if (s->gone) return StreamNotFound(r.stream_name());
   v1::DescribeStreamResponse out;
   v1::StreamDescription* d = out.mutable_stream_description();
-  const storage::StreamRecord& rec = s->record;
-  d->set_stream_name(rec.name());
-  d->set_stream_arn(s->arn());
-  d->set_stream_status(s->status());
-  d->set_stream_mode(static_cast<v1::StreamMode>(rec.mode()));
-  d->set_retention_period_hours(rec.retention_hours());
-  *d->mutable_stream_creation_timestamp() = ToTimestamp(FromMicros(rec.created_micros()));
-  d->set_encryption_type(static_cast<v1::EncryptionType>(rec.encryption_type()));
-  d->set_key_id(rec.key_id());
+  DescribeInto(*s, d);
   for (auto it = has_after ? s->shards.upper_bound(after) : s->shards.begin(); it != s->shards.end(); ++it) {
     if (d->shards_size() == limit) {
       d->set_has_more_shards(true);
@@ -484,15 +505,8 @@ absl::StatusOr<v1::DescribeStreamSummaryResponse> StreamService::DescribeStreamS
   if (s->gone) return StreamNotFound(r.stream_name());
   v1::DescribeStreamSummaryResponse out;
   v1::StreamDescriptionSummary* d = out.mutable_stream_description_summary();
+  DescribeInto(*s, d);
   const storage::StreamRecord& rec = s->record;
-  d->set_stream_name(rec.name());
-  d->set_stream_arn(s->arn());
-  d->set_stream_status(s->status());
-  d->set_stream_mode(static_cast<v1::StreamMode>(rec.mode()));
-  d->set_retention_period_hours(rec.retention_hours());
-  *d->mutable_stream_creation_timestamp() = ToTimestamp(FromMicros(rec.created_micros()));
-  d->set_encryption_type(static_cast<v1::EncryptionType>(rec.encryption_type()));
-  d->set_key_id(rec.key_id());
   d->set_open_shard_count(static_cast<int32_t>(s->open.size()));
   d->set_consumer_count(rec.consumers_size());
   return out;

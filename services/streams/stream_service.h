@@ -171,6 +171,11 @@ class StreamService {
   absl::StatusOr<std::shared_ptr<StreamState>> FindByArn(const std::string& arn,
                                                          const char* field) const;
   // Writes the stream's record into `batch` (its shards and consumers as in memory).
+  // The stream of a consumer named by consumer_arn, or else by stream_arn
+  // and consumer_name (INVALID_ARGUMENT on consumer_arn when neither).
+  absl::StatusOr<std::shared_ptr<StreamState>> FindConsumerStream(const std::string& stream_arn,
+                                                                  const std::string& consumer_name,
+                                                                  const std::string& consumer_arn) const;
   void SaveLocked(StreamState& s, rocksdb::WriteBatch* batch) const;
   absl::Status Save(StreamState& s) const;
   // Open shards over all streams (for the shard limit).
