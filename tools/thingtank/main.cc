@@ -8,6 +8,15 @@
 #include "tools/thingtank/modules.h"
 #include "tools/thingtank/serve/serve.h"
 
+// jemalloc's settings (read at start; unused without jemalloc, as under the
+// sanitizers): a background thread returns freed pages to the OS after 1 s
+// instead of jemalloc's default 10 s of decay, so streaming 1 MiB messages
+// through the gateway does not hold a peak of freed memory (objects' 1 GiB
+// memory test: gateway peaks 115-259 MiB with the default, 85-147 with this).
+extern "C" {
+const char* malloc_conf = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
+}
+
 namespace {
 
 void Usage(std::ostream& os) {
